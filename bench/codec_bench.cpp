@@ -1,0 +1,85 @@
+// CRDT and codec benchmarks: orset merge, and encode/decode of a large orset (MB/s of encoded
+// bytes, encoded size), plain and with zstd at several levels.
+#include <chrono>
+#include <string>
+
+#include "grove/crdt/all.hpp"
+#include "support/json_lines.hpp"
+
+using namespace grove::crdt;
+
+namespace {
+
+orset<std::string> make_set(const std::string& owner, int first, int count) {
+  orset<std::string> s(owner);
+  for (int i = first; i < first + count; ++i) s.add("e" + std::to_string(i));
+  return s;
+}
+
+const orset<std::string>& million_set() {
+  static const auto s = make_set("replica-a", 0, 1'000'000);
+  return s;
+}
+
+// Two replicas of 100,000 elements each, half of them shared (both saw the same adds).
+void orset_merge_100k(benchmark::State& state) {
+  auto a = make_set("replica-a", 0, 100'000);
+  auto b = make_set("replica-b", 0, 50'000);
+  b.merge(make_set("replica-a", 50'000, 0));
+  b.merge(a);
+  for (int i = 100'000; i < 150'000; ++i) b.add("e" + std::to_string(i));
+  for (auto _ : state) {
+    auto target = a;
+    auto start = std::chrono::steady_clock::now();
+    target.merge(b);
+    auto stop = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(target);
+    state.SetIterationTime(std::chrono::duration<double>(stop - start).count());
+  }
+  state.counters["elements"] = 100'000;
+}
+BENCHMARK(orset_merge_100k)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+codec_options options_for(int level) {
+  codec_options opts;
+  opts.compress = level != 0;
+  opts.compression_level = level;
+  return opts;
+}
+
+// Arg: zstd level, 0 = no compression. bytes_per_second counts the plain payload (the input).
+void orset_encode_1m(benchmark::State& state) {
+  const auto& s = million_set();
+  auto opts = options_for(static_cast<int>(state.range(0)));
+  auto plain = encode(s, options_for(0)).size();
+  std::size_t size = 0;
+  for (auto _ : state) {
+    auto bytes = encode(s, opts);
+    size = bytes.size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * plain));
+  state.counters["encoded_bytes"] = static_cast<double>(size);
+  state.counters["plain_bytes"] = static_cast<double>(plain);
+  state.counters["zstd_level"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(orset_encode_1m)->Arg(0)->Arg(-1)->Arg(1)->Arg(3)->Unit(benchmark::kMillisecond);
+
+void orset_decode_1m(benchmark::State& state) {
+  auto opts = options_for(static_cast<int>(state.range(0)));
+  auto bytes = encode(million_set(), opts);
+  auto plain = encode(million_set(), options_for(0)).size();
+  for (auto _ : state) {
+    auto back = decode<orset<std::string>>(bytes);
+    if (!back) state.SkipWithError(back.error().to_string().c_str());
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * plain));
+  state.counters["encoded_bytes"] = static_cast<double>(bytes.size());
+  state.counters["zstd_level"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(orset_decode_1m)->Arg(0)->Arg(-1)->Arg(1)->Arg(3)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) { return grove::bench::run_benchmarks(argc, argv); }

@@ -1,0 +1,168 @@
+// Registers.
+//
+// lww_register<V> (Grove.Register.LWWRegister): the write with the greatest stamp wins. A stamp is
+// (time, writer replica id): `time` is a Lamport counter (default) or a hybrid-logical-clock stamp
+// packed into 64 bits (48 bits of ms, 16 of counter); never wall-clock time alone. Equal times are
+// broken by replica id, and (only for explicit duplicate stamps) by value, so merge commutes.
+//
+// mv_register<V> (Grove.Register.MVRegister): keeps every concurrent write; a write replaces the
+// values it has observed. Built on dot_kernel.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "grove/crdt/clocks.hpp"
+#include "grove/crdt/dot_kernel.hpp"
+
+namespace grove::crdt {
+
+template <class V>
+class lww_register {
+public:
+  /// Lamport stamps.
+  explicit lww_register(replica_id owner = {}) : owner_(std::move(owner)) {}
+  /// Hybrid-logical-clock stamps from `clock` (whose source tests may control).
+  lww_register(replica_id owner, hybrid_logical_clock clock)
+    : owner_(std::move(owner)), clock_(std::move(clock)) {}
+
+  static std::string type_name() { return "grove.lww_register<" + value_codec<V>::name() + ">"; }
+  const replica_id& owner() const { return owner_; }
+
+  /// Writes `x` with a stamp greater than any this replica has seen.
+  void set(V x) {
+    std::uint64_t time = time_ + 1;
+    if (clock_) time = std::max(time, clock_->tick().packed());
+    set(std::move(x), time);
+  }
+  /// Writes `x` with an explicit time (e.g. from an external clock). It wins only if
+  /// (time, owner) is greater than the current stamp; returns whether it did.
+  bool set(V x, std::uint64_t time) {
+    if (!wins(time, owner_, x)) return false;
+    value_ = std::move(x);
+    time_ = time;
+    writer_ = owner_;
+    dirty_ = true;
+    return true;
+  }
+
+  /// The current value (empty before the first write).
+  const std::optional<V>& value() const { return value_; }
+  /// The time part of the current stamp (0 before the first write).
+  std::uint64_t timestamp() const { return time_; }
+  /// The replica that wrote the current value.
+  const replica_id& writer() const { return writer_; }
+
+  void merge(const lww_register& other) {
+    if (!other.value_ || !wins(other.time_, other.writer_, *other.value_)) return;
+    value_ = other.value_;
+    time_ = other.time_;
+    writer_ = other.writer_;
+  }
+  /// The whole register if this replica wrote since the last reset_delta(), else an empty one.
+  lww_register delta() const {
+    lww_register d(owner_);
+    if (dirty_) d.merge(*this);
+    return d;
+  }
+  bool has_delta() const { return dirty_; }
+  void reset_delta() { dirty_ = false; }
+
+  void write_state(byte_writer& w) const {
+    w.u8(value_ ? 1 : 0);
+    if (!value_) return;
+    w.varint(time_);
+    w.str(writer_);
+    value_codec<V>::write(w, *value_);
+  }
+  bool read_state(byte_reader& r) {
+    std::uint8_t present = 0;
+    if (!r.u8(present)) return false;
+    value_.reset();
+    time_ = 0;
+    writer_.clear();
+    if (present > 1) return r.fail("bad presence flag");
+    if (present == 0) return true;
+    V x{};
+    if (!r.varint(time_) || !r.str(writer_) || !value_codec<V>::read(r, x)) return false;
+    value_ = std::move(x);
+    return true;
+  }
+
+  friend bool operator==(const lww_register& a, const lww_register& b) {
+    return a.value_ == b.value_ && a.time_ == b.time_ && a.writer_ == b.writer_;
+  }
+  friend bool operator!=(const lww_register& a, const lww_register& b) { return !(a == b); }
+
+private:
+  bool wins(std::uint64_t time, const replica_id& writer, const V& x) const {
+    if (!value_) return true;
+    return std::tie(time, writer) > std::tie(time_, writer_) ||
+           (time == time_ && writer == writer_ && *value_ < x);
+  }
+
+  replica_id owner_;
+  std::optional<hybrid_logical_clock> clock_;
+  std::optional<V> value_;
+  std::uint64_t time_ = 0;
+  replica_id writer_;
+  bool dirty_ = false;
+};
+
+template <class V>
+class mv_register {
+public:
+  explicit mv_register(const replica_id& owner = {}) : owner_(owner) {}
+
+  static std::string type_name() { return "grove.mv_register<" + value_codec<V>::name() + ">"; }
+  const replica_id& owner() const { return owner_.str(); }
+
+  /// Writes `x`, replacing every value observed here.
+  void set(const V& x) {
+    state_.clear(delta_);
+    state_.add(x, owner_, delta_);
+  }
+  /// Every concurrent value, sorted (empty before the first write).
+  std::vector<V> value() const {
+    std::vector<V> out;
+    for (const auto& entry : state_.entries()) out.push_back(entry.first);
+    return out;
+  }
+  /// Whether concurrent writes are waiting to be resolved.
+  bool has_conflict() const { return state_.size() > 1; }
+  /// Picks one of the concurrent values with `choose(const std::vector<V>&) -> V` and writes it,
+  /// which resolves the conflict everywhere once it replicates. Returns the chosen value, or
+  /// nothing if the register is empty.
+  template <class Choose>
+  std::optional<V> resolve(Choose choose) {
+    auto values = value();
+    if (values.empty()) return std::nullopt;
+    V chosen = choose(values);
+    set(chosen);
+    return chosen;
+  }
+
+  void merge(const mv_register& other) { state_.join(other.state_); }
+  mv_register delta() const {
+    mv_register d(owner_.str());
+    d.state_ = delta_;
+    return d;
+  }
+  bool has_delta() const { return !delta_.empty(); }
+  void reset_delta() { delta_.reset(); }
+
+  void write_state(byte_writer& w) const { state_.write(w, &value_codec<V>::write); }
+  bool read_state(byte_reader& r) { return state_.read(r, &value_codec<V>::read); }
+
+  friend bool operator==(const mv_register& a, const mv_register& b) { return a.state_ == b.state_; }
+  friend bool operator!=(const mv_register& a, const mv_register& b) { return !(a == b); }
+
+private:
+  actor_ref owner_;
+  dot_kernel<V> state_;
+  dot_kernel<V> delta_;
+};
+
+}  // namespace grove::crdt

@@ -1,0 +1,385 @@
+// What each CRDT promises, one behaviour per test case.
+#define BOOST_TEST_MODULE crdt_semantics
+#include <boost/test/unit_test.hpp>
+
+#include "support/printing.hpp"
+
+using namespace grove::crdt;
+
+namespace {
+
+template <class T>
+void exchange(T& a, T& b) {
+  T a_state = a;
+  a.merge(b);
+  b.merge(a_state);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(counters)
+
+BOOST_AUTO_TEST_CASE(gcounter_sums_per_replica_counts_and_merge_takes_the_maximum) {
+  gcounter a("a"), b("b");
+  a.increment(3);
+  a.increment();
+  b.increment(5);
+  BOOST_TEST(a.get("a") == 4u);
+  exchange(a, b);
+  exchange(a, b);
+  BOOST_TEST(a.value() == 9u);
+  BOOST_TEST(b.value() == 9u);
+  BOOST_TEST(b.get("a") == 4u);
+  BOOST_TEST(b.get("nobody") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(gcounter_delta_holds_only_local_increments_until_reset) {
+  gcounter a("a"), b("b");
+  b.increment(7);
+  a.merge(b);
+  a.increment(2);
+  BOOST_TEST(a.delta().value() == 2u);
+  BOOST_TEST(a.delta().get("b") == 0u);
+  a.reset_delta();
+  BOOST_TEST(!a.has_delta());
+  BOOST_TEST(a.delta().value() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pncounter_reports_positive_and_negative_totals) {
+  pncounter a("a"), b("b");
+  a.increment(10);
+  b.decrement(4);
+  a.decrement(1);
+  exchange(a, b);
+  BOOST_TEST(a.value() == 5);
+  BOOST_TEST(b.value() == 5);
+  BOOST_TEST(a.positive_total() == 10u);
+  BOOST_TEST(a.negative_total() == 5u);
+  b.decrement(20);
+  BOOST_TEST(b.value() == -15);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(registers)
+
+BOOST_AUTO_TEST_CASE(lww_later_write_wins_after_it_has_seen_the_earlier_one) {
+  lww_register<std::string> a("a"), b("b");
+  a.set("first");
+  b.merge(a);
+  b.set("second");
+  BOOST_TEST(b.timestamp() > a.timestamp());
+  exchange(a, b);
+  BOOST_TEST(*a.value() == "second");
+  BOOST_TEST(a.writer() == "b");
+}
+
+BOOST_AUTO_TEST_CASE(lww_equal_timestamps_are_broken_by_replica_id) {
+  lww_register<std::string> a("a"), b("b");
+  a.set("from a", 7);
+  b.set("from b", 7);
+  exchange(a, b);
+  BOOST_TEST(*a.value() == "from b");
+  BOOST_TEST(*b.value() == "from b");
+}
+
+BOOST_AUTO_TEST_CASE(lww_explicit_older_timestamp_loses_and_says_so) {
+  lww_register<int> a("a");
+  BOOST_TEST(a.set(1, 100));
+  BOOST_TEST(!a.set(2, 50));
+  BOOST_TEST(*a.value() == 1);
+  BOOST_TEST(a.timestamp() == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(lww_with_hlc_stamps_uses_the_injected_clock) {
+  std::uint64_t now = 1000;
+  hybrid_logical_clock clock("a", [&] { return now; });
+  lww_register<std::string> a("a", clock);
+  a.set("x");
+  BOOST_TEST(a.timestamp() == (1000u << 16));
+  a.set("y");  // same millisecond: the logical counter moves on
+  BOOST_TEST(a.timestamp() == ((1000u << 16) | 1u));
+  lww_register<std::string> lamport("b");
+  lamport.set("z");  // Lamport time 1 loses against any HLC stamp
+  a.merge(lamport);
+  BOOST_TEST(*a.value() == "y");
+}
+
+BOOST_AUTO_TEST_CASE(mv_register_keeps_concurrent_values_and_drops_dominated_ones) {
+  mv_register<std::string> a("a"), b("b");
+  a.set("old");
+  b.merge(a);
+  a.set("from a");
+  b.set("from b");  // both replaced "old", concurrently
+  exchange(a, b);
+  BOOST_TEST(a.value() == (std::vector<std::string>{"from a", "from b"}));
+  BOOST_TEST(a.has_conflict());
+  BOOST_TEST(a == b);
+  a.set("after both");  // has seen both: dominates them
+  b.merge(a);
+  BOOST_TEST(b.value() == std::vector<std::string>{"after both"});
+  BOOST_TEST(!b.has_conflict());
+}
+
+BOOST_AUTO_TEST_CASE(mv_register_resolve_writes_the_chosen_value) {
+  mv_register<int> a("a"), b("b");
+  a.set(3);
+  b.set(9);
+  exchange(a, b);
+  auto chosen = a.resolve([](const std::vector<int>& xs) { return xs.back(); });
+  BOOST_TEST(*chosen == 9);
+  b.merge(a);
+  BOOST_TEST(b.value() == std::vector<int>{9});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sets)
+
+BOOST_AUTO_TEST_CASE(gset_add_is_idempotent_and_merge_is_union) {
+  gset<std::string> a("a"), b("b");
+  BOOST_TEST(a.add("x"));
+  BOOST_TEST(!a.add("x"));
+  b.add("y");
+  exchange(a, b);
+  BOOST_TEST(a.value() == (std::set<std::string>{"x", "y"}));
+  BOOST_TEST(b.contains("x"));
+}
+
+BOOST_AUTO_TEST_CASE(twop_set_refuses_re_add_after_remove_here_and_elsewhere) {
+  twop_set<std::string> a("a"), b("b");
+  a.add("x");
+  b.merge(a);
+  BOOST_TEST(a.remove("x"));
+  BOOST_TEST(!a.add("x"));
+  BOOST_TEST(!a.contains("x"));
+  b.merge(a);
+  BOOST_TEST(!b.add("x"));
+  BOOST_TEST(b.value().empty());
+  BOOST_TEST(!b.remove("never added"));
+  BOOST_TEST(a.tombstones() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(orset_concurrent_add_and_remove_add_wins) {
+  orset<std::string> a("a"), b("b");
+  a.add("x");
+  b.merge(a);
+  BOOST_TEST(b.remove("x"));
+  a.add("x");  // concurrent with b's remove
+  exchange(a, b);
+  BOOST_TEST(a.contains("x"));
+  BOOST_TEST(b.contains("x"));
+}
+
+BOOST_AUTO_TEST_CASE(orset_remove_of_an_observed_add_removes_everywhere_and_re_add_works) {
+  orset<std::string> a("a"), b("b");
+  a.add("x");
+  b.merge(a);
+  b.remove("x");
+  a.merge(b);
+  BOOST_TEST(!a.contains("x"));
+  a.add("x");
+  b.merge(a);
+  BOOST_TEST(b.contains("x"));
+}
+
+BOOST_AUTO_TEST_CASE(orset_removes_leave_no_per_element_tombstones) {
+  orset<std::string> a("a");
+  for (int i = 0; i < 100; ++i) a.add("e" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) a.remove("e" + std::to_string(i));
+  BOOST_TEST(a.kernel().entries().empty());
+  // The context compacts to one range: no per-element metadata survives.
+  BOOST_TEST(a.kernel().context().ranges().size() == 1u);
+  BOOST_TEST(a.kernel().context().cloud().empty());
+  auto stats = collect(a);
+  BOOST_TEST(stats.removed_entries == 0u);
+  BOOST_TEST(stats.remaining_entries == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(dvv_set_keeps_at_most_one_dot_per_replica_per_element) {
+  dvv_set<std::string> nodes[3] = {dvv_set<std::string>("n1"), dvv_set<std::string>("n2"),
+                                   dvv_set<std::string>("n3")};
+  for (int round = 0; round < 34; ++round)
+    for (auto& n : nodes) n.add("x");  // concurrent re-adds, 102 in all
+  for (auto& n : nodes)
+    for (auto& m : nodes) n.merge(m);
+  BOOST_TEST(info(nodes[0]).total_dots == 3u);
+  BOOST_TEST(nodes[0].value() == std::set<std::string>{"x"});
+  BOOST_TEST(dvv_set<std::string>::type_name() != orset<std::string>::type_name());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(maps)
+
+using counter_map = ormap<std::string, gcounter>;
+
+BOOST_AUTO_TEST_CASE(ormap_values_merge_with_their_own_merge) {
+  counter_map a("a"), b("b");
+  a.update("views", [](gcounter& c) { c.increment(2); });
+  b.update("views", [](gcounter& c) { c.increment(3); });
+  exchange(a, b);
+  BOOST_TEST(a.get("views")->value() == 5u);
+  BOOST_TEST(b.get_or("views", gcounter("b")).value() == 5u);
+  BOOST_TEST(a.keys() == std::vector<std::string>{"views"});
+  BOOST_TEST(a.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(ormap_concurrent_update_and_erase_update_wins) {
+  counter_map a("a"), b("b");
+  a.update("k", [](gcounter& c) { c.increment(); });
+  b.merge(a);
+  BOOST_TEST(b.erase("k"));
+  a.update("k", [](gcounter& c) { c.increment(); });
+  exchange(a, b);
+  BOOST_TEST(a.contains("k"));
+  BOOST_TEST(b.contains("k"));
+  BOOST_TEST(b.get("k")->value() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(ormap_erase_hides_the_key_and_gc_drops_its_value) {
+  ormap<std::string, lww_register<std::string>> a("a");
+  a.update("name", [](auto& r) { r.set("grove"); });
+  a.update("kind", [](auto& r) { r.set("map"); });
+  BOOST_TEST(a.erase("kind"));
+  BOOST_TEST(!a.erase("kind"));
+  BOOST_TEST(!a.contains("kind"));
+  BOOST_TEST(a.get("kind") == nullptr);
+  BOOST_TEST(needs_gc(a));
+  auto stats = collect(a);
+  BOOST_TEST(stats.removed_entries == 1u);
+  BOOST_TEST(stats.remaining_entries == 1u);
+  BOOST_TEST(!needs_gc(a));
+  BOOST_TEST(*a.get("name")->value() == "grove");
+}
+
+BOOST_AUTO_TEST_CASE(ormap_lww_values_take_the_latest_write) {
+  ormap<std::string, lww_register<std::string>> a("a"), b("b");
+  a.update("k", [](auto& r) { r.set("v1"); });
+  b.merge(a);
+  b.update("k", [](auto& r) { r.set("v2"); });
+  a.merge(b);
+  BOOST_TEST(*a.get("k")->value() == "v2");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sequence)
+
+BOOST_AUTO_TEST_CASE(rga_inserts_after_the_named_position) {
+  rga<std::string> a("a");
+  auto x = a.insert("x");
+  auto z = a.insert("z", *x);
+  BOOST_REQUIRE(z);
+  BOOST_REQUIRE(a.insert("y", *x));
+  BOOST_TEST(a.to_list() == (std::vector<std::string>{"x", "y", "z"}));
+  BOOST_REQUIRE(a.insert_at(0, "w"));
+  BOOST_REQUIRE(a.insert_at(4, "end"));
+  BOOST_TEST(a.to_list() == (std::vector<std::string>{"w", "x", "y", "z", "end"}));
+  BOOST_TEST(a.remove(*z));
+  BOOST_TEST(!a.remove(*z));
+  BOOST_TEST(a.to_list() == (std::vector<std::string>{"w", "x", "y", "end"}));
+  BOOST_TEST(a.tombstones() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(rga_insert_after_an_unknown_position_is_an_error) {
+  rga<int> a("a");
+  auto r = a.insert(1, position{42, "nobody"});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == grove::errc::invalid_argument);
+  BOOST_TEST(!a.insert_at(5, 1));
+}
+
+BOOST_AUTO_TEST_CASE(rga_concurrent_inserts_at_one_position_give_one_order_everywhere) {
+  rga<std::string> a("a"), b("b"), c("c");
+  auto anchor = a.insert("anchor");
+  b.merge(a);
+  c.merge(a);
+  BOOST_REQUIRE(a.insert("from a", *anchor));
+  BOOST_REQUIRE(b.insert("from b", *anchor));
+  BOOST_REQUIRE(c.insert("from c", *anchor));
+  rga<std::string> ab = a, ba = b, ca = c;
+  ab.merge(b);
+  ab.merge(c);
+  ba.merge(c);
+  ba.merge(a);
+  ca.merge(b);
+  ca.merge(a);
+  BOOST_TEST(ab.to_list() == ba.to_list());
+  BOOST_TEST(ab.to_list() == ca.to_list());
+  BOOST_TEST(ab.to_list().front() == "anchor");
+  BOOST_TEST(ab.size() == 4u);
+  // Equal Lamport times: the greater replica id comes first.
+  BOOST_TEST(ab.to_list()[1] == "from c");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(clocks)
+
+BOOST_AUTO_TEST_CASE(vector_clock_compare_on_hand_built_cases) {
+  vector_clock a, b;
+  BOOST_TEST(a.compare(b) == clock_order::equal);
+  a.increment("x");
+  BOOST_TEST(a.compare(b) == clock_order::after);
+  BOOST_TEST(b.compare(a) == clock_order::before);
+  b.increment("y");
+  BOOST_TEST(a.compare(b) == clock_order::concurrent);
+  BOOST_TEST(!a.descends(b));
+  a.merge(b);
+  BOOST_TEST(a.descends(b));
+  BOOST_TEST(a.dominates(b));
+  BOOST_TEST(!a.dominates(a));
+  BOOST_TEST(a.descends(a));
+  BOOST_TEST(a.get("y") == 1u);
+  BOOST_TEST(a.get("z") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(dotted_version_vector_events_sync_and_descend) {
+  dotted_version_vector a, b;
+  dot first = a.event("a");
+  BOOST_TEST(first.counter == 1u);
+  BOOST_TEST(a.event("a").counter == 2u);
+  BOOST_TEST(a.contains(first));
+  BOOST_TEST(!b.contains(first));
+  b.event("b");
+  BOOST_TEST(a.compare(b) == clock_order::concurrent);
+  b.sync(a);
+  BOOST_TEST(b.descends(a));
+  BOOST_TEST(b.dominates(a));
+  BOOST_TEST(!a.descends(b));
+  BOOST_TEST(b.current()->actor == "b");
+  a.add_to_context(dot{"c", 5});
+  BOOST_TEST(a.contains(dot{"c", 5}));
+  BOOST_TEST(!a.contains(dot{"c", 4}));
+}
+
+BOOST_AUTO_TEST_CASE(hlc_ticks_stay_monotonic_when_the_wall_clock_stalls_or_goes_back) {
+  std::uint64_t now = 500;
+  hybrid_logical_clock clock("n1", [&] { return now; });
+  auto t1 = clock.tick();
+  now = 400;  // wall clock went backwards
+  auto t2 = clock.tick();
+  BOOST_TEST(t1.wall_ms == 500u);
+  BOOST_TEST(t2.wall_ms == 500u);
+  BOOST_TEST(t2.logical == 1u);
+  BOOST_TEST(hybrid_logical_clock::compare(t1, t2) == clock_order::before);
+  now = 600;
+  BOOST_TEST(clock.tick().logical == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(hlc_update_moves_past_a_remote_stamp_from_the_future) {
+  std::uint64_t now = 100;
+  hybrid_logical_clock clock("n1", [&] { return now; });
+  hlc_timestamp remote{900, 4, "n2"};
+  auto t = clock.update(remote);
+  BOOST_TEST(t.wall_ms == 900u);
+  BOOST_TEST(t.logical == 5u);
+  BOOST_TEST(hybrid_logical_clock::compare(remote, t) == clock_order::before);
+  BOOST_TEST(hybrid_logical_clock::compare(t, t) == clock_order::equal);
+  // Equal (time, counter): the node id decides.
+  BOOST_TEST(hybrid_logical_clock::compare(hlc_timestamp{1, 1, "a"}, hlc_timestamp{1, 1, "b"}) ==
+             clock_order::before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
