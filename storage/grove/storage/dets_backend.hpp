@@ -1,0 +1,65 @@
+// The DETS-style backend (Grove.Storage.DETS): groups stored on disk in one file, on LMDB.
+//
+// Files: `file` and LMDB's lock file `file-lock`. Several tables live in one file. The file is
+// marked as a Grove store by a format record; a file that is not one (another format, or an LMDB
+// file of someone else) is refused with errc::not_a_store. An existing empty file becomes a new
+// store: a crash while a store is being created leaves one, and refusing it would strand the user;
+// nothing can be lost by it. Files are created with mode 0600.
+//
+// Durability:
+//  - write-behind (default, like DETS's auto_save): save() returns once the value is in this
+//    process's write buffer; loads see it at once; the buffer is committed to disk every
+//    `auto_save` ms, on sync(), on close(), and whenever it holds more than `max_pending_bytes`.
+//    After a crash (kill -9, power loss) the store opens at once and holds, for every group, a
+//    value it had at some flush: possibly an older one, never a damaged one.
+//  - durable: save() returns once the value is on disk (one LMDB transaction, synced).
+// Every commit is a synced LMDB transaction, so the file is never corrupt and never needs repair.
+//
+// No 2 GB limit: the memory map starts at `initial_map_size` and doubles whenever it fills; a save
+// never fails for that reason (only a full disk stops it: errc::disk_full).
+//
+// Processes: one process writes a file at a time. A second process that opens it for writing gets
+// errc::locked at once; read-only opens (read_only = true, e.g. grove-inspect) may share the file
+// with the writer and see what it has flushed. Within one process, every open of the same file
+// shares one LMDB environment (LMDB forbids opening a file twice in one process); `auto_save` is
+// taken from the first open.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grove/storage/backend.hpp"
+
+namespace grove::storage {
+
+struct dets_options {
+  /// Path of the store file (required). Its directory must exist.
+  std::string file;
+  /// Table within the file.
+  std::string table = "grove_dets_storage";
+  /// Write-behind flush period (Grove's default: 60 s).
+  std::chrono::milliseconds auto_save{60000};
+  /// Every save is on disk when it returns.
+  bool durable = false;
+  /// Open an existing store for reading only; saves fail with errc::invalid_argument.
+  bool read_only = false;
+  /// First size of the memory map; it grows by doubling.
+  std::size_t initial_map_size = std::size_t{64} << 20;
+  /// Largest value a save accepts.
+  std::size_t max_value_size = std::size_t{256} << 20;
+  /// Write-behind buffer bound: a save that would exceed it flushes first.
+  std::size_t max_pending_bytes = std::size_t{64} << 20;
+};
+
+/// init: opens or creates the store and its table. Errors: invalid_argument (empty file or table
+/// name, zero auto_save or sizes, a directory given as file, read-only open of a missing table),
+/// io_error (missing directory, missing file for read_only), permission_denied, locked (another
+/// process writes the file), not_a_store, unsupported_version.
+expected<std::unique_ptr<backend>> open_dets(const dets_options& opts);
+
+/// Tables in a store, sorted. Same errors as open_dets with read_only.
+expected<std::vector<std::string>> list_dets_tables(const std::string& file);
+
+}  // namespace grove::storage

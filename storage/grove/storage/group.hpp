@@ -1,0 +1,40 @@
+// group: the key of the storage behaviour, like Grove's `{:counter, "views"}`: a kind and a name.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "grove/crdt/binary.hpp"
+#include "grove/crdt/error.hpp"
+
+namespace grove::storage {
+
+struct group {
+  std::string kind;  // 1..64 bytes of [A-Za-z0-9_.-]
+  std::string name;  // 1..max_name_size bytes, any bytes
+
+  static constexpr std::size_t max_kind_size = 64;
+  static constexpr std::size_t max_name_size = 400;  // keeps encoded keys under LMDB's 511 bytes
+
+  /// Checks the limits above; errc::invalid_argument naming what is wrong.
+  status validate() const;
+
+  /// Canonical bytes: kind length (one byte), kind, name. Length-prefixed, so no two groups share
+  /// an encoding (unlike "kind:name").
+  bytes encode() const;
+  /// Inverse of encode(); errc::malformed for bytes that no group encodes to.
+  static expected<group> decode(bytes_view in);
+
+  /// "kind:name", with bytes outside printable ASCII (and backslash) written as \xNN.
+  std::string to_string() const;
+  /// Parses "kind:name" (the kind ends at the first ':'), then validates.
+  static expected<group> parse(std::string_view text);
+
+  friend bool operator==(const group& a, const group& b) { return a.kind == b.kind && a.name == b.name; }
+  friend bool operator!=(const group& a, const group& b) { return !(a == b); }
+  friend bool operator<(const group& a, const group& b) {
+    return a.kind < b.kind || (a.kind == b.kind && a.name < b.name);
+  }
+};
+
+}  // namespace grove::storage

@@ -1,0 +1,69 @@
+#include "grove/storage/group.hpp"
+
+#include <cctype>
+#include <cstdio>
+
+namespace grove::storage {
+
+namespace {
+
+bool valid_kind_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+}  // namespace
+
+status group::validate() const {
+  if (kind.empty() || kind.size() > max_kind_size)
+    return error(errc::invalid_argument, "group kind must be 1 to " + std::to_string(max_kind_size) + " bytes");
+  for (char c : kind)
+    if (!valid_kind_char(c))
+      return error(errc::invalid_argument, "group kind '" + kind + "' may only hold letters, digits, '_', '.', '-'");
+  if (name.empty() || name.size() > max_name_size)
+    return error(errc::invalid_argument, "group name must be 1 to " + std::to_string(max_name_size) + " bytes");
+  return {};
+}
+
+bytes group::encode() const {
+  bytes out;
+  out.reserve(1 + kind.size() + name.size());
+  out.push_back(static_cast<char>(kind.size()));
+  out += kind;
+  out += name;
+  return out;
+}
+
+expected<group> group::decode(bytes_view in) {
+  if (in.empty()) return error(errc::malformed, "empty group key");
+  std::size_t kind_size = static_cast<unsigned char>(in[0]);
+  if (in.size() < 1 + kind_size) return error(errc::malformed, "group key shorter than its kind");
+  group g{std::string(in.substr(1, kind_size)), std::string(in.substr(1 + kind_size))};
+  if (auto ok = g.validate(); !ok) return error(errc::malformed, "bad group key: " + ok.error().message());
+  return g;
+}
+
+std::string group::to_string() const {
+  std::string out = kind + ":";
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e || c == '\\') {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+expected<group> group::parse(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return error(errc::invalid_argument, "group '" + std::string(text) + "' is not written KIND:NAME");
+  group g{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+  if (auto ok = g.validate(); !ok) return ok.error();
+  return g;
+}
+
+}  // namespace grove::storage

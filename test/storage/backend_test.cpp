@@ -1,0 +1,229 @@
+// The storage contract suite against the ETS-style and both DETS-style modes, plus what is
+// particular to each backend.
+#define BOOST_TEST_MODULE storage_backends
+#include <boost/mpl/list.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "support/process.hpp"
+#include "support/storage_flavors.hpp"
+
+using contract_flavors = boost::mpl::list<grove::testing::ets_flavor, grove::testing::dets_flavor<true>,
+                                          grove::testing::dets_flavor<false>>;
+
+#include "storage/contract_cases.hpp"
+
+#include <fstream>
+
+#include <lmdb.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace grove::storage;
+using grove::errc;
+using grove::testing::run_process;
+using grove::testing::temp_dir;
+
+namespace {
+
+group g(const std::string& kind, const std::string& name) { return group{kind, name}; }
+
+dets_options dets_at(const std::string& file) {
+  dets_options opts;
+  opts.file = file;
+  return opts;
+}
+
+// Runs `f` in a forked child and returns its exit code (f's return value).
+template <class F>
+int in_child(F f) {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(f());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(groups)
+
+BOOST_AUTO_TEST_CASE(encoding_is_collision_free_where_kind_colon_name_is_not) {
+  group a{"ab", "c:d"}, b{"ab:c", "d"};
+  BOOST_TEST(a.encode() != b.encode());
+  BOOST_TEST((*group::decode(a.encode()) == a));
+  BOOST_TEST(!group::decode(""));
+  BOOST_TEST(!group::decode(std::string(1, '\x09') + "short"));
+}
+
+BOOST_AUTO_TEST_CASE(printable_form_escapes_and_parses_back) {
+  group x{"counter", "views"};
+  BOOST_TEST(x.to_string() == "counter:views");
+  BOOST_TEST((*group::parse("counter:views") == x));
+  BOOST_TEST((*group::parse("map:a:b") == group{"map", "a:b"}));
+  BOOST_TEST((group{"k", std::string("a\nb", 3)}.to_string() == "k:a\\x0ab"));
+  BOOST_TEST(group::parse("no-colon").error().code() == errc::invalid_argument);
+  BOOST_TEST(group::parse(":name").error().code() == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ets)
+
+BOOST_AUTO_TEST_CASE(two_opens_of_one_name_share_the_data_until_destroy) {
+  ets_options opts;
+  opts.table = "shared-table-test";
+  auto one = std::move(*open_ets(opts));
+  auto two = std::move(*open_ets(opts));
+  BOOST_REQUIRE(one->save(g("k", "n"), "v"));
+  BOOST_TEST(**two->load(g("k", "n")) == "v");
+  BOOST_TEST(bool(one->close()));
+  BOOST_TEST(**two->load(g("k", "n")) == "v");  // closing a handle keeps the table
+  destroy_ets(opts.table);
+  BOOST_TEST(two->load(g("k", "n")).error().code() == errc::closed);
+  auto three = std::move(*open_ets(opts));
+  BOOST_TEST(!three->load(g("k", "n"))->has_value());
+  destroy_ets("never-existed");
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_fail_at_init) {
+  ets_options opts;
+  opts.table = "";
+  BOOST_TEST(open_ets(opts).error().code() == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(dets)
+
+BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen_and_tables_are_separate) {
+  temp_dir dir;
+  auto opts = dets_at(dir.file("s.grove"));
+  {
+    auto a = std::move(*open_dets(opts));
+    auto other_opts = opts;
+    other_opts.table = "other";
+    auto b = std::move(*open_dets(other_opts));
+    BOOST_REQUIRE(a->save(g("k", "n"), "in default table"));
+    BOOST_REQUIRE(b->save(g("k", "n"), "in other table"));
+  }
+  auto a = std::move(*open_dets(opts));
+  BOOST_TEST(**a->load(g("k", "n")) == "in default table");
+  auto tables = list_dets_tables(opts.file);
+  BOOST_REQUIRE(tables);
+  BOOST_TEST((*tables == std::vector<std::string>{"grove_dets_storage", "other"}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_options_are_clear_errors_at_init) {
+  temp_dir dir;
+  BOOST_TEST(open_dets(dets_at("")).error().code() == errc::invalid_argument);
+  BOOST_TEST(open_dets(dets_at(dir.path())).error().code() == errc::invalid_argument);
+  auto missing_dir = open_dets(dets_at(dir.file("no/such/dir/s.grove")));
+  BOOST_REQUIRE(!missing_dir);
+  BOOST_TEST(missing_dir.error().code() == errc::io_error);
+  BOOST_TEST(missing_dir.error().message().find("no/such/dir") != std::string::npos);
+  auto opts = dets_at(dir.file("s.grove"));
+  opts.auto_save = std::chrono::milliseconds(0);
+  BOOST_TEST(open_dets(opts).error().code() == errc::invalid_argument);
+  auto ro = dets_at(dir.file("absent.grove"));
+  ro.read_only = true;
+  BOOST_TEST(open_dets(ro).error().code() == errc::io_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_of_another_format_is_refused) {
+  temp_dir dir;
+  auto path = dir.file("text.grove");
+  std::ofstream(path) << std::string(100000, 'x');
+  auto r = open_dets(dets_at(path));
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::not_a_store);
+  BOOST_TEST(r.error().message().find(path) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_lmdb_file_that_is_not_a_grove_store_is_refused) {
+  temp_dir dir;
+  auto path = dir.file("foreign.mdb");
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  mdb_env_create(&env);
+  BOOST_REQUIRE(mdb_env_open(env, path.c_str(), MDB_NOSUBDIR, 0600) == 0);
+  mdb_txn_begin(env, nullptr, 0, &txn);
+  mdb_dbi_open(txn, nullptr, 0, &dbi);
+  MDB_val k{3, const_cast<char*>("key")}, v{5, const_cast<char*>("value")};
+  mdb_put(txn, dbi, &k, &v, 0);
+  mdb_txn_commit(txn);
+  mdb_env_close(env);
+  auto r = open_dets(dets_at(path));
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::not_a_store);
+  BOOST_TEST(r.error().message().find("not a Grove store") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_existing_empty_file_becomes_a_new_store) {
+  temp_dir dir;
+  auto path = dir.file("empty.grove");
+  std::ofstream(path).close();
+  auto b = open_dets(dets_at(path));
+  BOOST_REQUIRE(b);
+  BOOST_TEST(bool((*b)->save(g("k", "n"), "v")));
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_without_write_permission_is_refused) {
+  temp_dir dir;
+  auto locked_dir = dir.file("readonly");
+  std::filesystem::create_directory(locked_dir);
+  std::filesystem::permissions(locked_dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  // Root ignores permissions: check as an unprivileged user in a child process.
+  int code = in_child([&] {
+    if (::geteuid() == 0) {
+      ::chown(dir.path().c_str(), 65534, 65534);
+      ::chown(locked_dir.c_str(), 65534, 65534);
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 90;
+    }
+    auto r = open_dets(dets_at(locked_dir + "/s.grove"));
+    if (r) return 91;
+    return r.error().code() == errc::permission_denied ? 0 : 92;
+  });
+  BOOST_TEST(code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_writer_process_gets_locked_and_a_reader_shares) {
+  temp_dir dir;
+  auto opts = dets_at(dir.file("s.grove"));
+  auto b = std::move(*open_dets(opts));
+  BOOST_REQUIRE(b->save(g("k", "n"), "v"));
+  BOOST_REQUIRE(b->sync());
+  auto writer = run_process({GROVE_STORAGE_PROBE, "dets", opts.file, "open"});
+  BOOST_TEST(writer.exit_code == 1);
+  BOOST_TEST(writer.out == "locked\n");
+  auto reader = run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "n"});
+  BOOST_TEST(reader.exit_code == 0);
+  BOOST_TEST(reader.out == "v\n");
+}
+
+BOOST_AUTO_TEST_CASE(after_a_restart_dets_data_is_there_and_ets_data_is_gone) {
+  temp_dir dir;
+  auto file = dir.file("restart.grove");
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets", file, "save", "counter", "c", "kept"}).out == "ok\n");
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets", file, "load", "counter", "c"}).out == "kept\n");
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "ets", "t", "save", "counter", "c", "lost"}).out == "ok\n");
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "ets", "t", "load", "counter", "c"}).out == "<none>\n");
+}
+
+BOOST_AUTO_TEST_CASE(the_map_grows_past_its_initial_size_and_saves_keep_succeeding) {
+  temp_dir dir;
+  auto opts = dets_at(dir.file("s.grove"));
+  opts.initial_map_size = 1 << 20;
+  opts.durable = true;
+  const std::string value(100'000, 'v');
+  {
+    auto b = std::move(*open_dets(opts));
+    for (int i = 0; i < 300; ++i)  // 30 MB through a 1 MiB map
+      BOOST_REQUIRE(b->save(g("blob", std::to_string(i)), value));
+  }
+  auto b = std::move(*open_dets(opts));
+  BOOST_TEST(b->list_groups()->size() == 300u);
+  BOOST_TEST((*b->load(g("blob", "299")))->size() == value.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

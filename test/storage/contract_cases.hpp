@@ -1,0 +1,196 @@
+// The storage behaviour's contracts, as test cases templated over a flavor (a way to open a fresh
+// backend). Included by each test that runs the suite; it must define `contract_flavors`.
+#pragma once
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "grove/crdt/all.hpp"
+#include "grove/storage/backend.hpp"
+#include "support/printing.hpp"
+#include "support/temp_dir.hpp"
+
+namespace contract {
+
+using grove::errc;
+using grove::storage::group;
+using grove::storage::group_value;
+
+inline group g(const std::string& kind, const std::string& name) { return group{kind, name}; }
+
+}  // namespace contract
+
+using contract::errc;
+using contract::group;
+using contract::group_value;
+
+BOOST_AUTO_TEST_SUITE(storage_contract)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_group_never_saved_loads_as_empty, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto r = b->load(contract::g("counter", "nothing"));
+  BOOST_REQUIRE(r);
+  BOOST_TEST(!r->has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(save_then_load_returns_the_last_value, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("counter", "views");
+  BOOST_REQUIRE(b->save(key, "first"));
+  BOOST_REQUIRE(b->save(key, "second"));
+  auto r = b->load(key);
+  BOOST_REQUIRE(r);
+  BOOST_REQUIRE(r->has_value());
+  BOOST_TEST(**r == "second");
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(erase_removes_and_erasing_a_missing_group_succeeds, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("set", "users");
+  BOOST_TEST(bool(b->erase(key)));
+  BOOST_REQUIRE(b->save(key, "x"));
+  BOOST_TEST(bool(b->erase(key)));
+  BOOST_TEST(!b->load(key)->has_value());
+  BOOST_TEST(b->list_groups()->empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(list_groups_is_sorted_and_complete, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  // Kinds of different lengths: the encoded key order is not the (kind, name) order.
+  std::vector<group> expected{contract::g("a", "z"), contract::g("counter", "a"), contract::g("counter", "b"),
+                              contract::g("map", "m"), contract::g("zz", "0")};
+  for (int i = 0; i < 200; ++i) expected.push_back(contract::g("bulk", "g" + std::to_string(i)));
+  auto shuffled = expected;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  for (const auto& key : shuffled) BOOST_REQUIRE(b->save(key, key.to_string()));
+  BOOST_REQUIRE(b->erase(contract::g("bulk", "g7")));
+  expected.erase(std::find(expected.begin(), expected.end(), contract::g("bulk", "g7")));
+  std::sort(expected.begin(), expected.end());
+  auto listed = b->list_groups();
+  BOOST_REQUIRE(listed);
+  BOOST_TEST(listed->size() == expected.size());
+  BOOST_TEST((*listed == expected));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(close_is_idempotent_and_later_calls_fail_clearly, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("counter", "c");
+  BOOST_REQUIRE(b->save(key, "v"));
+  BOOST_TEST(bool(b->close()));
+  BOOST_TEST(bool(b->close()));
+  BOOST_TEST(b->save(key, "v").error().code() == errc::closed);
+  BOOST_TEST(b->save_batch({group_value{key, "v"}}).error().code() == errc::closed);
+  BOOST_TEST(b->load(key).error().code() == errc::closed);
+  BOOST_TEST(b->erase(key).error().code() == errc::closed);
+  BOOST_TEST(b->list_groups().error().code() == errc::closed);
+  BOOST_TEST(b->sync().error().code() == errc::closed);
+  BOOST_TEST(b->load(key).error().message().find("closed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(invalid_groups_are_refused, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  BOOST_TEST(b->save(contract::g("", "x"), "v").error().code() == errc::invalid_argument);
+  BOOST_TEST(b->save(contract::g("bad kind", "x"), "v").error().code() == errc::invalid_argument);
+  BOOST_TEST(b->load(contract::g("k", "")).error().code() == errc::invalid_argument);
+  BOOST_TEST(b->erase(contract::g("k", std::string(5000, 'n'))).error().code() == errc::invalid_argument);
+  BOOST_TEST(b->list_groups()->empty());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_oversized_value_is_refused_and_stores_nothing, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);  // every flavor is opened with max_value_size = 1 MiB
+  auto key = contract::g("blob", "big");
+  auto r = b->save(key, std::string((1 << 20) + 1, 'x'));
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::too_large);
+  BOOST_TEST(r.error().message().find("blob:big") != std::string::npos);
+  BOOST_TEST(!b->load(key)->has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(save_batch_stores_all_entries_and_later_entries_win, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  std::vector<group_value> batch;
+  for (int i = 0; i < 50; ++i) batch.push_back({contract::g("k", std::to_string(i)), "v" + std::to_string(i)});
+  batch.push_back({contract::g("k", "3"), "newer"});
+  BOOST_REQUIRE(b->save_batch(batch));
+  BOOST_TEST(b->list_groups()->size() == 50u);
+  BOOST_TEST(**b->load(contract::g("k", "3")) == "newer");
+  BOOST_TEST(**b->load(contract::g("k", "49")) == "v49");
+  BOOST_TEST(bool(b->sync()));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(typed_load_of_the_wrong_crdt_type_names_both_types, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  grove::crdt::gcounter c("a");
+  c.increment(4);
+  auto key = contract::g("counter", "views");
+  BOOST_REQUIRE(grove::storage::save(*b, key, c));
+  auto ok = grove::storage::load<grove::crdt::gcounter>(*b, key, "me");
+  BOOST_REQUIRE(ok);
+  BOOST_TEST((*ok)->value() == 4u);
+  BOOST_TEST((*ok)->owner() == "me");
+  auto wrong = grove::storage::load<grove::crdt::orset<std::string>>(*b, key);
+  BOOST_REQUIRE(!wrong);
+  BOOST_TEST(wrong.error().code() == errc::type_mismatch);
+  BOOST_TEST(wrong.error().message().find("grove.gcounter") != std::string::npos);
+  BOOST_TEST(wrong.error().message().find("grove.orset<string>") != std::string::npos);
+  BOOST_TEST(wrong.error().message().find("counter:views") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_damaged_value_fails_alone_and_every_other_group_loads, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  grove::crdt::gcounter c("a");
+  c.increment();
+  for (int i = 0; i < 10; ++i) BOOST_REQUIRE(grove::storage::save(*b, contract::g("counter", std::to_string(i)), c));
+  auto damaged = grove::crdt::encode(c);
+  damaged[damaged.size() / 2] ^= 0x10;
+  BOOST_REQUIRE(b->save(contract::g("counter", "5"), damaged));
+  for (int i = 0; i < 10; ++i) {
+    auto r = grove::storage::load<grove::crdt::gcounter>(*b, contract::g("counter", std::to_string(i)));
+    if (i == 5) {
+      BOOST_REQUIRE(!r);
+      BOOST_TEST(r.error().code() == errc::checksum_mismatch);
+      BOOST_TEST(r.error().message().find("counter:5") != std::string::npos);
+    } else {
+      BOOST_REQUIRE(r);
+      BOOST_TEST((*r)->value() == 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(concurrent_writers_and_readers_on_several_threads, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  constexpr int threads = 4, per_thread = 200;
+  std::vector<std::thread> workers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto key = contract::g("t" + std::to_string(t), std::to_string(i));
+        if (!b->save(key, std::to_string(i))) ++failures;
+        auto back = b->load(key);
+        if (!back || !back->has_value() || **back != std::to_string(i)) ++failures;
+        if (!b->list_groups()) ++failures;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(b->list_groups()->size() == std::size_t{threads * per_thread});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
