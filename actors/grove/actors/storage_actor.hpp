@@ -1,0 +1,91 @@
+// The storage actor: owns one backend and serves the storage behaviour as messages, to local and
+// remote actors (the Akka "durable store" split: replication servers never do I/O themselves).
+//
+// Every request is answered: with its result, or with an error (category "grove"; convert with
+// from_caf_error). The actor keeps running after errors.
+//
+// Group commit: saves that arrive while a commit is pending join one backend transaction
+// (backend::save_batch). A requester is answered when its save is as durable as the backend
+// promises (on disk for a durable DETS-style backend). Loads see saves that are still waiting for
+// their commit; erase, list and sync commit what is waiting first.
+//
+// The actor runs on its own thread (spawned detached), so a slow disk never blocks CAF's
+// scheduler. On exit it commits what is waiting and closes the backend.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "grove/storage/backend.hpp"
+
+namespace grove::storage {
+
+/// CAF serialization of a group (it may come from a remote node: backends validate it).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group& x) {
+  return f(caf::meta::type_name("grove.group"), x.kind, x.name);
+}
+
+}  // namespace grove::storage
+
+namespace grove::actors {
+
+using save_atom = caf::atom_constant<caf::atom("grv_save")>;
+using load_atom = caf::atom_constant<caf::atom("grv_load")>;
+using erase_atom = caf::atom_constant<caf::atom("grv_erase")>;
+using list_atom = caf::atom_constant<caf::atom("grv_list")>;
+using sync_atom = caf::atom_constant<caf::atom("grv_sync")>;
+using stats_atom = caf::atom_constant<caf::atom("grv_stats")>;
+using ok_atom = caf::atom_constant<caf::atom("grv_ok")>;
+
+/// Answer to a load: `found` is false when nothing is stored for the group.
+struct load_result {
+  bool found = false;
+  bytes value;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_result& x) {
+  return f(caf::meta::type_name("grove.load_result"), x.found, x.value);
+}
+
+/// What the storage actor has done since it started.
+struct storage_stats {
+  std::uint64_t saves = 0;        // save requests
+  std::uint64_t loads = 0;        // load requests
+  std::uint64_t commits = 0;      // backend transactions for saves (save_batch calls)
+  std::uint64_t bytes_saved = 0;  // value bytes of all saves
+  std::uint64_t errors = 0;       // requests answered with an error
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, storage_stats& x) {
+  return f(caf::meta::type_name("grove.storage_stats"), x.saves, x.loads, x.commits, x.bytes_saved, x.errors);
+}
+
+/// The storage actor's interface.
+using storage_actor = caf::typed_actor<
+  // Saves the encoded state of a group.
+  caf::replies_to<save_atom, storage::group, bytes>::with<ok_atom>,
+  // Loads a group's state.
+  caf::replies_to<load_atom, storage::group>::with<load_result>,
+  // Removes a group (succeeds when it is not stored).
+  caf::replies_to<erase_atom, storage::group>::with<ok_atom>,
+  // Every stored group, sorted.
+  caf::replies_to<list_atom>::with<std::vector<storage::group>>,
+  // Makes everything saved so far durable.
+  caf::replies_to<sync_atom>::with<ok_atom>,
+  caf::replies_to<stats_atom>::with<storage_stats>>;
+
+/// Spawns a storage actor that owns `backend` (must not be null).
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend);
+
+}  // namespace grove::actors

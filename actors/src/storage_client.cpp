@@ -1,0 +1,93 @@
+#include "grove/actors/storage_client.hpp"
+
+#include <atomic>
+
+#include <caf/all.hpp>
+
+#include "grove/actors/caf_error.hpp"
+
+namespace grove::actors {
+
+namespace {
+
+class storage_client final : public storage::backend {
+public:
+  storage_client(caf::actor_system& sys, storage_actor actor, std::chrono::milliseconds timeout)
+    : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
+
+  status save(const storage::group& g, bytes_view value) override {
+    return ask<ok_atom>(save_atom::value, g, bytes(value));
+  }
+
+  status save_batch(const std::vector<storage::group_value>& entries) override {
+    // Sent together, so they meet in one commit; all are answered before this returns.
+    if (closed_) return closed_error();
+    caf::scoped_actor self{sys_};
+    for (const auto& e : entries) self->send(actor_, save_atom::value, e.key, e.value);
+    status result;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      self->receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); },
+                    caf::after(timeout_) >> [&] { result = timeout_error(); });
+    }
+    return result;
+  }
+
+  expected<std::optional<bytes>> load(const storage::group& g) override {
+    auto r = ask<load_result>(load_atom::value, g);
+    if (!r) return r.error();
+    if (!r->found) return std::optional<bytes>{};
+    return std::optional<bytes>{std::move(r->value)};
+  }
+
+  status erase(const storage::group& g) override { return ask<ok_atom>(erase_atom::value, g); }
+
+  expected<std::vector<storage::group>> list_groups() override {
+    return ask<std::vector<storage::group>>(list_atom::value);
+  }
+
+  status sync() override { return ask<ok_atom>(sync_atom::value); }
+
+  status close() override {
+    closed_ = true;
+    return {};
+  }
+
+  std::string describe() const override { return "storage actor " + caf::to_string(actor_.address()); }
+
+private:
+  grove::error closed_error() const { return grove::error(errc::closed, describe() + ": client is closed"); }
+  grove::error timeout_error() const { return grove::error(errc::unavailable, describe() + " did not answer in time"); }
+
+  // One request; T is the reply type (ok_atom replies become a status).
+  template <class T, class... Ts>
+  auto ask(Ts&&... xs) -> std::conditional_t<std::is_same_v<T, ok_atom>, status, expected<T>> {
+    using result_type = std::conditional_t<std::is_same_v<T, ok_atom>, status, expected<T>>;
+    if (closed_) return closed_error();
+    caf::scoped_actor self{sys_};
+    std::optional<result_type> result;
+    self->request(actor_, timeout_, std::forward<Ts>(xs)...)
+      .receive(
+        [&](T& x) {
+          if constexpr (std::is_same_v<T, ok_atom>)
+            result = status{};
+          else
+            result = result_type(std::move(x));
+        },
+        [&](caf::error& e) { result = result_type(from_caf_error(e)); });
+    return std::move(*result);
+  }
+
+  caf::actor_system& sys_;
+  storage_actor actor_;
+  std::chrono::milliseconds timeout_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<storage::backend> make_storage_client(caf::actor_system& sys, storage_actor actor,
+                                                      std::chrono::milliseconds timeout) {
+  return std::make_unique<storage_client>(sys, std::move(actor), timeout);
+}
+
+}  // namespace grove::actors
