@@ -11,11 +11,18 @@ namespace grove::storage {
 
 namespace {
 
-// One named table: encoded group -> value.
+struct group_hash {
+  std::size_t operator()(const group& g) const {
+    std::size_t h = std::hash<std::string>{}(g.kind);
+    return h ^ (std::hash<std::string>{}(g.name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
+
+// One named table: group -> value.
 struct table {
   std::string name;
   std::shared_mutex mutex;
-  std::unordered_map<bytes, bytes> values;
+  std::unordered_map<group, bytes, group_hash> values;
   bool destroyed = false;
 };
 
@@ -60,10 +67,9 @@ public:
 
   status save(const group& g, bytes_view value) override {
     if (auto ok = check_write(g, value); !ok) return ok;
-    auto key = g.encode();
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
-    table_->values[std::move(key)].assign(value.data(), value.size());
+    table_->values[g].assign(value.data(), value.size());
     return {};
   }
 
@@ -72,26 +78,24 @@ public:
       if (auto ok = check_write(e.key, e.value); !ok) return ok;
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
-    for (const auto& e : entries) table_->values[e.key.encode()] = e.value;
+    for (const auto& e : entries) table_->values[e.key] = e.value;
     return {};
   }
 
   expected<std::optional<bytes>> load(const group& g) override {
     if (auto ok = g.validate(); !ok) return ok.error();
-    auto key = g.encode();
     std::shared_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok.error();
-    auto it = table_->values.find(key);
+    auto it = table_->values.find(g);
     if (it == table_->values.end()) return std::optional<bytes>{};
     return std::optional<bytes>{it->second};
   }
 
   status erase(const group& g) override {
     if (auto ok = g.validate(); !ok) return ok;
-    auto key = g.encode();
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
-    table_->values.erase(key);
+    table_->values.erase(g);
     return {};
   }
 
@@ -101,10 +105,7 @@ public:
       std::shared_lock<std::shared_mutex> lock(table_->mutex);
       if (auto ok = check_open(); !ok) return ok.error();
       out.reserve(table_->values.size());
-      for (const auto& entry : table_->values) {
-        auto g = group::decode(entry.first);
-        if (g) out.push_back(std::move(*g));
-      }
+      for (const auto& entry : table_->values) out.push_back(entry.first);
     }
     std::sort(out.begin(), out.end());
     return out;

@@ -14,12 +14,18 @@
 
 namespace {
 
-// One actor system for the contract flavors below.
-caf::actor_system& shared_system() {
-  static grove::testing::test_config cfg;
-  static caf::actor_system sys{cfg};
-  return sys;
-}
+// One actor system for the whole test module, created and destroyed by a global fixture (an actor
+// system must not be a static: CAF's own statics may be gone when it is destroyed at exit).
+caf::actor_system* the_system = nullptr;
+
+struct system_fixture {
+  grove::testing::test_config cfg;
+  caf::actor_system sys{cfg};
+  system_fixture() { the_system = &sys; }
+  ~system_fixture() { the_system = nullptr; }
+};
+
+caf::actor_system& shared_system() { return *the_system; }
 
 // A client that stops its storage actor when it goes away.
 class owning_client final : public grove::storage::backend {
@@ -51,6 +57,8 @@ struct through_actor {
 };
 
 }  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(system_fixture);
 
 using contract_flavors = boost::mpl::list<through_actor<grove::testing::ets_flavor>,
                                           through_actor<grove::testing::dets_flavor<true>>>;

@@ -1,0 +1,116 @@
+// The storage actor (architecture §7): saves and loads from one pipelining requester on the
+// in-memory backend, and durable saves on the on-disk backend from one requester at a time and
+// from 8 concurrent requesters (group commit).
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "grove/actors/storage_actor.hpp"
+#include "grove/actors/storage_client.hpp"
+#include "grove/actors/types.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "grove/storage/ets_backend.hpp"
+#include "support/fixtures.hpp"
+#include "support/json_lines.hpp"
+
+using namespace grove::actors;
+using namespace grove::storage;
+using grove::bench::counter_state;
+using grove::bench::group_count;
+using grove::bench::groups;
+
+namespace {
+
+struct bench_config : caf::actor_system_config {
+  bench_config() {
+    register_grove_types(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+// Created in main and destroyed before it returns: an actor system must not outlive main.
+caf::actor_system* the_system = nullptr;
+caf::actor_system& sys() { return *the_system; }
+
+storage_actor ets_actor() {
+  destroy_ets("actor-bench");
+  ets_options opts;
+  opts.table = "actor-bench";
+  return spawn_storage_actor(sys(), std::move(*open_ets(opts)));
+}
+
+// One requester sends every save without waiting, then collects the replies.
+void actor_save_pipelined(benchmark::State& state) {
+  auto actor = ets_actor();
+  caf::scoped_actor self{sys()};
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) self->send(actor, save_atom::value, groups()[i % group_count], counter_state());
+    std::size_t replies = 0;
+    self->receive_for(replies, n)([](ok_atom) {});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
+BENCHMARK(actor_save_pipelined)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void actor_load_pipelined(benchmark::State& state) {
+  auto actor = ets_actor();
+  caf::scoped_actor self{sys()};
+  for (const auto& g : groups()) self->send(actor, save_atom::value, g, counter_state());
+  std::size_t saved = 0;
+  self->receive_for(saved, groups().size())([](ok_atom) {});
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) self->send(actor, load_atom::value, groups()[i % group_count]);
+    std::size_t replies = 0;
+    self->receive_for(replies, n)([](load_result&) {});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
+BENCHMARK(actor_load_pipelined)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Durable saves through the actor: `requesters` threads, each waiting for every reply, 2,000 saves
+// in all. With several requesters, group commit puts their saves in shared transactions.
+void actor_durable_save(benchmark::State& state) {
+  auto path = grove::bench::scratch_dir() + "/grove-actor-bench-" + std::to_string(::getpid()) + ".grove";
+  dets_options opts;
+  opts.file = path;
+  opts.durable = true;
+  auto actor = spawn_storage_actor(sys(), std::move(*open_dets(opts)));
+  const int requesters = static_cast<int>(state.range(0));
+  const int total = 2'000;
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < requesters; ++t) {
+      threads.emplace_back([&, t] {
+        auto client = make_storage_client(sys(), actor);
+        for (int i = t; i < total; i += requesters) (void)client->save(groups()[static_cast<std::size_t>(i)], counter_state());
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  caf::scoped_actor self{sys()};
+  self->request(actor, std::chrono::seconds(10), stats_atom::value)
+    .receive([&](storage_stats& s) { state.counters["commits"] = static_cast<double>(s.commits); },
+             [](caf::error&) {});
+  state.SetItemsProcessed(state.iterations() * total);
+  state.counters["requesters"] = requesters;
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  self->wait_for(actor);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-lock");
+}
+BENCHMARK(actor_durable_save)->Arg(1)->Arg(8)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench_config cfg;
+  caf::actor_system system{cfg};
+  the_system = &system;
+  return grove::bench::run_benchmarks(argc, argv);
+}

@@ -1,0 +1,108 @@
+// grove-inspect on a store this test builds: list, dump, verify, and clear errors.
+#define BOOST_TEST_MODULE grove_inspect
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "grove/crdt/all.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace grove::storage;
+using namespace grove::crdt;
+using grove::testing::run_process;
+using grove::testing::temp_dir;
+using json = nlohmann::json;
+
+namespace {
+
+// A store with a counter, a set and a map.
+std::string build_store(const temp_dir& dir) {
+  dets_options opts;
+  opts.file = dir.file("inspect.grove");
+  opts.durable = true;
+  auto b = std::move(*open_dets(opts));
+  gcounter c("a");
+  c.increment(42);
+  orset<std::string> s("a");
+  s.add("bob");
+  s.add("alice");
+  ormap<std::string, lww_register<std::string>> m("a");
+  m.update("color", [](auto& r) { r.set("green"); });
+  BOOST_REQUIRE(save(*b, group{"counter", "views"}, c));
+  BOOST_REQUIRE(save(*b, group{"set", "users"}, s));
+  BOOST_REQUIRE(save(*b, group{"map", "settings"}, m));
+  return opts.file;
+}
+
+grove::testing::process_result inspect(std::vector<std::string> args) {
+  args.insert(args.begin(), GROVE_INSPECT);
+  return run_process(args);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(list_shows_every_group_with_its_crdt_type) {
+  temp_dir dir;
+  auto file = build_store(dir);
+  auto r = inspect({file, "list"});
+  BOOST_TEST(r.exit_code == 0);
+  BOOST_TEST(r.out.find("counter:views\tgrove.gcounter") != std::string::npos);
+  BOOST_TEST(r.out.find("set:users\tgrove.orset<string>") != std::string::npos);
+  BOOST_TEST(r.out.find("3 groups") != std::string::npos);
+  auto rows = json::parse(inspect({file, "list", "--json"}).out);
+  BOOST_TEST(rows.size() == 3u);
+  BOOST_TEST(rows[0]["group"] == "counter:views");
+}
+
+BOOST_AUTO_TEST_CASE(dump_json_shows_the_decoded_value) {
+  temp_dir dir;
+  auto file = build_store(dir);
+  auto counter = json::parse(inspect({file, "dump", "counter:views", "--json"}).out);
+  BOOST_TEST(counter["value"] == 42);
+  auto set = json::parse(inspect({file, "dump", "set:users", "--json"}).out);
+  BOOST_TEST(set["value"] == json::parse(R"(["alice","bob"])"));
+  auto map = json::parse(inspect({file, "dump", "map:settings", "--json"}).out);
+  BOOST_TEST(map["value"]["color"] == "green");
+  auto text = inspect({file, "dump", "set:users"});
+  BOOST_TEST(text.exit_code == 0);
+  BOOST_TEST(text.out.find("alice") != std::string::npos);
+  BOOST_TEST(inspect({file, "dump", "counter:absent"}).exit_code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(verify_passes_a_good_store_and_names_each_damaged_group) {
+  temp_dir dir;
+  auto file = build_store(dir);
+  auto good = inspect({file, "verify"});
+  BOOST_TEST(good.exit_code == 0);
+  BOOST_TEST(good.out.find("ok: 3 groups") != std::string::npos);
+  {
+    dets_options opts;
+    opts.file = file;
+    opts.durable = true;
+    auto b = std::move(*open_dets(opts));
+    gcounter c("a");
+    auto damaged = encode(c);
+    damaged[damaged.size() - 1] ^= 1;
+    BOOST_REQUIRE(b->save(group{"counter", "broken"}, damaged));
+    BOOST_REQUIRE(b->save(group{"blob", "garbage"}, "not a grove value"));
+  }
+  auto bad = inspect({file, "verify"});
+  BOOST_TEST(bad.exit_code == 1);
+  BOOST_TEST(bad.out.find("bad: counter:broken: checksum_mismatch") != std::string::npos);
+  BOOST_TEST(bad.out.find("bad: blob:garbage: bad_magic") != std::string::npos);
+  BOOST_TEST(bad.out.find("counter:views") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_or_a_file_that_is_not_a_store_is_a_clear_error) {
+  temp_dir dir;
+  auto missing = inspect({dir.file("nope.grove"), "list"});
+  BOOST_TEST(missing.exit_code == 2);
+  auto text = dir.file("notes.txt");
+  std::ofstream(text) << std::string(20000, 'z');
+  BOOST_TEST(inspect({text, "verify"}).exit_code == 2);
+  BOOST_TEST(inspect({text, "bogus-command"}).exit_code != 0);
+}

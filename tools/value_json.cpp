@@ -1,0 +1,78 @@
+#include "value_json.hpp"
+
+#include <functional>
+#include <map>
+
+#include "grove/crdt/all.hpp"
+
+namespace grove::tools {
+
+namespace {
+
+using namespace grove::crdt;
+using json = nlohmann::json;
+using renderer = std::function<expected<json>(bytes_view)>;
+
+// Decodes as T, then renders its value with `show`.
+template <class T, class Show>
+renderer render_as(Show show) {
+  return [show](bytes_view in) -> expected<json> {
+    auto x = decode<T>(in);
+    if (!x) return x.error();
+    return show(*x);
+  };
+}
+
+template <class Set>
+json sorted_array(const Set& xs) {
+  json out = json::array();
+  for (const auto& x : xs) out.push_back(x);
+  return out;
+}
+
+json register_value(const lww_register<std::string>& r) { return r.value() ? json(*r.value()) : json(nullptr); }
+
+const std::map<std::string, renderer>& renderers() {
+  static const std::map<std::string, renderer> table{
+    {gcounter::type_name(), render_as<gcounter>([](const gcounter& x) { return json(x.value()); })},
+    {pncounter::type_name(), render_as<pncounter>([](const pncounter& x) { return json(x.value()); })},
+    {orset<std::string>::type_name(),
+     render_as<orset<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {dvv_set<std::string>::type_name(),
+     render_as<dvv_set<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {gset<std::string>::type_name(), render_as<gset<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {twop_set<std::string>::type_name(),
+     render_as<twop_set<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {lww_register<std::string>::type_name(), render_as<lww_register<std::string>>(register_value)},
+    {mv_register<std::string>::type_name(),
+     render_as<mv_register<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {rga<std::string>::type_name(), render_as<rga<std::string>>([](const auto& x) { return sorted_array(x.to_list()); })},
+    {ormap<std::string, lww_register<std::string>>::type_name(),
+     render_as<ormap<std::string, lww_register<std::string>>>([](const auto& x) {
+       json out = json::object();
+       for (const auto& [key, value] : x.value()) out[key] = register_value(value);
+       return out;
+     })},
+    {vector_clock::type_name(), render_as<vector_clock>([](const vector_clock& x) {
+       json out = json::object();
+       for (const auto& [actor, count] : x.entries()) out[actor] = count;
+       return out;
+     })},
+  };
+  return table;
+}
+
+}  // namespace
+
+bool is_known_type(const std::string& type_name) { return renderers().count(type_name) > 0; }
+
+expected<nlohmann::json> value_to_json(bytes_view encoded) {
+  auto info = read_envelope(encoded);
+  if (!info) return info.error();
+  auto it = renderers().find(info->type_name);
+  if (it == renderers().end())
+    return error(errc::type_mismatch, "no decoder for values of type " + info->type_name);
+  return it->second(encoded);
+}
+
+}  // namespace grove::tools
