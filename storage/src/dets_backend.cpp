@@ -124,18 +124,21 @@ public:
 
   // Commits the write-behind buffer with `extra` on top (later wins) in one synced transaction.
   // Everything buffered goes along, so the buffer never holds a value older than the disk's.
+  // While the transaction runs the buffered operations stay visible to loads (in_flight_).
   status commit(std::map<pending_key, pending_value> extra = {}) {
     if (read_only_ || !env_) return {};
     std::lock_guard<std::mutex> writer(writer_);
-    std::map<pending_key, pending_value> buffered;
     {
       std::lock_guard<std::mutex> guard(pending_mutex_);
-      buffered.swap(pending_);
+      in_flight_.swap(pending_);  // in_flight_ is empty between commits
       pending_bytes_ = 0;
     }
-    if (buffered.empty() && extra.empty()) return {};
-    auto result = write_locked(buffered, extra);
-    if (!result) restore(buffered);
+    if (in_flight_.empty() && extra.empty()) return {};
+    // Only this thread changes in_flight_ (under writer_), so reading it here needs no lock.
+    auto result = write_locked(in_flight_, extra);
+    std::lock_guard<std::mutex> guard(pending_mutex_);
+    if (!result) restore_in_flight();
+    in_flight_.clear();
     return result;
   }
 
@@ -152,20 +155,23 @@ public:
     return full ? flush() : status{};
   }
 
-  // The buffered operation for a key, if any.
+  // The buffered operation for a key, if any (waiting, or in a commit that has not finished).
   std::optional<pending_value> buffered(MDB_dbi dbi, const bytes& key) {
     std::lock_guard<std::mutex> guard(pending_mutex_);
-    auto it = pending_.find({dbi, key});
-    if (it == pending_.end()) return std::nullopt;
-    return it->second;
+    for (const auto* ops : {&pending_, &in_flight_}) {
+      auto it = ops->find({dbi, key});
+      if (it != ops->end()) return it->second;
+    }
+    return std::nullopt;
   }
 
-  // Buffered operations of one table.
+  // Buffered operations of one table (waiting ones override those being committed).
   std::map<bytes, pending_value> buffered_table(MDB_dbi dbi) {
     std::lock_guard<std::mutex> guard(pending_mutex_);
     std::map<bytes, pending_value> out;
-    for (auto it = pending_.lower_bound({dbi, bytes()}); it != pending_.end() && it->first.first == dbi; ++it)
-      out.emplace(it->first.second, it->second);
+    for (const auto* ops : {&in_flight_, &pending_})
+      for (auto it = ops->lower_bound({dbi, bytes()}); it != ops->end() && it->first.first == dbi; ++it)
+        out[it->first.second] = it->second;
     return out;
   }
 
@@ -246,11 +252,11 @@ private:
     return {};
   }
 
-  // After a failed commit, puts the buffered operations back (unless newer ones arrived meanwhile)
-  // so a write-behind save is not lost to a transient error such as a full disk.
-  void restore(std::map<pending_key, pending_value>& buffered) {
-    std::lock_guard<std::mutex> guard(pending_mutex_);
-    for (auto& [key, value] : buffered) {
+  // After a failed commit, puts the operations back in the buffer (unless newer ones arrived
+  // meanwhile) so a write-behind save is not lost to a transient error such as a full disk.
+  // Call with writer_ and pending_mutex_ held.
+  void restore_in_flight() {
+    for (auto& [key, value] : in_flight_) {
       if (pending_.count(key)) continue;
       pending_bytes_ += key.second.size() + (value ? value->size() : 0);
       pending_.emplace(key, std::move(value));
@@ -330,7 +336,8 @@ private:
   std::mutex writer_;                  // one write transaction at a time; taken before pending_mutex_
   std::shared_mutex map_mutex_;        // transactions shared, map growth exclusive
   std::mutex pending_mutex_;
-  std::map<pending_key, pending_value> pending_;
+  std::map<pending_key, pending_value> pending_;    // waiting for the next commit
+  std::map<pending_key, pending_value> in_flight_;  // in the commit that is running
   std::size_t pending_bytes_ = 0;
   std::thread flusher_;
   std::mutex stop_mutex_;
