@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "grove/actors/caf_error.hpp"
+#include "grove/actors/replication.hpp"
 #include "grove/actors/storage_actor.hpp"
 
 namespace grove::actors {
@@ -13,6 +14,18 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<load_result>("grove.load_result");
   cfg.add_message_type<storage_stats>("grove.storage_stats");
   cfg.add_message_type<storage_actor>("grove.storage_actor");
+  cfg.add_message_type<crdt::operation>("grove.operation");
+  cfg.add_message_type<delta_message>("grove.delta");
+  cfg.add_message_type<state_chunk>("grove.state_chunk");
+  cfg.add_message_type<digest_message>("grove.digest");
+  cfg.add_message_type<replica_stats>("grove.replica_stats");
+  cfg.add_message_type<member_entry>("grove.member");
+  cfg.add_message_type<std::vector<member_entry>>("grove.member_list");
+  cfg.add_message_type<std::vector<caf::strong_actor_ptr>>("grove.actor_list");
+  cfg.add_message_type<std::vector<caf::actor>>("grove.node_list");
+  cfg.add_message_type<std::vector<std::string>>("grove.string_list");
+  cfg.add_message_type<replica_actor>("grove.replica_actor");
+  cfg.add_message_type<membership_actor>("grove.membership_actor");
   add_grove_error_category(cfg);
 }
 

@@ -6,6 +6,7 @@
 #include "grove/crdt/gc.hpp"
 #include "grove/crdt/gcounter.hpp"
 #include "grove/crdt/gset.hpp"
+#include "grove/crdt/operation.hpp"
 #include "grove/crdt/ormap.hpp"
 #include "grove/crdt/orset.hpp"
 #include "grove/crdt/registers.hpp"

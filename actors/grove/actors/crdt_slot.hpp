@@ -1,0 +1,100 @@
+// crdt_slot: a CRDT value of some type behind a type-free interface, so the replication server's
+// actor code is written once (in replication_server.cpp) for every CRDT type. CAF-free.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "grove/crdt/codec.hpp"
+#include "grove/crdt/operation.hpp"
+
+namespace grove::actors {
+
+/// A mutation given as a function, for callers in the same process (it cannot cross the
+/// network). Made by make_local_mutation<T>; applied only to a replica of type T.
+struct local_mutation {
+  std::string type_name;
+  std::function<status(void*)> apply;
+};
+
+/// `f(T&)` as a local mutation; f may return void or grove::status.
+template <class T, class F>
+local_mutation make_local_mutation(F f) {
+  return local_mutation{T::type_name(), [f = std::move(f)](void* x) mutable -> status {
+                          if constexpr (std::is_same_v<decltype(f(*static_cast<T*>(x))), status>) {
+                            return f(*static_cast<T*>(x));
+                          } else {
+                            f(*static_cast<T*>(x));
+                            return {};
+                          }
+                        }};
+}
+
+class crdt_slot {
+public:
+  virtual ~crdt_slot() = default;
+  virtual std::string type_name() const = 0;
+  /// Applies an operation (errc::invalid_argument when the type has no such operation).
+  virtual status apply(const crdt::operation& op) = 0;
+  /// Applies a local mutation (errc::type_mismatch when it was made for another type).
+  virtual status apply(const local_mutation& m) = 0;
+  /// Decodes an encoded state or delta of this type and merges it.
+  virtual status merge(bytes_view encoded) = 0;
+  /// The encoded full state.
+  virtual bytes state() const = 0;
+  virtual bool has_delta() const = 0;
+  /// The encoded delta since the last call; resets it.
+  virtual bytes take_delta() = 0;
+};
+
+template <class T, class = void>
+struct has_apply_operation : std::false_type {};
+template <class T>
+struct has_apply_operation<T, std::void_t<decltype(crdt::apply_operation(std::declval<T&>(),
+                                                                         std::declval<const crdt::operation&>()))>>
+  : std::true_type {};
+
+template <class T>
+class typed_slot final : public crdt_slot {
+public:
+  explicit typed_slot(const crdt::replica_id& owner) : value_(owner), owner_(owner) {}
+
+  std::string type_name() const override { return T::type_name(); }
+
+  status apply(const crdt::operation& op) override {
+    if constexpr (has_apply_operation<T>::value)
+      return crdt::apply_operation(value_, op);
+    else
+      return error(errc::invalid_argument, T::type_name() + " takes no operations; mutate it with a local function");
+  }
+
+  status apply(const local_mutation& m) override {
+    if (m.type_name != T::type_name())
+      return error(errc::type_mismatch, "a mutation for " + m.type_name + " sent to a replica of " + T::type_name());
+    return m.apply(&value_);
+  }
+
+  status merge(bytes_view encoded) override {
+    auto other = crdt::decode<T>(encoded, owner_);
+    if (!other) return other.error();
+    value_.merge(*other);
+    return {};
+  }
+
+  bytes state() const override { return crdt::encode(value_); }
+  bool has_delta() const override { return value_.has_delta(); }
+  bytes take_delta() override {
+    auto out = crdt::encode(value_.delta());
+    value_.reset_delta();
+    return out;
+  }
+
+private:
+  T value_;
+  crdt::replica_id owner_;
+};
+
+}  // namespace grove::actors

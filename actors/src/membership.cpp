@@ -1,0 +1,229 @@
+#include <map>
+#include <set>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "grove/actors/caf_error.hpp"
+#include "grove/actors/replication.hpp"
+
+namespace grove::actors {
+
+namespace {
+
+using members = std::set<caf::strong_actor_ptr>;
+
+struct node_info {
+  caf::actor handle;
+  std::map<std::string, members> groups;  // the node's own members
+};
+
+struct membership_state {
+  std::map<std::string, members> local;                  // group -> members on this node
+  std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
+  std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
+};
+
+using membership_ptr = membership_actor::stateful_pointer<membership_state>;
+
+caf::actor self_handle(membership_ptr self) { return caf::actor_cast<caf::actor>(self); }
+
+std::vector<member_entry> local_entries(membership_ptr self) {
+  std::vector<member_entry> out;
+  for (auto& [group, ms] : self->state.local)
+    for (auto& m : ms) out.push_back({group, m});
+  return out;
+}
+
+std::vector<caf::actor> known_nodes(membership_ptr self) {
+  std::vector<caf::actor> out;
+  for (auto& [addr, node] : self->state.nodes) out.push_back(node.handle);
+  return out;
+}
+
+std::vector<caf::strong_actor_ptr> all_members(membership_ptr self, const std::string& group) {
+  std::vector<caf::strong_actor_ptr> out;
+  if (auto it = self->state.local.find(group); it != self->state.local.end()) out.assign(it->second.begin(), it->second.end());
+  for (auto& [addr, node] : self->state.nodes)
+    if (auto it = node.groups.find(group); it != node.groups.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+  return out;
+}
+
+// Tells the local members of `group` (except `skip`) that `who` appeared.
+void announce_up(membership_ptr self, const std::string& group, const caf::strong_actor_ptr& who) {
+  auto it = self->state.local.find(group);
+  if (it == self->state.local.end()) return;
+  for (auto& m : it->second)
+    if (m != who) self->send(caf::actor_cast<replica_actor>(m), peer_up_atom::value, group, who);
+}
+
+void announce_down(membership_ptr self, const std::string& group, const caf::actor_addr& who) {
+  auto it = self->state.local.find(group);
+  if (it == self->state.local.end()) return;
+  for (auto& m : it->second) self->send(caf::actor_cast<replica_actor>(m), peer_down_atom::value, group, who);
+}
+
+// Starts knowing `node`; false if it is this node or already known.
+bool add_node(membership_ptr self, const caf::actor& node) {
+  if (!node || node == self_handle(self) || self->state.nodes.count(node.address()) > 0) return false;
+  self->state.nodes[node.address()] = node_info{node, {}};
+  self->monitor(node);
+  return true;
+}
+
+void say_hello(membership_ptr self, const caf::actor& node) {
+  self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
+             known_nodes(self));
+}
+
+// Records the members a node reported and introduces itself to the nodes it did not know.
+void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+  auto it = self->state.nodes.find(from.address());
+  if (it == self->state.nodes.end()) return;
+  for (auto& e : entries) {
+    if (!e.replica || e.group.empty()) continue;
+    if (it->second.groups[e.group].insert(e.replica).second) announce_up(self, e.group, e.replica);
+  }
+  for (auto& n : nodes)
+    if (add_node(self, n)) say_hello(self, n);
+}
+
+node_info* node_of_sender(membership_ptr self) {
+  auto sender = self->current_sender();
+  if (!sender) return nullptr;
+  auto it = self->state.nodes.find(sender->address());
+  return it == self->state.nodes.end() ? nullptr : &it->second;
+}
+
+void remove_local(membership_ptr self, const std::string& group, const caf::actor_addr& who) {
+  auto it = self->state.local.find(group);
+  if (it == self->state.local.end()) return;
+  for (auto m = it->second.begin(); m != it->second.end(); ++m) {
+    if ((*m)->address() != who) continue;
+    it->second.erase(m);
+    if (it->second.empty()) self->state.local.erase(it);
+    announce_down(self, group, who);
+    for (auto& [addr, node] : self->state.nodes)
+      self->send(caf::actor_cast<membership_actor>(node.handle), member_down_atom::value, group, who);
+    return;
+  }
+}
+
+membership_actor::behavior_type membership_behavior(membership_ptr self) {
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (auto it = st.joined.find(msg.source); it != st.joined.end()) {  // a local member died
+      auto groups = std::move(it->second);
+      st.joined.erase(it);
+      for (auto& g : groups) remove_local(self, g, msg.source);
+      return;
+    }
+    if (auto it = st.nodes.find(msg.source); it != st.nodes.end()) {  // a node went away
+      auto node = std::move(it->second);
+      st.nodes.erase(it);
+      for (auto& [group, ms] : node.groups)
+        for (auto& m : ms) announce_down(self, group, m->address());
+    }
+  });
+  return {
+    [=](join_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+      if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
+      auto peers = all_members(self, group);
+      if (self->state.local[group].insert(who).second) {
+        if (self->state.joined[who->address()].insert(group).second && self->state.joined[who->address()].size() == 1)
+          self->monitor(who);
+        announce_up(self, group, who);
+        for (auto& [addr, node] : self->state.nodes)
+          self->send(caf::actor_cast<membership_actor>(node.handle), member_up_atom::value, group, who);
+      }
+      peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
+      return peers;
+    },
+    [=](leave_atom, const std::string& group, caf::strong_actor_ptr& who) -> ok_atom {
+      if (who) {
+        remove_local(self, group, who->address());
+        auto it = self->state.joined.find(who->address());
+        if (it != self->state.joined.end()) {
+          it->second.erase(group);
+          if (it->second.empty()) {
+            self->demonitor(who->address());
+            self->state.joined.erase(it);
+          }
+        }
+      }
+      return ok_atom::value;
+    },
+    [=](members_atom, const std::string& group) { return all_members(self, group); },
+    [=](peers_atom, const std::string& group, const caf::strong_actor_ptr& who) {
+      auto out = all_members(self, group);
+      out.erase(std::remove(out.begin(), out.end(), who), out.end());
+      return out;
+    },
+    [=](groups_atom) {
+      std::set<std::string> names;
+      for (auto& [group, ms] : self->state.local) names.insert(group);
+      for (auto& [addr, node] : self->state.nodes)
+        for (auto& [group, ms] : node.groups)
+          if (!ms.empty()) names.insert(group);
+      return std::vector<std::string>(names.begin(), names.end());
+    },
+    [=](nodes_atom) { return static_cast<std::uint64_t>(self->state.nodes.size()); },
+    [=](connect_atom, caf::actor& node) -> ok_atom {
+      if (add_node(self, node)) say_hello(self, node);
+      return ok_atom::value;
+    },
+    [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+      add_node(self, from);
+      self->send(caf::actor_cast<membership_actor>(from), hello_ack_atom::value, self_handle(self), local_entries(self),
+                 known_nodes(self));
+      learn(self, from, entries, nodes);
+    },
+    [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+      add_node(self, from);
+      learn(self, from, entries, nodes);
+    },
+    [=](member_up_atom, const std::string& group, caf::strong_actor_ptr& who) {
+      auto* node = node_of_sender(self);
+      if (!node || !who) return;
+      if (node->groups[group].insert(who).second) announce_up(self, group, who);
+    },
+    [=](member_down_atom, const std::string& group, const caf::actor_addr& who) {
+      auto* node = node_of_sender(self);
+      if (!node) return;
+      auto it = node->groups.find(group);
+      if (it == node->groups.end()) return;
+      for (auto m = it->second.begin(); m != it->second.end(); ++m) {
+        if ((*m)->address() != who) continue;
+        it->second.erase(m);
+        announce_down(self, group, who);
+        return;
+      }
+    },
+  };
+}
+
+}  // namespace
+
+membership_actor spawn_membership(caf::actor_system& sys) { return sys.spawn(membership_behavior); }
+
+expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
+                               const std::string& address) {
+  auto bound = sys.middleman().publish(membership, port, address.c_str(), true);
+  if (!bound) return error(errc::unavailable, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                                                sys.render(bound.error()));
+  return *bound;
+}
+
+status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
+               std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto remote = sys.middleman().remote_actor<membership_actor>(host, port);
+  if (!remote)
+    return error(errc::unavailable, "cannot reach " + host + ":" + std::to_string(port) + ": " + sys.render(remote.error()));
+  caf::scoped_actor self{sys};
+  status result;
+  self->request(membership, timeout, connect_atom::value, caf::actor_cast<caf::actor>(*remote))
+    .receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+  return result;
+}
+
+}  // namespace grove::actors

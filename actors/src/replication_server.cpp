@@ -1,0 +1,386 @@
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+
+#include <caf/all.hpp>
+
+#include "grove/actors/caf_error.hpp"
+#include "grove/actors/replication.hpp"
+
+namespace grove::actors {
+
+namespace {
+
+// Timers: delayed messages a replica sends itself.
+using sync_tick_atom = caf::atom_constant<caf::atom("grv_tsync")>;
+using snapshot_tick_atom = caf::atom_constant<caf::atom("grv_tsnap")>;
+using digest_tick_atom = caf::atom_constant<caf::atom("grv_tdig")>;
+
+using replica_impl = replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>,
+                                           caf::reacts_to<digest_tick_atom>>;
+
+// Bounds on what a peer can make a replica buffer while it assembles a full state.
+constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
+constexpr std::size_t max_open_transfers = 64;
+
+struct incoming_transfer {
+  std::uint64_t seq = 0;
+  std::vector<bytes> parts;
+  std::uint32_t received = 0;
+};
+
+struct replica_state {
+  replication_options opts;
+  std::string group_text;
+  std::string self_id;  // replica_id@incarnation: the owner of the dots this replica makes
+  std::unique_ptr<crdt_slot> slot;
+  std::map<caf::actor_addr, replica_actor> peers;
+  std::map<std::string, std::uint64_t> last_seq;  // per sender incarnation
+  std::set<std::string> awaiting_state;           // senders asked for their full state
+  std::map<std::pair<std::string, std::uint64_t>, incoming_transfer> transfers;
+  std::set<caf::actor> subscribers;
+  std::uint64_t seq = 0;
+  std::uint64_t next_transfer = 0;
+  bool changed_since_snapshot = false;
+  bool changed_since_notify = false;
+  std::optional<std::uint64_t> digest_cache;
+  std::mt19937_64 drop_rng;
+  replica_stats stats;
+};
+
+using replica_ptr = replica_impl::stateful_pointer<replica_state>;
+
+void log_error(replica_ptr self, const std::string& what) {
+  ++self->state.stats.errors;
+  std::cerr << "[grove] replica " << self->state.self_id << " of " << self->state.group_text << ": " << what
+            << std::endl;
+}
+
+void mark_changed(replica_ptr self) {
+  auto& st = self->state;
+  st.changed_since_snapshot = true;
+  st.changed_since_notify = true;
+  st.digest_cache.reset();
+}
+
+// The codec's trailing checksum covers the whole encoding: equal states, equal digests.
+std::uint64_t state_digest(replica_ptr self) {
+  auto& st = self->state;
+  if (!st.digest_cache) {
+    auto encoded = st.slot->state();
+    std::uint64_t d = 0;
+    for (int i = 0; i < 8; ++i) d |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(encoded[encoded.size() - 8 + i])) << (8 * i);
+    st.digest_cache = d;
+  }
+  return *st.digest_cache;
+}
+
+void merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
+  if (auto ok = self->state.slot->merge(encoded); !ok) {
+    log_error(self, std::string("ignored a ") + what + ": " + ok.error().to_string());
+    return;
+  }
+  mark_changed(self);
+}
+
+void send_state(replica_ptr self, const replica_actor& peer) {
+  auto& st = self->state;
+  auto encoded = st.slot->state();
+  auto chunk = st.opts.max_message_bytes;
+  auto count = static_cast<std::uint32_t>(std::max<std::size_t>(1, (encoded.size() + chunk - 1) / chunk));
+  auto transfer = ++st.next_transfer;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto piece = encoded.substr(std::size_t{i} * chunk, chunk);
+    self->send(peer, chunk_atom::value, state_chunk{st.group_text, st.self_id, st.seq, transfer, i, count, std::move(piece)});
+  }
+  ++st.stats.states_sent;
+}
+
+void ask_for_state(replica_ptr self, const std::string& from, const replica_actor& sender) {
+  auto& st = self->state;
+  if (!sender || !st.awaiting_state.insert(from).second) return;  // one request at a time per sender
+  self->send(sender, need_state_atom::value, st.group_text);
+}
+
+replica_actor sender_of(replica_ptr self) { return caf::actor_cast<replica_actor>(self->current_sender()); }
+
+// Records the sender's sequence number; a gap means lost deltas: ask for the full state.
+void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.last_seq.find(from);
+  std::uint64_t expected = it == st.last_seq.end() ? 1 : it->second + 1;
+  if (seq > expected) {
+    ++st.stats.gaps;
+    ask_for_state(self, from, sender_of(self));
+  }
+  if (it == st.last_seq.end() || seq > it->second) st.last_seq[from] = seq;
+}
+
+// Sends the accumulated delta to every peer (nothing when nothing changed).
+void broadcast_delta(replica_ptr self) {
+  auto& st = self->state;
+  if (!st.slot->has_delta()) return;
+  auto delta = st.slot->take_delta();
+  ++st.seq;
+  std::bernoulli_distribution drop(st.opts.drop_deltas);
+  for (auto& [addr, peer] : st.peers) {
+    if (delta.size() > st.opts.max_message_bytes) {
+      send_state(self, peer);  // too big for one message: the full state, in chunks
+      continue;
+    }
+    if (st.opts.drop_deltas > 0 && drop(st.drop_rng)) {
+      ++st.stats.deltas_dropped;
+      continue;
+    }
+    self->send(peer, delta_atom::value, delta_message{st.group_text, st.self_id, st.seq, delta});
+    ++st.stats.deltas_sent;
+  }
+}
+
+void notify_subscribers(replica_ptr self) {
+  auto& st = self->state;
+  if (!st.changed_since_notify || st.subscribers.empty()) return;
+  st.changed_since_notify = false;
+  auto encoded = st.slot->state();
+  for (const auto& s : st.subscribers) caf::anon_send(s, changed_atom::value, st.group_text, encoded);
+}
+
+void save_snapshot(replica_ptr self, std::function<void(caf::error)> done) {
+  auto& st = self->state;
+  st.changed_since_snapshot = false;
+  self->request(*st.opts.storage, std::chrono::seconds(60), save_atom::value, st.opts.group, st.slot->state())
+    .then(
+      [=](ok_atom) {
+        ++self->state.stats.snapshots;
+        done(caf::error{});
+      },
+      [=](caf::error& e) {
+        self->state.changed_since_snapshot = true;  // try again at the next tick
+        log_error(self, "snapshot failed: " + self->system().render(e));
+        done(e);
+      });
+}
+
+void add_peer(replica_ptr self, const caf::strong_actor_ptr& ptr) {
+  auto& st = self->state;
+  if (!ptr || ptr == self->ctrl()) return;
+  auto peer = caf::actor_cast<replica_actor>(ptr);
+  st.peers[ptr->address()] = peer;
+  st.stats.peers = st.peers.size();
+  send_state(self, peer);  // a new peer gets everything this replica has
+}
+
+void handle_chunk(replica_ptr self, state_chunk& c) {
+  auto& st = self->state;
+  auto max_chunks = max_state_bytes / st.opts.max_message_bytes + 1;
+  if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks ||
+      c.data.size() > st.opts.max_message_bytes) {
+    log_error(self, "dropped a malformed state chunk from " + c.from);
+    return;
+  }
+  auto key = std::make_pair(c.from, c.transfer);
+  if (st.transfers.count(key) == 0 && st.transfers.size() >= max_open_transfers) st.transfers.erase(st.transfers.begin());
+  auto& t = st.transfers[key];
+  if (t.parts.empty()) {
+    t.parts.resize(c.count);
+    t.seq = c.seq;
+  }
+  if (t.parts.size() != c.count) {
+    st.transfers.erase(key);
+    return log_error(self, "dropped an inconsistent state transfer from " + c.from);
+  }
+  if (t.parts[c.index].empty() && !c.data.empty()) ++t.received;
+  t.parts[c.index] = std::move(c.data);
+  if (t.received < c.count) return;
+  bytes whole;
+  for (auto& p : t.parts) whole += p;
+  auto seq = t.seq;
+  st.transfers.erase(key);
+  ++st.stats.states_received;
+  merge_remote(self, whole, "full state");
+  st.awaiting_state.erase(c.from);
+  auto& last = st.last_seq[c.from];
+  last = std::max(last, seq);
+}
+
+void arm(replica_ptr self) {
+  auto& o = self->state.opts;
+  self->delayed_send(self, o.sync_interval, sync_tick_atom::value);
+  self->delayed_send(self, o.snapshot_interval, snapshot_tick_atom::value);
+  self->delayed_send(self, o.digest_interval, digest_tick_atom::value);
+}
+
+void join_group(replica_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.membership) return;
+  self->request(*st.opts.membership, caf::infinite, join_atom::value, st.group_text, self->ctrl())
+    .then([=](std::vector<caf::strong_actor_ptr>& peers) {
+      for (auto& p : peers) add_peer(self, p);
+    });
+}
+
+replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<replica_state> init) {
+  self->state.opts = std::move(init->opts);
+  self->state.group_text = std::move(init->group_text);
+  self->state.self_id = std::move(init->self_id);
+  self->state.slot = std::move(init->slot);
+  self->state.drop_rng.seed(self->state.opts.drop_seed);
+
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (st.opts.storage && st.changed_since_snapshot)
+      caf::anon_send(*st.opts.storage, save_atom::value, st.opts.group, st.slot->state());  // final snapshot
+    self->quit(msg.reason);
+  });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (auto it = self->state.subscribers.begin(); it != self->state.subscribers.end();)
+      it = it->address() == msg.source ? self->state.subscribers.erase(it) : std::next(it);
+  });
+
+  // Load the stored state first; nothing else is handled until it has been merged.
+  if (self->state.opts.storage) {
+    self->request(*self->state.opts.storage, std::chrono::seconds(60), load_atom::value, self->state.opts.group)
+      .await(
+        [=](load_result& r) {
+          if (r.found) merge_remote(self, r.value, "stored state");
+          self->state.changed_since_snapshot = false;
+          join_group(self);
+        },
+        [=](caf::error& e) {
+          log_error(self, "cannot load the stored state: " + self->system().render(e));
+          join_group(self);
+        });
+  } else {
+    join_group(self);
+  }
+  arm(self);
+
+  return {
+    [=](mutate_atom, const crdt::operation& op) -> caf::result<ok_atom> {
+      if (auto ok = self->state.slot->apply(op); !ok) return to_caf_error(ok.error());
+      ++self->state.stats.mutations;
+      mark_changed(self);
+      return ok_atom::value;
+    },
+    [=](mutate_atom, const local_mutation& m) -> caf::result<ok_atom> {
+      if (auto ok = self->state.slot->apply(m); !ok) return to_caf_error(ok.error());
+      ++self->state.stats.mutations;
+      mark_changed(self);
+      return ok_atom::value;
+    },
+    [=](state_atom) -> bytes { return self->state.slot->state(); },
+    [=](sync_atom) -> ok_atom {
+      broadcast_delta(self);
+      notify_subscribers(self);
+      return ok_atom::value;
+    },
+    [=](snapshot_atom) -> caf::result<ok_atom> {
+      if (!self->state.opts.storage) return ok_atom::value;
+      auto promise = self->make_response_promise<ok_atom>();
+      save_snapshot(self, [promise](caf::error e) mutable {
+        if (e) promise.deliver(std::move(e));
+        else promise.deliver(ok_atom::value);
+      });
+      return promise;
+    },
+    [=](stats_atom) -> replica_stats { return self->state.stats; },
+    [=](subscribe_atom, caf::actor& who) {
+      if (self->state.subscribers.insert(who).second) self->monitor(who);
+    },
+    [=](unsubscribe_atom, caf::actor& who) { self->state.subscribers.erase(who); },
+    [=](delta_atom, delta_message& d) {
+      if (d.group != self->state.group_text) return log_error(self, "dropped a delta for another group: " + d.group);
+      ++self->state.stats.deltas_received;
+      merge_remote(self, d.delta, "delta");
+      track_sequence(self, d.from, d.seq);
+    },
+    [=](chunk_atom, state_chunk& c) { handle_chunk(self, c); },
+    [=](digest_atom, const digest_message& d) {
+      if (d.group != self->state.group_text || d.digest == state_digest(self)) return;
+      // Different states: each side sends the other its full state.
+      auto sender = sender_of(self);
+      if (!sender) return;
+      send_state(self, sender);
+      ask_for_state(self, d.from, sender);
+    },
+    [=](need_state_atom, const std::string& group) {
+      if (group != self->state.group_text) return;
+      if (auto sender = sender_of(self)) send_state(self, sender);
+    },
+    [=](peer_up_atom, const std::string& group, caf::strong_actor_ptr& peer) {
+      if (group == self->state.group_text) add_peer(self, peer);
+    },
+    [=](peer_down_atom, const std::string& group, const caf::actor_addr& peer) {
+      if (group != self->state.group_text) return;
+      self->state.peers.erase(peer);
+      self->state.stats.peers = self->state.peers.size();
+    },
+    [=](sync_tick_atom) {
+      broadcast_delta(self);
+      notify_subscribers(self);
+      self->delayed_send(self, self->state.opts.sync_interval, sync_tick_atom::value);
+    },
+    [=](snapshot_tick_atom) {
+      ++self->state.stats.snapshot_ticks;
+      if (self->state.opts.storage && self->state.changed_since_snapshot) save_snapshot(self, [](caf::error) {});
+      self->delayed_send(self, self->state.opts.snapshot_interval, snapshot_tick_atom::value);
+    },
+    [=](digest_tick_atom) {
+      auto& st = self->state;
+      if (!st.peers.empty()) {
+        digest_message d{st.group_text, st.self_id, state_digest(self)};
+        for (auto& [addr, peer] : st.peers) self->send(peer, digest_atom::value, d);
+      }
+      st.awaiting_state.clear();  // unanswered requests may be asked again
+      self->delayed_send(self, st.opts.digest_interval, digest_tick_atom::value);
+    },
+  };
+}
+
+status check_options(const replication_options& o) {
+  auto invalid = [](const std::string& what) { return error(errc::invalid_argument, "replication: " + what); };
+  if (o.replica_id.empty()) return invalid("replica_id is empty");
+  if (o.replica_id.find('@') != std::string::npos) return invalid("replica_id may not contain '@'");
+  if (auto ok = o.group.validate(); !ok) return invalid(ok.error().message());
+  if (o.sync_interval.count() <= 0) return invalid("sync_interval must be positive");
+  if (o.snapshot_interval.count() <= 0) return invalid("snapshot_interval must be positive");
+  if (o.digest_interval.count() < 0) return invalid("digest_interval is negative");
+  if (o.max_message_bytes < 1024) return invalid("max_message_bytes must be at least 1024");
+  if (!(o.drop_deltas >= 0.0 && o.drop_deltas <= 1.0)) return invalid("drop_deltas must be within [0, 1]");
+  if (o.name.size() > 10) return invalid("name '" + o.name + "' is longer than 10 characters");
+  for (char c : o.name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return invalid("name '" + o.name + "' has characters other than [A-Za-z0-9_]");
+  return {};
+}
+
+std::string new_incarnation(const std::string& replica_id) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return replica_id + "@" + buf;
+}
+
+}  // namespace
+
+expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts, slot_factory make_slot) {
+  if (auto ok = check_options(opts); !ok) return ok.error();
+  if (opts.digest_interval.count() == 0) opts.digest_interval = 4 * opts.sync_interval;
+  auto init = std::make_shared<replica_state>();
+  init->group_text = opts.group.to_string();
+  init->self_id = new_incarnation(opts.replica_id);
+  init->slot = make_slot(init->self_id);
+  auto name = opts.name;
+  init->opts = std::move(opts);
+  auto impl = sys.spawn(replica_behavior, init);
+  auto handle = caf::actor_cast<replica_actor>(impl);
+  if (!name.empty()) sys.registry().put(caf::atom_from_string(name), caf::actor_cast<caf::strong_actor_ptr>(handle));
+  return handle;
+}
+
+void configure_node(caf::actor_system_config& cfg) {
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(3)});
+}
+
+}  // namespace grove::actors

@@ -1,0 +1,362 @@
+// Replication servers, membership and nodes: replicas converge, in one actor system and across
+// actor systems connected over the io middleman, also with lost deltas and after a restart from
+// storage; snapshots happen when they should and only then.
+#define BOOST_TEST_MODULE replication
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "grove/actors/replication.hpp"
+#include "grove/actors/storage_actor.hpp"
+#include "grove/crdt/all.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "grove/storage/ets_backend.hpp"
+#include "support/actor_system.hpp"
+#include "support/printing.hpp"
+#include "support/replication.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace grove::actors;
+using namespace grove::crdt;
+using namespace grove::testing;
+using grove::errc;
+using grove::storage::group;
+
+namespace {
+
+struct node_config : test_config {
+  node_config() { configure_node(*this); }
+};
+
+// One actor system with its membership actor; stops every actor it spawned before it goes.
+struct node {
+  node_config cfg;
+  std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(cfg);
+  membership_actor membership = spawn_membership(*sys);
+  std::vector<caf::actor> owned{caf::actor_cast<caf::actor>(membership)};
+
+  ~node() {
+    stop_all(*sys, owned);
+    owned.clear();
+    membership = nullptr;
+    sys.reset();
+  }
+
+  template <class T>
+  replica_actor replica(const std::string& id, const group& g, replication_options extra = {}) {
+    extra.replica_id = id;
+    extra.group = g;
+    extra.membership = membership;
+    if (extra.sync_interval == std::chrono::milliseconds(5000)) extra.sync_interval = std::chrono::milliseconds(20);
+    auto r = spawn_replica<T>(*sys, extra);
+    BOOST_REQUIRE_MESSAGE(r, "spawn failed");
+    owned.push_back(caf::actor_cast<caf::actor>(*r));
+    return *r;
+  }
+};
+
+using replica_ref = std::pair<caf::actor_system*, replica_actor>;
+
+operation op(std::string name, std::vector<std::string> args = {}) { return operation{std::move(name), std::move(args)}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(invalid_options_are_an_error_at_spawn) {
+  node n;
+  replication_options o;
+  o.group = group{"counter", "c"};
+  BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);  // no replica id
+  o.replica_id = "a";
+  o.sync_interval = std::chrono::milliseconds(0);
+  BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().message().find("sync_interval") != std::string::npos);
+  o.sync_interval = std::chrono::milliseconds(10);
+  o.group = group{"", "c"};
+  BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);
+  o.group = group{"counter", "c"};
+  o.name = "much-too-long-a-name";
+  BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(operations_a_type_does_not_have_are_refused_and_the_replica_keeps_serving) {
+  node n;
+  auto r = n.replica<gcounter>("a", group{"counter", "c"});
+  auto bad = mutate(*n.sys, r, op("add", {"x"}));
+  BOOST_REQUIRE(!bad);
+  BOOST_TEST(bad.error().code() == errc::invalid_argument);
+  BOOST_TEST(bad.error().message().find("increment") != std::string::npos);
+  BOOST_TEST(mutate(*n.sys, r, op("increment", {"-3"})).error().code() == errc::invalid_argument);
+  BOOST_TEST(bool(mutate(*n.sys, r, op("increment", {"3"}))));
+  BOOST_TEST(value_of<gcounter>(*n.sys, r)->value() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(counters_on_three_replicas_converge_to_the_sum_of_all_increments) {
+  node n;
+  group g{"counter", "views"}, pg{"pncounter", "balance"};
+  std::vector<replica_actor> c, p;
+  for (auto id : {"a", "b", "c"}) {
+    c.push_back(n.replica<gcounter>(id, g));
+    p.push_back(n.replica<pncounter>(id, pg));
+  }
+  std::mt19937 rng(42);
+  std::uint64_t total = 0;
+  std::int64_t balance = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto k = 1 + rng() % 5;
+    total += k;
+    BOOST_REQUIRE(mutate(*n.sys, c[rng() % 3], op("increment", {std::to_string(k)})));
+    bool up = rng() % 2;
+    balance += up ? std::int64_t(k) : -std::int64_t(k);
+    BOOST_REQUIRE(mutate(*n.sys, p[rng() % 3], op(up ? "increment" : "decrement", {std::to_string(k)})));
+  }
+  for (auto& r : c)
+    BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == total; }));
+  for (auto& r : p)
+    BOOST_TEST(eventually([&] { return value_of<pncounter>(*n.sys, r)->value() == balance; }));
+}
+
+BOOST_AUTO_TEST_CASE(sets_maps_and_registers_on_three_replicas_converge_to_the_model) {
+  node n;
+  group sg{"set", "users"}, mg{"map", "settings"}, rg{"register", "title"};
+  std::vector<replica_actor> sets, maps, regs;
+  const std::vector<std::string> ids{"a", "b", "c"};
+  for (auto& id : ids) {
+    sets.push_back(n.replica<orset<std::string>>(id, sg));
+    maps.push_back(n.replica<ormap<std::string, lww_register<std::string>>>(id, mg));
+    regs.push_back(n.replica<lww_register<std::string>>(id, rg));
+  }
+  // Each element and key belongs to one replica, so the sequential model is exact.
+  std::mt19937 rng(7);
+  std::set<std::string> model_set;
+  std::map<std::string, std::string> model_map;
+  for (int i = 0; i < 200; ++i) {
+    std::size_t who = rng() % 3;
+    auto element = ids[who] + "-" + std::to_string(rng() % 15);
+    if (rng() % 3 == 0) {
+      BOOST_REQUIRE(mutate(*n.sys, sets[who], op("remove", {element})));
+      model_set.erase(element);
+      BOOST_REQUIRE(mutate(*n.sys, maps[who], op("erase", {element})));
+      model_map.erase(element);
+    } else {
+      BOOST_REQUIRE(mutate(*n.sys, sets[who], op("add", {element})));
+      model_set.insert(element);
+      auto value = "v" + std::to_string(i);
+      BOOST_REQUIRE(mutate(*n.sys, maps[who], op("put", {element, value})));
+      model_map[element] = value;
+    }
+  }
+  // Register writes in sequence: each write is seen everywhere before the next.
+  std::string last;
+  for (int i = 0; i < 10; ++i) {
+    last = "title " + std::to_string(i);
+    BOOST_REQUIRE(mutate(*n.sys, regs[rng() % 3], op("set", {last})));
+    for (auto& r : regs) BOOST_REQUIRE(eventually([&] { return *value_of<lww_register<std::string>>(*n.sys, r)->value() == last; }));
+  }
+  for (auto& r : sets) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == model_set; }));
+  for (auto& r : maps)
+    BOOST_TEST(eventually([&] {
+      auto m = value_of<ormap<std::string, lww_register<std::string>>>(*n.sys, r);
+      std::map<std::string, std::string> seen;
+      for (auto& [k, v] : m->value()) seen[k] = v.value().value_or("");
+      return seen == model_map;
+    }));
+}
+
+BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
+  node n;
+  auto r = n.replica<gcounter>("a", group{"counter", "c"});
+  caf::scoped_actor self{*n.sys};
+  self->send(r, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  BOOST_REQUIRE(mutate(*n.sys, r, op("increment", {"5"})));
+  std::uint64_t seen = 0;
+  self->receive([&](changed_atom, const std::string& g, const grove::bytes& state) {
+                  BOOST_TEST(g == "counter:c");
+                  seen = decode<gcounter>(state)->value();
+                },
+                caf::after(std::chrono::seconds(10)) >> [] { BOOST_FAIL("no change notification"); });
+  BOOST_TEST(seen == 5u);
+  self->send(r, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
+}
+
+BOOST_AUTO_TEST_CASE(replicas_converge_even_when_30_percent_of_deltas_are_lost) {
+  node n;
+  group g{"set", "lossy"};
+  std::vector<replica_actor> rs;
+  for (int i = 0; i < 3; ++i) {
+    replication_options o;
+    o.drop_deltas = 0.3;
+    o.drop_seed = 100 + i;
+    o.digest_interval = std::chrono::milliseconds(100);
+    rs.push_back(n.replica<orset<std::string>>("r" + std::to_string(i), g, o));
+  }
+  std::set<std::string> model;
+  for (int i = 0; i < 150; ++i) {
+    auto e = "e" + std::to_string(i);
+    BOOST_REQUIRE(mutate(*n.sys, rs[i % 3], op("add", {e})));
+    model.insert(e);
+  }
+  for (auto& r : rs) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == model; }));
+  std::uint64_t dropped = 0, gaps = 0;
+  for (auto& r : rs) {
+    auto s = stats_of(*n.sys, r);
+    dropped += s.deltas_dropped;
+    gaps += s.gaps;
+  }
+  BOOST_TEST_MESSAGE("deltas dropped " << dropped << ", gaps seen " << gaps);
+  BOOST_TEST(dropped > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(replicas_converge_when_every_delta_is_lost_through_digests_alone) {
+  node n;
+  group g{"counter", "cut-off"};
+  std::vector<replica_actor> rs;
+  for (int i = 0; i < 3; ++i) {
+    replication_options o;
+    o.drop_deltas = 1.0;
+    o.digest_interval = std::chrono::milliseconds(50);
+    rs.push_back(n.replica<gcounter>("r" + std::to_string(i), g, o));
+  }
+  for (int i = 0; i < 30; ++i) BOOST_REQUIRE(mutate(*n.sys, rs[i % 3], op("increment")));
+  for (auto& r : rs) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 30u; }));
+}
+
+BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_never_without_change) {
+  node n;
+  temp_dir dir;
+  grove::storage::ets_options eo;
+  eo.table = dir.path();
+  auto store = spawn_storage_actor(*n.sys, std::move(*grove::storage::open_ets(eo)));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  auto stored_value = [&](const group& g) -> std::optional<std::uint64_t> {
+    caf::scoped_actor self{*n.sys};
+    std::optional<std::uint64_t> out;
+    self->request(store, std::chrono::seconds(5), load_atom::value, g)
+      .receive([&](load_result& r) { if (r.found) out = decode<gcounter>(r.value)->value(); }, [](caf::error&) {});
+    return out;
+  };
+
+  replication_options periodic;
+  periodic.storage = store;
+  periodic.snapshot_interval = std::chrono::milliseconds(30);
+  group g1{"counter", "periodic"};
+  auto r1 = n.replica<gcounter>("a", g1, periodic);
+  BOOST_REQUIRE(mutate(*n.sys, r1, op("increment", {"7"})));
+  BOOST_TEST(eventually([&] { return stored_value(g1) == std::optional<std::uint64_t>(7); }));
+
+  // Nothing changes: ten more snapshot ticks write nothing.
+  auto before = stats_of(*n.sys, r1);
+  BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r1).snapshot_ticks >= before.snapshot_ticks + 10; }));
+  BOOST_TEST(stats_of(*n.sys, r1).snapshots == before.snapshots);
+
+  replication_options rare;
+  rare.storage = store;
+  rare.snapshot_interval = std::chrono::hours(1);
+  group g2{"counter", "on-stop"};
+  auto r2 = n.replica<gcounter>("b", g2, rare);
+  BOOST_REQUIRE(mutate(*n.sys, r2, op("increment", {"9"})));
+  BOOST_TEST(!stored_value(g2).has_value());
+  stop_all(*n.sys, {caf::actor_cast<caf::actor>(r2)});
+  BOOST_TEST(eventually([&] { return stored_value(g2) == std::optional<std::uint64_t>(9); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_replica_restarted_from_its_store_has_its_old_state_and_what_others_did_meanwhile) {
+  node n;
+  temp_dir dir;
+  grove::storage::dets_options d;
+  d.file = dir.file("c.grove");
+  d.durable = true;
+  auto store = spawn_storage_actor(*n.sys, std::move(*grove::storage::open_dets(d)));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  group g{"set", "restart"};
+  replication_options with_store;
+  with_store.storage = store;
+  auto a = n.replica<orset<std::string>>("a", g);
+  auto b = n.replica<orset<std::string>>("b", g);
+  auto c = n.replica<orset<std::string>>("c", g, with_store);
+  BOOST_REQUIRE(mutate(*n.sys, c, op("add", {"from c before"})));
+  BOOST_REQUIRE(mutate(*n.sys, a, op("add", {"from a before"})));
+  BOOST_REQUIRE(eventually([&] { return value_of<orset<std::string>>(*n.sys, c)->size() == 2; }));
+  stop_all(*n.sys, {caf::actor_cast<caf::actor>(c)});  // final snapshot goes to the store
+  BOOST_REQUIRE(mutate(*n.sys, a, op("add", {"from a meanwhile"})));
+  BOOST_REQUIRE(mutate(*n.sys, b, op("remove", {"from a before"})));
+  auto c2 = n.replica<orset<std::string>>("c", g, with_store);
+  std::set<std::string> expected{"from c before", "from a meanwhile"};
+  for (auto& r : {a, b, c2}) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == expected; }));
+  BOOST_REQUIRE(mutate(*n.sys, c2, op("add", {"from c after"})));
+  BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, a)->contains("from c after"); }));
+}
+
+BOOST_AUTO_TEST_CASE(three_actor_systems_over_the_middleman_converge_and_a_remote_actor_mutates) {
+  auto a = std::make_unique<node>(), b = std::make_unique<node>(), c = std::make_unique<node>();
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
+  BOOST_REQUIRE(connect(*c->sys, c->membership, "127.0.0.1", *port));  // c learns b through a
+  group g{"counter", "distributed"}, sg{"set", "distributed"};
+  auto ra = a->replica<gcounter>("a", g), rb = b->replica<gcounter>("b", g), rc = c->replica<gcounter>("c", g);
+  auto sa = a->replica<orset<std::string>>("a", sg), sb = b->replica<orset<std::string>>("b", sg),
+       sc = c->replica<orset<std::string>>("c", sg);
+  BOOST_TEST(eventually([&] {
+    caf::scoped_actor on_c{*c->sys};
+    std::uint64_t nodes = 0;
+    on_c->request(c->membership, std::chrono::seconds(5), nodes_atom::value)
+      .receive([&](std::uint64_t k) { nodes = k; }, [](caf::error&) {});
+    return nodes == 2;
+  }));
+  std::mt19937 rng(3);
+  std::uint64_t total = 0;
+  std::set<std::string> model;
+  std::vector<replica_ref> counters{{a->sys.get(), ra}, {b->sys.get(), rb}, {c->sys.get(), rc}};
+  std::vector<replica_ref> sets{{a->sys.get(), sa}, {b->sys.get(), sb}, {c->sys.get(), sc}};
+  for (int i = 0; i < 60; ++i) {
+    auto k = 1 + rng() % 4;
+    auto& [sys, r] = counters[rng() % 3];
+    BOOST_REQUIRE(mutate(*sys, r, op("increment", {std::to_string(k)})));
+    total += k;
+    auto& [ssys, s] = sets[i % 3];
+    auto e = "e" + std::to_string(i);
+    BOOST_REQUIRE(mutate(*ssys, s, op("add", {e})));
+    model.insert(e);
+  }
+  // An actor on node c mutates the replica that lives on node a, through c's membership view.
+  std::vector<caf::strong_actor_ptr> members;
+  BOOST_REQUIRE(eventually([&] {
+    caf::scoped_actor on_c{*c->sys};
+    on_c->request(c->membership, std::chrono::seconds(5), members_atom::value, std::string("counter:distributed"))
+      .receive([&](std::vector<caf::strong_actor_ptr>& ms) { members = ms; }, [](caf::error&) {});
+    return members.size() == 3;
+  }));
+  auto remote_a = std::find_if(members.begin(), members.end(), [&](auto& m) { return m->node() == a->sys->node(); });
+  BOOST_REQUIRE(remote_a != members.end());
+  BOOST_REQUIRE(mutate(*c->sys, caf::actor_cast<replica_actor>(*remote_a), op("increment", {"1000"})));
+  total += 1000;
+  for (auto& [sys, r] : counters) BOOST_TEST(eventually([&] { return value_of<gcounter>(*sys, r)->value() == total; }));
+  for (auto& [sys, s] : sets) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*sys, s)->value() == model; }));
+  members.clear();
+  remote_a = {};
+  c.reset();
+  b.reset();
+  a.reset();
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_goes_away_drops_out_of_membership_everywhere) {
+  auto a = std::make_unique<node>(), b = std::make_unique<node>();
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
+  group g{"counter", "leaving"};
+  auto ra = a->replica<gcounter>("a", g);
+  auto rb = b->replica<gcounter>("b", g);
+  auto members_on_a = [&] {
+    caf::scoped_actor self{*a->sys};
+    std::size_t n = 0;
+    self->request(a->membership, std::chrono::seconds(5), members_atom::value, std::string("counter:leaving"))
+      .receive([&](std::vector<caf::strong_actor_ptr>& ms) { n = ms.size(); }, [](caf::error&) {});
+    return n;
+  };
+  BOOST_REQUIRE(eventually([&] { return members_on_a() == 2; }));
+  b.reset();  // node b shuts down
+  BOOST_TEST(eventually([&] { return members_on_a() == 1; }));
+  BOOST_TEST(stats_of(*a->sys, ra).peers == 0u);
+}
