@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@ struct process_result {
 
 inline process_result run_process(const std::vector<std::string>& argv) {
   int fds[2];
-  if (::pipe(fds) != 0) return {};
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);

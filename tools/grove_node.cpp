@@ -1,0 +1,347 @@
+// grove-node: a CAF node that hosts replication servers, persists them, and takes commands on
+// stdin, one answer line per command. See `grove-node --help` and the README.
+//
+// Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
+// to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "grove/actors/caf_error.hpp"
+#include "grove/actors/replication.hpp"
+#include "grove/actors/storage_actor.hpp"
+#include "grove/actors/types.hpp"
+#include "grove/crdt/all.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "grove/storage/ets_backend.hpp"
+#include "node_commands.hpp"
+#include "value_json.hpp"
+
+namespace {
+
+using namespace grove;
+using namespace grove::actors;
+using json = nlohmann::json;
+
+struct node_options {
+  std::string name;
+  std::uint16_t port = 0;
+  std::vector<std::string> peers;
+  std::string store = "dets";
+  std::string data;
+  int sync_ms = 1000;
+  int snapshot_ms = 5000;
+  bool durable = false;
+  bool as_json = false;
+};
+
+struct node_config : caf::actor_system_config {
+  node_config() {
+    load<caf::io::middleman>();
+    register_grove_types(*this);
+    configure_node(*this);
+  }
+};
+
+// The CRDT type behind each group kind.
+expected<replica_actor> spawn_kind(caf::actor_system& sys, const std::string& kind, replication_options o) {
+  using namespace grove::crdt;
+  if (kind == "counter") return spawn_replica<gcounter>(sys, std::move(o));
+  if (kind == "pncounter") return spawn_replica<pncounter>(sys, std::move(o));
+  if (kind == "set") return spawn_replica<orset<std::string>>(sys, std::move(o));
+  if (kind == "map") return spawn_replica<ormap<std::string, lww_register<std::string>>>(sys, std::move(o));
+  if (kind == "register") return spawn_replica<lww_register<std::string>>(sys, std::move(o));
+  if (kind == "list") return spawn_replica<rga<std::string>>(sys, std::move(o));
+  return error(errc::invalid_argument, "unknown group kind '" + kind + "' (counter, pncounter, set, map, register, list)");
+}
+
+class node {
+public:
+  node(caf::actor_system& sys, node_options opts) : sys_(sys), opts_(std::move(opts)), self_(sys) {}
+
+  status start() {
+    auto backend = open_backend();
+    if (!backend) return backend.error();
+    storage_ = spawn_storage_actor(sys_, std::move(*backend));
+    membership_ = spawn_membership(sys_);
+    auto port = listen(sys_, membership_, opts_.port);
+    if (!port) return port.error();
+    announce({{"event", "listening"}, {"name", opts_.name}, {"port", *port}},
+             "grove-node " + opts_.name + " listening on 127.0.0.1:" + std::to_string(*port));
+    for (const auto& peer : opts_.peers) connect_peer(peer);
+    return restore();
+  }
+
+  // Runs one command line; returns false for quit.
+  bool run(const std::string& line) {
+    auto cmd = tools::parse_command(line);
+    if (!cmd) {
+      answer_error(cmd.error());
+      return true;
+    }
+    if (cmd->verb == "quit") {
+      answer({{"ok", true}}, "bye");
+      return false;
+    }
+    execute(*cmd);
+    return true;
+  }
+
+  // Final snapshots, then the store is flushed and closed.
+  void stop() {
+    std::vector<caf::actor> replicas;
+    for (auto& [g, r] : replicas_) replicas.push_back(caf::actor_cast<caf::actor>(r));
+    for (auto& a : replicas) self_->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : replicas) self_->wait_for(a);
+    replicas_.clear();
+    for (auto a : {caf::actor_cast<caf::actor>(membership_), caf::actor_cast<caf::actor>(storage_)}) {
+      if (!a) continue;  // start() failed before spawning it
+      self_->send_exit(a, caf::exit_reason::user_shutdown);
+      self_->wait_for(a);
+    }
+    membership_ = nullptr;
+    storage_ = nullptr;
+  }
+
+private:
+  expected<std::unique_ptr<storage::backend>> open_backend() {
+    if (opts_.store == "ets") {
+      storage::ets_options o;
+      o.table = "grove-node-" + opts_.name;
+      return storage::open_ets(o);
+    }
+    if (opts_.store != "dets") return error(errc::invalid_argument, "--store must be ets or dets");
+    std::error_code ec;
+    std::filesystem::create_directories(opts_.data, ec);
+    if (ec) return error(errc::io_error, "cannot create " + opts_.data + ": " + ec.message());
+    storage::dets_options o;
+    o.file = opts_.data + "/grove.store";
+    o.durable = opts_.durable;
+    o.auto_save = std::chrono::milliseconds(200);
+    return storage::open_dets(o);
+  }
+
+  void connect_peer(const std::string& peer) {
+    auto colon = peer.rfind(':');
+    int port = colon == std::string::npos ? -1 : std::atoi(peer.c_str() + colon + 1);
+    if (port <= 0 || port > 65535) {
+      answer_error(error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT"));
+      return;
+    }
+    auto ok = connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port));
+    if (ok) announce({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
+    else answer_error(ok.error());
+  }
+
+  // Starts a replica for every group in the store (each loads its own state).
+  status restore() {
+    caf::scoped_actor self{sys_};
+    std::vector<storage::group> stored;
+    status result;
+    self->request(storage_, std::chrono::seconds(30), list_atom::value)
+      .receive([&](std::vector<storage::group>& gs) { stored = std::move(gs); },
+               [&](caf::error& e) { result = from_caf_error(e); });
+    if (!result) return result;
+    for (const auto& g : stored)
+      if (auto r = replica(g); !r) std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
+    announce({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
+    return {};
+  }
+
+  expected<replica_actor> replica(const storage::group& g) {
+    auto key = g.to_string();
+    if (auto it = replicas_.find(key); it != replicas_.end()) return it->second;
+    replication_options o;
+    o.replica_id = opts_.name;
+    o.group = g;
+    o.sync_interval = std::chrono::milliseconds(opts_.sync_ms);
+    o.snapshot_interval = std::chrono::milliseconds(opts_.snapshot_ms);
+    o.storage = storage_;
+    o.membership = membership_;
+    auto r = spawn_kind(sys_, g.kind, std::move(o));
+    if (r) replicas_.emplace(key, *r);
+    return r;
+  }
+
+  void execute(const tools::command& cmd) {
+    if (cmd.verb == "help") return answer({{"ok", true}, {"help", tools::command_help()}}, tools::command_help());
+    if (cmd.verb == "groups") return groups();
+    if (cmd.verb == "peers") return peers();
+    if (cmd.verb == "snapshot") return snapshot();
+    if (cmd.verb == "stats") return stats();
+    auto g = storage::group::parse(cmd.group);
+    if (!g) return answer_error(g.error());
+    auto r = replica(*g);
+    if (!r) return answer_error(r.error());
+    if (cmd.verb == "get") return get(*g, *r);
+    auto ok = request_ok(*r, mutate_atom::value, cmd.op);
+    if (!ok) return answer_error(ok.error());
+    answer({{"ok", true}}, "ok");
+  }
+
+  void get(const storage::group& g, const replica_actor& r) {
+    bytes state;
+    status result;
+    self_->request(r, std::chrono::seconds(10), state_atom::value)
+      .receive([&](bytes& b) { state = std::move(b); }, [&](caf::error& e) { result = from_caf_error(e); });
+    if (!result) return answer_error(result.error());
+    auto value = tools::value_to_json(state);
+    if (!value) return answer_error(value.error());
+    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}}, value->dump());
+  }
+
+  void groups() {
+    json names = json::array();
+    std::string text;
+    for (auto& [g, r] : replicas_) {
+      names.push_back(g);
+      text += (text.empty() ? "" : " ") + g;
+    }
+    answer({{"ok", true}, {"groups", names}}, text.empty() ? "(none)" : text);
+  }
+
+  void peers() {
+    std::uint64_t nodes = 0;
+    self_->request(membership_, std::chrono::seconds(5), nodes_atom::value)
+      .receive([&](std::uint64_t n) { nodes = n; }, [](caf::error&) {});
+    json per_group = json::object();
+    for (auto& [g, r] : replicas_) {
+      std::size_t members = 0;
+      self_->request(membership_, std::chrono::seconds(5), members_atom::value, g)
+        .receive([&](std::vector<caf::strong_actor_ptr>& ms) { members = ms.size(); }, [](caf::error&) {});
+      per_group[g] = members;
+    }
+    answer({{"ok", true}, {"nodes", nodes}, {"members", per_group}},
+           std::to_string(nodes) + " other nodes; members per group " + per_group.dump());
+  }
+
+  void snapshot() {
+    for (auto& [g, r] : replicas_)
+      if (auto ok = request_ok(r, snapshot_atom::value); !ok) return answer_error(ok.error());
+    answer({{"ok", true}, {"groups", replicas_.size()}}, "saved " + std::to_string(replicas_.size()) + " groups");
+  }
+
+  void stats() {
+    storage_stats s;
+    self_->request(storage_, std::chrono::seconds(5), stats_atom::value)
+      .receive([&](storage_stats& x) { s = x; }, [](caf::error&) {});
+    json storage_json{{"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
+    answer({{"ok", true}, {"storage", storage_json}, {"groups", replicas_.size()}}, "storage " + storage_json.dump());
+  }
+
+  template <class Handle, class... Ts>
+  status request_ok(const Handle& h, Ts&&... xs) {
+    status result;
+    self_->request(h, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+      .receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+    return result;
+  }
+
+  void answer(json j, const std::string& text) {
+    if (opts_.as_json) std::cout << j.dump() << std::endl;
+    else std::cout << text << std::endl;
+  }
+
+  void announce(json j, const std::string& text) { answer(std::move(j), text); }
+
+  void answer_error(const error& e) {
+    answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string());
+  }
+
+  caf::actor_system& sys_;
+  node_options opts_;
+  caf::scoped_actor self_;
+  storage_actor storage_;
+  membership_actor membership_;
+  std::map<std::string, replica_actor> replicas_;
+};
+
+// SIGTERM and SIGINT end the command loop through this pipe.
+int signal_pipe[2] = {-1, -1};
+void on_signal(int) {
+  char c = 1;
+  (void)::write(signal_pipe[1], &c, 1);
+}
+
+// Reads stdin line by line until end of input or a signal.
+template <class F>
+void read_lines(F handle_line) {
+  std::string buffer;
+  char chunk[4096];
+  for (;;) {
+    pollfd fds[2] = {{0, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    ssize_t n = ::read(0, chunk, sizeof chunk);
+    if (n <= 0) {
+      if (!buffer.empty()) handle_line(buffer);
+      return;
+    }
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+      auto line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      if (!handle_line(line)) return;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  node_options opts;
+  CLI::App app{"grove-node: a CAF node hosting replicated, persisted Grove CRDTs; commands on stdin"};
+  app.add_option("--name", opts.name, "replica id of this node")->required();
+  app.add_option("--port", opts.port, "port to listen on, 127.0.0.1 (0 = any; the bound port is printed)");
+  app.add_option("--peer", opts.peers, "HOST:PORT of a node to connect to (repeatable)");
+  app.add_option("--store", opts.store, "ets (in memory) or dets (on disk)")->check(CLI::IsMember({"ets", "dets"}));
+  app.add_option("--data", opts.data, "directory of the DETS-style store (default ./grove-data/NAME)");
+  app.add_option("--sync-interval", opts.sync_ms, "delta broadcast period, ms")->check(CLI::PositiveNumber);
+  app.add_option("--snapshot-interval", opts.snapshot_ms, "snapshot period, ms")->check(CLI::PositiveNumber);
+  app.add_flag("--durable", opts.durable, "each save is on disk before it is acknowledged");
+  app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
+  app.allow_extras();  // CAF's own options
+  CLI11_PARSE(app, argc, argv);
+  if (opts.data.empty()) opts.data = "./grove-data/" + opts.name;
+
+  node_config cfg;
+  std::vector<char*> caf_args{argv[0]};
+  auto extras = app.remaining();
+  for (auto& e : extras) caf_args.push_back(e.data());
+  if (auto err = cfg.parse(static_cast<int>(caf_args.size()), caf_args.data())) {
+    std::cerr << "grove-node: " << caf::to_string(err) << std::endl;
+    return 2;
+  }
+  if (::pipe(signal_pipe) != 0) return 2;
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  int rc = 0;
+  {
+    caf::actor_system sys{cfg};
+    node n{sys, opts};
+    if (auto ok = n.start(); !ok) {
+      std::cerr << "grove-node: " << ok.error().to_string() << std::endl;
+      rc = 1;
+    } else {
+      read_lines([&](const std::string& line) { return n.run(line); });
+    }
+    n.stop();
+  }
+  return rc;
+}
