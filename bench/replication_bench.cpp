@@ -1,0 +1,184 @@
+// Replication servers (architecture §7): increments through one replication server, one-way from
+// one and from two clients and request/response from one event-based client; state reads; and
+// convergence latency of three nodes on loopback (time from the last mutation until every replica
+// holds the same state) at sync intervals of 50 ms and 5000 ms.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "grove/actors/replication.hpp"
+#include "grove/actors/types.hpp"
+#include "grove/crdt/all.hpp"
+#include "support/json_lines.hpp"
+
+using namespace grove::actors;
+using namespace grove::crdt;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct bench_config : caf::actor_system_config {
+  bench_config() {
+    load<caf::io::middleman>();
+    register_grove_types(*this);
+    configure_node(*this);
+    set("scheduler.max-threads", 2);
+  }
+};
+
+caf::actor_system* the_system = nullptr;
+
+replica_actor counter_replica(caf::actor_system& sys, const std::string& id, std::optional<membership_actor> m = {},
+                              std::chrono::milliseconds sync = std::chrono::milliseconds(50)) {
+  replication_options o;
+  o.replica_id = id;
+  o.group = {"counter", "bench"};
+  o.sync_interval = sync;
+  o.membership = m;
+  return *spawn_replica<gcounter>(sys, o);
+}
+
+std::uint64_t counter_value(caf::actor_system& sys, const replica_actor& r) {
+  caf::scoped_actor self{sys};
+  std::uint64_t v = 0;
+  self->request(r, std::chrono::seconds(60), state_atom::value)
+    .receive([&](grove::bytes& b) { v = decode<gcounter>(b)->value(); }, [](caf::error&) {});
+  return v;
+}
+
+void stop(caf::actor_system& sys, const std::vector<caf::actor>& actors) {
+  caf::scoped_actor self{sys};
+  for (auto& a : actors) self->send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& a : actors) self->wait_for(a);
+}
+
+// One-way increments from `clients` threads, 1,000,000 in all; the clock stops when the replica
+// has applied the last one.
+void increments_one_way(benchmark::State& state) {
+  auto& sys = *the_system;
+  const int clients = static_cast<int>(state.range(0));
+  const std::uint64_t total = 1'000'000;
+  for (auto _ : state) {
+    auto r = counter_replica(sys, "bench");
+    auto start = clock_type::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+      threads.emplace_back([&] {
+        operation inc{"increment", {}};
+        for (std::uint64_t i = 0; i < total / clients; ++i) caf::anon_send(r, mutate_atom::value, inc);
+      });
+    for (auto& t : threads) t.join();
+    while (counter_value(sys, r) < total) {
+    }
+    state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
+    stop(sys, {caf::actor_cast<caf::actor>(r)});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(total));
+  state.counters["clients"] = clients;
+}
+BENCHMARK(increments_one_way)->Arg(1)->Arg(2)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// An event-based client that waits for each reply before it sends the next increment.
+void increments_request_response(benchmark::State& state) {
+  auto& sys = *the_system;
+  const int total = 1'000'000;
+  for (auto _ : state) {
+    auto r = counter_replica(sys, "bench");
+    auto start = clock_type::now();
+    auto client = sys.spawn([=](caf::event_based_actor* self) {
+      auto left = std::make_shared<int>(total);
+      auto next = std::make_shared<std::function<void()>>();
+      *next = [=] {
+        if ((*left)-- == 0) return self->quit();
+        self->request(r, caf::infinite, mutate_atom::value, operation{"increment", {}}).then([=](ok_atom) { (*next)(); });
+      };
+      (*next)();
+    });
+    caf::scoped_actor self{sys};
+    self->wait_for(client);
+    state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
+    if (counter_value(sys, r) != static_cast<std::uint64_t>(total)) state.SkipWithError("increments lost");
+    stop(sys, {caf::actor_cast<caf::actor>(r)});
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+}
+BENCHMARK(increments_request_response)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// State reads by an event-based client, one at a time (a counter of 8 replicas' contributions).
+void state_reads(benchmark::State& state) {
+  auto& sys = *the_system;
+  const int total = 200'000;
+  auto r = counter_replica(sys, "bench");
+  caf::anon_send(r, mutate_atom::value, operation{"increment", {"42"}});
+  for (auto _ : state) {
+    auto start = clock_type::now();
+    auto client = sys.spawn([=](caf::event_based_actor* self) {
+      auto left = std::make_shared<int>(total);
+      auto next = std::make_shared<std::function<void()>>();
+      *next = [=] {
+        if ((*left)-- == 0) return self->quit();
+        self->request(r, caf::infinite, state_atom::value).then([=](grove::bytes&) { (*next)(); });
+      };
+      (*next)();
+    });
+    caf::scoped_actor self{sys};
+    self->wait_for(client);
+    state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+  stop(sys, {caf::actor_cast<caf::actor>(r)});
+}
+BENCHMARK(state_reads)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Three actor systems (nodes) connected over loopback; mutations on each; then the time from the
+// last acknowledged mutation until all three replicas hold equal state.
+void convergence_three_nodes(benchmark::State& state) {
+  const auto sync = std::chrono::milliseconds(state.range(0));
+  bench_config ca, cb, cc;
+  std::vector<std::unique_ptr<caf::actor_system>> systems;
+  for (auto* c : {&ca, &cb, &cc}) systems.push_back(std::make_unique<caf::actor_system>(*c));
+  std::vector<membership_actor> members;
+  for (auto& s : systems) members.push_back(spawn_membership(*s));
+  auto port = listen(*systems[0], members[0], 0);
+  (void)connect(*systems[1], members[1], "127.0.0.1", *port);
+  (void)connect(*systems[2], members[2], "127.0.0.1", *port);
+  std::vector<replica_actor> replicas;
+  for (int i = 0; i < 3; ++i) replicas.push_back(counter_replica(*systems[i], "n" + std::to_string(i), members[i], sync));
+  std::uint64_t expected = 0;
+  double worst = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 3; ++i) {
+      caf::scoped_actor self{*systems[i]};
+      self->request(replicas[i], std::chrono::seconds(10), mutate_atom::value, operation{"increment", {"7"}})
+        .receive([](ok_atom) {}, [](caf::error&) {});
+      expected += 7;
+    }
+    auto start = clock_type::now();
+    for (int i = 0; i < 3; ++i)
+      while (counter_value(*systems[i], replicas[i]) != expected) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    worst = std::max(worst, seconds);
+    state.SetIterationTime(seconds);
+  }
+  state.counters["sync_interval_ms"] = static_cast<double>(sync.count());
+  state.counters["worst_ms"] = worst * 1000;
+  for (int i = 0; i < 3; ++i)
+    stop(*systems[i], {caf::actor_cast<caf::actor>(replicas[i]), caf::actor_cast<caf::actor>(members[i])});
+  replicas.clear();
+  members.clear();
+  systems.clear();
+}
+BENCHMARK(convergence_three_nodes)->Arg(50)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench_config cfg;
+  caf::actor_system system{cfg};
+  the_system = &system;
+  return grove::bench::run_benchmarks(argc, argv);
+}
