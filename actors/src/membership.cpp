@@ -19,6 +19,7 @@ struct node_info {
 };
 
 struct membership_state {
+  std::string node;
   std::map<std::string, members> local;                  // group -> members on this node
   std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
   std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
@@ -109,7 +110,10 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
   }
 }
 
-membership_actor::behavior_type membership_behavior(membership_ptr self) {
+// `node` only names the node in the actor's state for debugging; it also works around CAF 0.17's
+// spawn, which dereferences a null argument tuple for functions that take no arguments (UBSan).
+membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node) {
+  self->state.node = std::move(node);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     if (auto it = st.joined.find(msg.source); it != st.joined.end()) {  // a local member died
@@ -204,7 +208,9 @@ membership_actor::behavior_type membership_behavior(membership_ptr self) {
 
 }  // namespace
 
-membership_actor spawn_membership(caf::actor_system& sys) { return sys.spawn(membership_behavior); }
+membership_actor spawn_membership(caf::actor_system& sys) {
+  return sys.spawn(membership_behavior, caf::to_string(sys.node()));
+}
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address) {
