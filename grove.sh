@@ -2,6 +2,7 @@
 # Grove for CAF: the entry script. Each subcommand installs what it needs, configures, builds and runs.
 #   ./grove.sh test    build and run every test (ctest)
 #   ./grove.sh bench   build and run the benchmarks (JSON lines on stdout)
+#   ./grove.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each (default 300 s)
 #   ./grove.sh demo    three nodes, concurrent writes, kill -9, restart: a transcript with checks
 # Environment: GROVE_BUILD_DIR (default build), GROVE_SANITIZE=1 (ASan+UBSan build),
 #              GROVE_JOBS (default 2), GROVE_CMAKE_ARGS (extra configure arguments).
@@ -17,7 +18,7 @@ log() { printf '== %s\n' "$*" >&2; }
 
 install_missing_packages() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -53,6 +54,26 @@ case "$cmd" in
     log "running benchmarks"
     for b in "$build_dir"/bench/*_bench; do
       "$b"
+    done
+    ;;
+  fuzz)
+    seconds=${2:-${GROVE_FUZZ_SECONDS:-300}}
+    install_missing_packages clang libclang-rt-14-dev
+    log "configuring build-fuzz (clang, libFuzzer, ASan, UBSan)"
+    cmake -S . -B build-fuzz -DGROVE_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build-fuzz -j"$jobs"
+    for target in codec group command; do
+      log "fuzzing $target for $seconds s"
+      mkdir -p build-fuzz/corpus/$target
+      # New inputs go to build-fuzz/corpus; the seed corpus in the repository stays as it is.
+      if ! build-fuzz/test/fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
+          -artifact_prefix=build-fuzz/crash-$target- build-fuzz/corpus/$target test/fuzz/corpus/$target \
+          > build-fuzz/fuzz_$target.log 2>&1; then
+        tail -40 build-fuzz/fuzz_$target.log >&2
+        echo "fuzz_$target found a crash: build-fuzz/crash-$target-*" >&2
+        exit 1
+      fi
+      grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/fuzz_$target.log
     done
     ;;
   demo)

@@ -44,6 +44,7 @@ struct node_options {
   int snapshot_ms = 5000;
   bool durable = false;
   bool as_json = false;
+  std::size_t max_groups = 1000;
 };
 
 struct node_config : caf::actor_system_config {
@@ -162,6 +163,9 @@ private:
   expected<replica_actor> replica(const storage::group& g) {
     auto key = g.to_string();
     if (auto it = replicas_.find(key); it != replicas_.end()) return it->second;
+    if (replicas_.size() >= opts_.max_groups)
+      return error(errc::too_large, "this node already hosts " + std::to_string(opts_.max_groups) +
+                                      " groups (--max-groups)");
     replication_options o;
     o.replica_id = opts_.name;
     o.group = g;
@@ -314,6 +318,7 @@ int main(int argc, char** argv) {
   app.add_option("--snapshot-interval", opts.snapshot_ms, "snapshot period, ms")->check(CLI::PositiveNumber);
   app.add_flag("--durable", opts.durable, "each save is on disk before it is acknowledged");
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
+  app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
   app.allow_extras();  // CAF's own options
   CLI11_PARSE(app, argc, argv);
   if (opts.data.empty()) opts.data = "./grove-data/" + opts.name;

@@ -13,6 +13,10 @@ namespace {
 
 using members = std::set<caf::strong_actor_ptr>;
 
+// Members a group may have on one node, and members a node may report for one group: a bound on
+// what a misbehaving local caller or peer node can make this actor hold.
+constexpr std::size_t max_members_per_group = 1024;
+
 struct node_info {
   caf::actor handle;
   std::map<std::string, members> groups;  // the node's own members
@@ -83,7 +87,9 @@ void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry
   if (it == self->state.nodes.end()) return;
   for (auto& e : entries) {
     if (!e.replica || e.group.empty()) continue;
-    if (it->second.groups[e.group].insert(e.replica).second) announce_up(self, e.group, e.replica);
+    auto& ms = it->second.groups[e.group];
+    if (ms.size() >= max_members_per_group) continue;
+    if (ms.insert(e.replica).second) announce_up(self, e.group, e.replica);
   }
   for (auto& n : nodes)
     if (add_node(self, n)) say_hello(self, n);
@@ -114,6 +120,8 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
 // spawn, which dereferences a null argument tuple for functions that take no arguments (UBSan).
 membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node) {
   self->state.node = std::move(node);
+  // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
+  self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     if (auto it = st.joined.find(msg.source); it != st.joined.end()) {  // a local member died
@@ -132,6 +140,9 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
   return {
     [=](join_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
+      if (self->state.local[group].size() >= max_members_per_group)
+        return to_caf_error(error(errc::too_large, "group " + group + " already has " +
+                                                     std::to_string(max_members_per_group) + " members on this node"));
       auto peers = all_members(self, group);
       if (self->state.local[group].insert(who).second) {
         if (self->state.joined[who->address()].insert(group).second && self->state.joined[who->address()].size() == 1)
@@ -189,7 +200,8 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     [=](member_up_atom, const std::string& group, caf::strong_actor_ptr& who) {
       auto* node = node_of_sender(self);
       if (!node || !who) return;
-      if (node->groups[group].insert(who).second) announce_up(self, group, who);
+      auto& ms = node->groups[group];
+      if (ms.size() < max_members_per_group && ms.insert(who).second) announce_up(self, group, who);
     },
     [=](member_down_atom, const std::string& group, const caf::actor_addr& who) {
       auto* node = node_of_sender(self);

@@ -76,12 +76,24 @@ std::uint64_t state_digest(replica_ptr self) {
   return *st.digest_cache;
 }
 
-void merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
+// A peer that sends what no replica of this group sends (a malformed or oversized message) is
+// dropped: this replica stops sending to it. It comes back only if membership announces it again.
+void drop_sender(replica_ptr self, const std::string& why) {
+  auto sender = self->current_sender();
+  log_error(self, why + (sender ? "; dropping peer " + caf::to_string(sender->address()) : std::string()));
+  if (!sender) return;
+  self->state.peers.erase(sender->address());
+  self->state.stats.peers = self->state.peers.size();
+}
+
+// Merges a state or delta from a peer; false (and the peer dropped) when it does not decode.
+bool merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
   if (auto ok = self->state.slot->merge(encoded); !ok) {
-    log_error(self, std::string("ignored a ") + what + ": " + ok.error().to_string());
-    return;
+    drop_sender(self, std::string("malformed ") + what + ": " + ok.error().to_string());
+    return false;
   }
   mark_changed(self);
+  return true;
 }
 
 void send_state(replica_ptr self, const replica_actor& peer) {
@@ -176,7 +188,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   auto max_chunks = max_state_bytes / st.opts.max_message_bytes + 1;
   if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks ||
       c.data.size() > st.opts.max_message_bytes) {
-    log_error(self, "dropped a malformed state chunk from " + c.from);
+    drop_sender(self, "malformed state chunk from " + c.from);
     return;
   }
   auto key = std::make_pair(c.from, c.transfer);
@@ -188,7 +200,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   }
   if (t.parts.size() != c.count) {
     st.transfers.erase(key);
-    return log_error(self, "dropped an inconsistent state transfer from " + c.from);
+    return drop_sender(self, "inconsistent state transfer from " + c.from);
   }
   if (t.parts[c.index].empty() && !c.data.empty()) ++t.received;
   t.parts[c.index] = std::move(c.data);
@@ -198,7 +210,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   auto seq = t.seq;
   st.transfers.erase(key);
   ++st.stats.states_received;
-  merge_remote(self, whole, "full state");
+  if (!merge_remote(self, whole, "full state")) return;
   st.awaiting_state.erase(c.from);
   auto& last = st.last_seq[c.from];
   last = std::max(last, seq);
@@ -233,6 +245,9 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       caf::anon_send(*st.opts.storage, save_atom::value, st.opts.group, st.slot->state());  // final snapshot
     self->quit(msg.reason);
   });
+  // An error message from anyone (a peer that rejects what it got, a hostile node) must not stop
+  // the replica: CAF's default error handler would.
+  self->set_error_handler([=](caf::error& e) { log_error(self, "error message received: " + self->system().render(e)); });
   self->set_down_handler([=](caf::down_msg& msg) {
     for (auto it = self->state.subscribers.begin(); it != self->state.subscribers.end();)
       it = it->address() == msg.source ? self->state.subscribers.erase(it) : std::next(it);
@@ -243,7 +258,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     self->request(*self->state.opts.storage, std::chrono::seconds(60), load_atom::value, self->state.opts.group)
       .await(
         [=](load_result& r) {
-          if (r.found) merge_remote(self, r.value, "stored state");
+          if (r.found) {
+            if (auto ok = self->state.slot->merge(r.value); !ok)
+              log_error(self, "the stored state is unreadable, starting without it: " + ok.error().to_string());
+          }
           self->state.changed_since_snapshot = false;
           join_group(self);
         },
@@ -290,10 +308,11 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](unsubscribe_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
-      if (d.group != self->state.group_text) return log_error(self, "dropped a delta for another group: " + d.group);
+      if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + d.group);
+      if (d.delta.size() > self->state.opts.max_message_bytes)
+        return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;
-      merge_remote(self, d.delta, "delta");
-      track_sequence(self, d.from, d.seq);
+      if (merge_remote(self, d.delta, "delta")) track_sequence(self, d.from, d.seq);
     },
     [=](chunk_atom, state_chunk& c) { handle_chunk(self, c); },
     [=](digest_atom, const digest_message& d) {

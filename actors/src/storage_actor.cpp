@@ -68,6 +68,8 @@ struct storage_state {
 storage_impl::behavior_type storage_behavior(storage_impl::stateful_pointer<storage_state> self,
                                              std::shared_ptr<std::unique_ptr<storage::backend>> backend) {
   self->state.store = std::move(*backend);
+  // Error messages sent to the storage actor are ignored; CAF's default would stop it.
+  self->set_error_handler([](caf::error&) {});
   return {
     [=](save_atom, storage::group& g, bytes& value) -> caf::result<ok_atom> {
       auto& st = self->state;

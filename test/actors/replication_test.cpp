@@ -360,3 +360,43 @@ BOOST_AUTO_TEST_CASE(a_node_that_goes_away_drops_out_of_membership_everywhere) {
   BOOST_TEST(eventually([&] { return members_on_a() == 1; }));
   BOOST_TEST(stats_of(*a->sys, ra).peers == 0u);
 }
+
+namespace {
+
+// A member of a group that forwards whatever the test gives it to `target`, as itself, and answers
+// what replicas send it with errors (CAF's drop handler). (It takes an argument: CAF 0.17's spawn
+// of argument-less functions trips UBSan.)
+caf::behavior hostile_peer(caf::event_based_actor* self, replica_actor target) {
+  self->set_default_handler(caf::drop);
+  return {
+    [=](delta_message& m) { self->send(target, delta_atom::value, std::move(m)); },
+    [=](state_chunk& c) { self->send(target, chunk_atom::value, std::move(c)); },
+  };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_dropped_and_the_rest_converge) {
+  node n;
+  group g{"counter", "hostile"};
+  auto a = n.replica<gcounter>("a", g);
+  auto b = n.replica<gcounter>("b", g);
+  auto hostile = n.sys->spawn(hostile_peer, a);
+  n.owned.push_back(hostile);
+  {
+    caf::scoped_actor self{*n.sys};
+    self->request(n.membership, std::chrono::seconds(5), join_atom::value, std::string("counter:hostile"),
+                  caf::actor_cast<caf::strong_actor_ptr>(hostile))
+      .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  }
+  BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 2; }));  // b and the hostile one
+  caf::anon_send(hostile, delta_message{"counter:hostile", "h@1", 1, "not an encoding"});
+  BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));  // dropped
+  caf::anon_send(hostile, delta_message{"counter:hostile", "h@1", 2, grove::bytes(1 << 20, 'x')});
+  caf::anon_send(hostile, state_chunk{"counter:hostile", "h@1", 1, 9, 5, 2, "junk"});
+  caf::anon_send(hostile, delta_message{"set:other-group", "h@1", 3, "x"});
+  BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).errors >= 4; }));
+  BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"2"})));
+  BOOST_REQUIRE(mutate(*n.sys, b, op("increment", {"3"})));
+  for (auto& r : {a, b}) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 5u; }));
+}

@@ -1,0 +1,16 @@
+// libFuzzer target: group keys from a store file or a peer, and group names typed by a person.
+#include <cstddef>
+#include <cstdint>
+
+#include "grove/storage/group.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  grove::bytes_view input(reinterpret_cast<const char*>(data), size);
+  if (auto g = grove::storage::group::decode(input)) {
+    if (g->encode() != input) __builtin_trap();  // the encoding is canonical
+    (void)g->to_string();
+  }
+  if (auto g = grove::storage::group::parse(input)) (void)g->encode();
+  if (size > 3 && data[0] == 'Z' && data[1] == 'Z' && data[2] == 'Z') __builtin_trap();
+  return 0;
+}
