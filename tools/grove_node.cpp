@@ -78,7 +78,7 @@ public:
     membership_ = spawn_membership(sys_);
     auto port = listen(sys_, membership_, opts_.port);
     if (!port) return port.error();
-    announce({{"event", "listening"}, {"name", opts_.name}, {"port", *port}},
+    answer({{"event", "listening"}, {"name", opts_.name}, {"port", *port}},
              "grove-node " + opts_.name + " listening on 127.0.0.1:" + std::to_string(*port));
     for (const auto& peer : opts_.peers) connect_peer(peer);
     return restore();
@@ -141,7 +141,7 @@ private:
       return;
     }
     auto ok = connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port));
-    if (ok) announce({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
+    if (ok) answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
     else answer_error(ok.error());
   }
 
@@ -156,7 +156,7 @@ private:
     if (!result) return result;
     for (const auto& g : stored)
       if (auto r = replica(g); !r) std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
-    announce({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
+    answer({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
     return {};
   }
 
@@ -256,8 +256,6 @@ private:
     if (opts_.as_json) std::cout << j.dump() << std::endl;
     else std::cout << text << std::endl;
   }
-
-  void announce(json j, const std::string& text) { answer(std::move(j), text); }
 
   void answer_error(const error& e) {
     answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string());

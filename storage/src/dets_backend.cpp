@@ -33,6 +33,7 @@ constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address 
 MDB_val as_val(bytes_view b) { return MDB_val{b.size(), const_cast<char*>(b.data())}; }
 bytes_view as_view(const MDB_val& v) { return bytes_view(static_cast<const char*>(v.mv_data), v.mv_size); }
 
+// LMDB reports operating-system failures as errno values, so one mapping serves both.
 error lmdb_error(int rc, const std::string& what) {
   std::string text = what + ": " + mdb_strerror(rc);
   switch (rc) {
@@ -45,7 +46,6 @@ error lmdb_error(int rc, const std::string& what) {
   }
 }
 
-error errno_error(int err, const std::string& what) { return lmdb_error(err, what); }
 
 // Aborts a transaction unless it was committed.
 class txn_guard {
@@ -211,19 +211,19 @@ private:
     bool exists = ::stat(path_.c_str(), &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) return error(errc::invalid_argument, path_ + " is a directory, not a file");
     if (read_only_) {
-      if (!exists) return errno_error(errno, "cannot open " + path_);
+      if (!exists) return lmdb_error(errno, "cannot open " + path_);
       if (st.st_size == 0) return error(errc::not_a_store, path_ + " is an empty file, not a Grove store");
       return {};
     }
     lock_fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd_ < 0) return errno_error(errno, "cannot open " + path_);
+    if (lock_fd_ < 0) return lmdb_error(errno, "cannot open " + path_);
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK)
         return error(errc::locked, path_ + " is in use by another process (one writer per file)");
-      return errno_error(errno, "cannot lock " + path_);
+      return lmdb_error(errno, "cannot lock " + path_);
     }
     struct stat now;
-    if (::fstat(lock_fd_, &now) != 0) return errno_error(errno, "cannot stat " + path_);
+    if (::fstat(lock_fd_, &now) != 0) return lmdb_error(errno, "cannot stat " + path_);
     fresh = now.st_size == 0;
     return {};
   }
