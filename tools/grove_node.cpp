@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -45,7 +47,18 @@ struct node_options {
   bool durable = false;
   bool as_json = false;
   std::size_t max_groups = 1000;
+  std::string secret_file;
 };
+
+// The cluster secret from a file (trailing newlines dropped); never printed.
+grove::expected<std::string> read_secret(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return grove::error(grove::errc::io_error, "cannot read the secret file " + path);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) return grove::error(grove::errc::invalid_argument, "the secret file " + path + " is empty");
+  return secret;
+}
 
 struct node_config : caf::actor_system_config {
   node_config() {
@@ -75,7 +88,13 @@ public:
     auto backend = open_backend();
     if (!backend) return backend.error();
     storage_ = spawn_storage_actor(sys_, std::move(*backend));
-    membership_ = spawn_membership(sys_);
+    membership_options membership_opts;
+    if (!opts_.secret_file.empty()) {
+      auto secret = read_secret(opts_.secret_file);
+      if (!secret) return secret.error();
+      membership_opts.secret = std::move(*secret);
+    }
+    membership_ = spawn_membership(sys_, std::move(membership_opts));
     auto port = listen(sys_, membership_, opts_.port);
     if (!port) return port.error();
     answer({{"event", "listening"}, {"name", opts_.name}, {"port", *port}},
@@ -317,6 +336,7 @@ int main(int argc, char** argv) {
   app.add_flag("--durable", opts.durable, "each save is on disk before it is acknowledged");
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
+  app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
   app.allow_extras();  // CAF's own options
   CLI11_PARSE(app, argc, argv);
   if (opts.data.empty()) opts.data = "./grove-data/" + opts.name;

@@ -1,3 +1,4 @@
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -6,6 +7,7 @@
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replication.hpp"
+#include "cluster_secret.hpp"
 
 namespace grove::actors {
 
@@ -24,6 +26,10 @@ struct node_info {
 
 struct membership_state {
   std::string node;
+  std::string secret;                                     // empty: every node is trusted
+  std::set<caf::node_id> trusted;                          // nodes that proved the secret
+  std::map<caf::actor_addr, std::string> outgoing;         // handshakes we started: our nonce
+  std::map<caf::actor_addr, std::pair<std::string, std::string>> incoming;  // theirs: both nonces
   std::map<std::string, members> local;                  // group -> members on this node
   std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
   std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
@@ -76,6 +82,45 @@ bool add_node(membership_ptr self, const caf::actor& node) {
   return true;
 }
 
+caf::error not_trusted() {
+  return to_caf_error(error(errc::permission_denied, "this node has not proved the cluster secret"));
+}
+
+void log_refused(membership_ptr self, const caf::actor& node, const std::string& why) {
+  std::cerr << "[grove] membership " << self->state.node << ": node " << caf::to_string(node.node())
+            << " refused: " << why << std::endl;
+}
+
+// Whether the current message may be acted on: always from this node; from another node only
+// once it proved the cluster secret (when there is one).
+bool from_trusted(membership_ptr self) {
+  if (self->state.secret.empty()) return true;
+  auto sender = self->current_sender();
+  if (!sender) return false;
+  return sender->node() == self->node() || self->state.trusted.count(sender->node()) > 0;
+}
+
+void say_hello(membership_ptr self, const caf::actor& node);
+
+// Starts knowing `node`: at once without a secret, after the handshake with one.
+void introduce(membership_ptr self, const caf::actor& node) {
+  if (!node || node == self_handle(self) || self->state.nodes.count(node.address()) > 0) return;
+  if (self->state.secret.empty()) {
+    if (add_node(self, node)) say_hello(self, node);
+    return;
+  }
+  if (self->state.outgoing.count(node.address()) > 0) return;  // a handshake is running
+  auto nonce = detail::random_nonce();
+  self->state.outgoing[node.address()] = nonce;
+  self->send(caf::actor_cast<membership_actor>(node), auth_hello_atom::value, self_handle(self), nonce);
+}
+
+// Handshakes a node keeps open at once: a bound on what unanswered hellos can make it hold.
+constexpr std::size_t max_open_handshakes = 64;
+
+constexpr const char* responder_label = "grove-membership-responder";
+constexpr const char* initiator_label = "grove-membership-initiator";
+
 void say_hello(membership_ptr self, const caf::actor& node) {
   self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
              known_nodes(self));
@@ -91,8 +136,7 @@ void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry
     if (ms.size() >= max_members_per_group) continue;
     if (ms.insert(e.replica).second) announce_up(self, e.group, e.replica);
   }
-  for (auto& n : nodes)
-    if (add_node(self, n)) say_hello(self, n);
+  for (auto& n : nodes) introduce(self, n);
 }
 
 node_info* node_of_sender(membership_ptr self) {
@@ -118,8 +162,9 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
 
 // `node` only names the node in the actor's state for debugging; it also works around CAF 0.17's
 // spawn, which dereferences a null argument tuple for functions that take no arguments (UBSan).
-membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node) {
+membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node, std::string secret) {
   self->state.node = std::move(node);
+  self->state.secret = std::move(secret);
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
   self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -133,12 +178,14 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     if (auto it = st.nodes.find(msg.source); it != st.nodes.end()) {  // a node went away
       auto node = std::move(it->second);
       st.nodes.erase(it);
+      st.trusted.erase(msg.source.node());
       for (auto& [group, ms] : node.groups)
         for (auto& m : ms) announce_down(self, group, m->address());
     }
   });
   return {
     [=](join_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+      if (!from_trusted(self)) return not_trusted();
       if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
       if (self->state.local[group].size() >= max_members_per_group)
         return to_caf_error(error(errc::too_large, "group " + group + " already has " +
@@ -154,7 +201,8 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
       return peers;
     },
-    [=](leave_atom, const std::string& group, caf::strong_actor_ptr& who) -> ok_atom {
+    [=](leave_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<ok_atom> {
+      if (!from_trusted(self)) return not_trusted();
       if (who) {
         remove_local(self, group, who->address());
         auto it = self->state.joined.find(who->address());
@@ -168,13 +216,18 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       }
       return ok_atom::value;
     },
-    [=](members_atom, const std::string& group) { return all_members(self, group); },
-    [=](peers_atom, const std::string& group, const caf::strong_actor_ptr& who) {
+    [=](members_atom, const std::string& group) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+      if (!from_trusted(self)) return not_trusted();
+      return all_members(self, group);
+    },
+    [=](peers_atom, const std::string& group, const caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+      if (!from_trusted(self)) return not_trusted();
       auto out = all_members(self, group);
       out.erase(std::remove(out.begin(), out.end(), who), out.end());
       return out;
     },
-    [=](groups_atom) {
+    [=](groups_atom) -> caf::result<std::vector<std::string>> {
+      if (!from_trusted(self)) return not_trusted();
       std::set<std::string> names;
       for (auto& [group, ms] : self->state.local) names.insert(group);
       for (auto& [addr, node] : self->state.nodes)
@@ -182,28 +235,36 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
           if (!ms.empty()) names.insert(group);
       return std::vector<std::string>(names.begin(), names.end());
     },
-    [=](nodes_atom) { return static_cast<std::uint64_t>(self->state.nodes.size()); },
-    [=](connect_atom, caf::actor& node) -> ok_atom {
-      if (add_node(self, node)) say_hello(self, node);
+    [=](nodes_atom) -> caf::result<std::uint64_t> {
+      if (!from_trusted(self)) return not_trusted();
+      return static_cast<std::uint64_t>(self->state.nodes.size());
+    },
+    [=](connect_atom, caf::actor& node) -> caf::result<ok_atom> {
+      if (!from_trusted(self)) return not_trusted();
+      introduce(self, node);
       return ok_atom::value;
     },
     [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+      if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
       add_node(self, from);
       self->send(caf::actor_cast<membership_actor>(from), hello_ack_atom::value, self_handle(self), local_entries(self),
                  known_nodes(self));
       learn(self, from, entries, nodes);
     },
     [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+      if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
       add_node(self, from);
       learn(self, from, entries, nodes);
     },
     [=](member_up_atom, const std::string& group, caf::strong_actor_ptr& who) {
+      if (!from_trusted(self)) return;
       auto* node = node_of_sender(self);
       if (!node || !who) return;
       auto& ms = node->groups[group];
       if (ms.size() < max_members_per_group && ms.insert(who).second) announce_up(self, group, who);
     },
     [=](member_down_atom, const std::string& group, const caf::actor_addr& who) {
+      if (!from_trusted(self)) return;
       auto* node = node_of_sender(self);
       if (!node) return;
       auto it = node->groups.find(group);
@@ -215,13 +276,46 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
         return;
       }
     },
+    [=](auth_hello_atom, caf::actor& from, const std::string& nonce_a) {
+      auto& st = self->state;
+      if (st.secret.empty() || !from || nonce_a.size() != 32) return;
+      if (st.incoming.size() >= max_open_handshakes) st.incoming.erase(st.incoming.begin());
+      auto nonce_b = detail::random_nonce();
+      st.incoming[from.address()] = {nonce_a, nonce_b};
+      auto mac = detail::hmac_sha256(st.secret, responder_label + nonce_a + nonce_b);
+      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_b, mac);
+    },
+    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_b, const std::string& mac_b) {
+      auto& st = self->state;
+      auto it = from ? st.outgoing.find(from.address()) : st.outgoing.end();
+      if (it == st.outgoing.end()) return;
+      auto nonce_a = it->second;
+      st.outgoing.erase(it);
+      // The proof goes out either way, so that both sides can see (and log) a mismatch.
+      auto mac_a = detail::hmac_sha256(st.secret, initiator_label + nonce_b + nonce_a);
+      self->send(caf::actor_cast<membership_actor>(from), auth_proof_atom::value, self_handle(self), mac_a);
+      if (!detail::same_mac(mac_b, detail::hmac_sha256(st.secret, responder_label + nonce_a + nonce_b)))
+        return log_refused(self, from, "it does not know the cluster secret");
+      st.trusted.insert(from.node());
+      if (add_node(self, from)) say_hello(self, from);
+    },
+    [=](auth_proof_atom, caf::actor& from, const std::string& mac_a) {
+      auto& st = self->state;
+      auto it = from ? st.incoming.find(from.address()) : st.incoming.end();
+      if (it == st.incoming.end()) return;
+      auto [nonce_a, nonce_b] = it->second;
+      st.incoming.erase(it);
+      if (!detail::same_mac(mac_a, detail::hmac_sha256(st.secret, initiator_label + nonce_b + nonce_a)))
+        return log_refused(self, from, "it does not know the cluster secret");
+      st.trusted.insert(from.node());  // its hello, sent right after the proof, is accepted now
+    },
   };
 }
 
 }  // namespace
 
-membership_actor spawn_membership(caf::actor_system& sys) {
-  return sys.spawn(membership_behavior, caf::to_string(sys.node()));
+membership_actor spawn_membership(caf::actor_system& sys, membership_options opts) {
+  return sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts.secret));
 }
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,

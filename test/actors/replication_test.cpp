@@ -34,8 +34,12 @@ struct node_config : test_config {
 struct node {
   node_config cfg;
   std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(cfg);
-  membership_actor membership = spawn_membership(*sys);
-  std::vector<caf::actor> owned{caf::actor_cast<caf::actor>(membership)};
+  membership_actor membership;
+  std::vector<caf::actor> owned;
+
+  explicit node(std::string secret = {}) : membership(spawn_membership(*sys, membership_options{std::move(secret)})) {
+    owned.push_back(caf::actor_cast<caf::actor>(membership));
+  }
 
   ~node() {
     stop_all(*sys, owned);
@@ -399,4 +403,44 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"2"})));
   BOOST_REQUIRE(mutate(*n.sys, b, op("increment", {"3"})));
   for (auto& r : {a, b}) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 5u; }));
+}
+
+namespace {
+
+std::uint64_t nodes_known(node& n) {
+  caf::scoped_actor self{*n.sys};
+  std::uint64_t k = 0;
+  self->request(n.membership, std::chrono::seconds(5), nodes_atom::value)
+    .receive([&](std::uint64_t x) { k = x; }, [](caf::error&) {});
+  return k;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(nodes_with_the_cluster_secret_converge_and_a_node_with_a_wrong_one_is_refused) {
+  auto a = std::make_unique<node>("correct horse battery staple");
+  auto good = std::make_unique<node>("correct horse battery staple");
+  auto bad = std::make_unique<node>("a guess");
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  group g{"counter", "secret"};
+  auto ra = a->replica<gcounter>("a", g);
+  auto rbad = bad->replica<gcounter>("bad", g);
+  BOOST_REQUIRE(mutate(*bad->sys, rbad, op("increment", {"666"})));
+  BOOST_REQUIRE(connect(*bad->sys, bad->membership, "127.0.0.1", *port));  // the handshake fails
+  BOOST_REQUIRE(connect(*good->sys, good->membership, "127.0.0.1", *port));
+  auto rgood = good->replica<gcounter>("good", g);
+  BOOST_REQUIRE(mutate(*good->sys, rgood, op("increment", {"7"})));
+  BOOST_REQUIRE(mutate(*a->sys, ra, op("increment", {"1"})));
+  // The good node is trusted and converges (this takes longer than the refused handshake).
+  BOOST_TEST(eventually([&] { return value_of<gcounter>(*a->sys, ra)->value() == 8u; }));
+  BOOST_TEST(eventually([&] { return value_of<gcounter>(*good->sys, rgood)->value() == 8u; }));
+  BOOST_TEST(nodes_known(*a) == 1u);
+  BOOST_TEST(nodes_known(*bad) == 0u);
+  BOOST_TEST(value_of<gcounter>(*a->sys, ra)->value() == 8u);  // the 666 never arrived
+  BOOST_TEST(value_of<gcounter>(*bad->sys, rbad)->value() == 666u);
+  BOOST_TEST(stats_of(*a->sys, ra).peers == 1u);
+  bad.reset();
+  good.reset();
+  a.reset();
 }

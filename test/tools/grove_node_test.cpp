@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE grove_node
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
 #include <thread>
 
 #include "node_commands.hpp"
@@ -17,10 +18,12 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<node_process> start_node(const std::string& name, const std::string& data,
-                                         const std::vector<std::string>& peers = {}, const std::string& store = "dets") {
+                                         const std::vector<std::string>& peers = {}, const std::string& store = "dets",
+                                         const std::vector<std::string>& extra = {}) {
   std::vector<std::string> argv{GROVE_NODE, "--name", name, "--json", "--store", store, "--data", data,
                                 "--sync-interval", "50", "--snapshot-interval", "200", "--durable",
                                 "--scheduler.max-threads=2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
   for (const auto& p : peers) {
     argv.push_back("--peer");
     argv.push_back(p);
@@ -150,4 +153,32 @@ BOOST_AUTO_TEST_CASE(three_node_processes_converge_survive_a_kill_9_and_reconver
   for (auto* n : {a.get(), b.get(), c.get()}) BOOST_TEST(converges(*n, "get counter:hits", 11115));
   BOOST_TEST(converges(*c, "get set:seen", a->ask("get set:seen")["value"]));
   for (auto* n : {a.get(), b.get(), c.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_secret_stays_out) {
+  temp_dir dir;
+  auto write = [&](const std::string& name, const std::string& text) {
+    auto path = dir.file(name);
+    std::ofstream(path) << text << "\n";
+    return path;
+  };
+  auto shared = write("shared.secret", "s3cret-shared");
+  auto other = write("other.secret", "not-the-secret");
+  auto a = start_node("a", dir.file("a"), {}, "ets", {"--secret-file", shared});
+  auto peer = "127.0.0.1:" + std::to_string(port_of(*a));
+  auto b = start_node("b", dir.file("b"), {peer}, "ets", {"--secret-file", shared});
+  auto intruder = start_node("x", dir.file("x"), {peer}, "ets", {"--secret-file", other});
+  port_of(*b);
+  port_of(*intruder);
+  BOOST_REQUIRE(intruder->ask("incr counter:c 1000")["ok"] == true);
+  BOOST_REQUIRE(a->ask("incr counter:c 1")["ok"] == true);
+  BOOST_REQUIRE(b->ask("incr counter:c 2")["ok"] == true);
+  BOOST_TEST(converges(*a, "get counter:c", 3));
+  BOOST_TEST(converges(*b, "get counter:c", 3));
+  BOOST_TEST(a->ask("peers")["nodes"] == 1);
+  BOOST_TEST(intruder->ask("peers")["nodes"] == 0);
+  BOOST_TEST(a->ask("get counter:c")["value"] == 3);
+  auto missing = start_node("m", dir.file("m"), {}, "ets", {"--secret-file", dir.file("absent")});
+  BOOST_TEST(missing->wait() == 1);  // a clear error on stderr, exit 1
+  for (auto* n : {a.get(), b.get(), intruder.get()}) BOOST_TEST(n->finish() == 0);
 }

@@ -85,6 +85,10 @@ using hello_atom = caf::atom_constant<caf::atom("grv_hello")>;
 using hello_ack_atom = caf::atom_constant<caf::atom("grv_hellok")>;
 using member_up_atom = caf::atom_constant<caf::atom("grv_mup")>;
 using member_down_atom = caf::atom_constant<caf::atom("grv_mdown")>;
+// Cluster-secret handshake between membership actors (challenge and HMAC; see membership_options).
+using auth_hello_atom = caf::atom_constant<caf::atom("grv_auth1")>;
+using auth_challenge_atom = caf::atom_constant<caf::atom("grv_auth2")>;
+using auth_proof_atom = caf::atom_constant<caf::atom("grv_auth3")>;
 
 /// A delta: the changes `from` made since its previous delta, number `seq`.
 struct delta_message {
@@ -204,7 +208,21 @@ using membership_actor = caf::typed_actor<
   caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
   caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
   caf::reacts_to<member_up_atom, std::string, caf::strong_actor_ptr>,
-  caf::reacts_to<member_down_atom, std::string, caf::actor_addr>>;
+  caf::reacts_to<member_down_atom, std::string, caf::actor_addr>,
+  // Handshake: (initiator, nonce_a); (responder, nonce_b, mac_b); (initiator, mac_a).
+  caf::reacts_to<auth_hello_atom, caf::actor, std::string>,
+  caf::reacts_to<auth_challenge_atom, caf::actor, std::string, std::string>,
+  caf::reacts_to<auth_proof_atom, caf::actor, std::string>>;
+
+/// Options of a node's membership actor.
+struct membership_options {
+  /// The cluster secret (like Erlang's cookie); empty: none. When set, another node is trusted
+  /// only after both sides proved they know it (HMAC-SHA256 over fresh nonces from each side; the
+  /// secret never crosses the wire). Until then its membership messages are ignored, so it
+  /// learns no replica and none of its replicas joins a group here. A node that fails the check is
+  /// logged on stderr ("[grove] membership: ... refused") and dropped.
+  std::string secret;
+};
 
 struct replication_options {
   /// This replica's id, unique in the group (required).
@@ -245,7 +263,7 @@ expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_option
 }
 
 /// Spawns the membership actor of an actor system.
-membership_actor spawn_membership(caf::actor_system& sys);
+membership_actor spawn_membership(caf::actor_system& sys, membership_options opts = {});
 
 /// Publishes `membership` on `address:port` (port 0 picks a free port) and returns the port.
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
