@@ -1,5 +1,5 @@
-// Drives a grove-node process through its stdin and stdout (fork + exec, two pipes): used by the
-// demo and by the end-to-end tests. Every read has a deadline.
+// Drives a child process through its stdin and stdout (fork + exec, two pipes): grove-node for the
+// demo and the end-to-end tests, and the probes of the storage tests. Every read has a deadline.
 #pragma once
 
 #include <chrono>
@@ -120,13 +120,27 @@ public:
     wait();
   }
 
-  /// Ends input (the node shuts down cleanly) and returns its exit code; a node that has not
-  /// exited within `deadline` is killed and -1 returned.
-  int finish(std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  /// Closes the process's stdin (end of input).
+  void close_input() {
     if (to_child_ >= 0) {
       ::close(to_child_);
       to_child_ = -1;
     }
+  }
+
+  /// Everything the process writes until it closes its stdout (or `deadline` passes).
+  std::string read_all(std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+    std::string out;
+    while (auto line = read_line(deadline)) out += *line + "\n";
+    out += buffer_;  // a last line without a newline
+    buffer_.clear();
+    return out;
+  }
+
+  /// Ends input (the node shuts down cleanly) and returns its exit code; a node that has not
+  /// exited within `deadline` is killed and -1 returned.
+  int finish(std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+    close_input();
     auto until = std::chrono::steady_clock::now() + deadline;
     while (!exited_ && std::chrono::steady_clock::now() < until) {
       int status = 0;

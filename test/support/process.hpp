@@ -1,12 +1,10 @@
-// Runs a program as a child process (fork + exec) and collects its exit code and stdout.
+// Runs a program to completion and collects its exit code and stdout.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "node_process.hpp"
 
 namespace grove::testing {
 
@@ -16,27 +14,11 @@ struct process_result {
 };
 
 inline process_result run_process(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  tools::node_process p(argv);
+  p.close_input();
   process_result result;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) result.out.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = p.read_all();
+  result.exit_code = p.wait();
   return result;
 }
 
