@@ -100,7 +100,10 @@ bool from_trusted(membership_ptr self) {
   return sender->node() == self->node() || self->state.trusted.count(sender->node()) > 0;
 }
 
-void say_hello(membership_ptr self, const caf::actor& node);
+void say_hello(membership_ptr self, const caf::actor& node) {
+  self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
+             known_nodes(self));
+}
 
 // Starts knowing `node`: at once without a secret, after the handshake with one.
 void introduce(membership_ptr self, const caf::actor& node) {
@@ -120,11 +123,6 @@ constexpr std::size_t max_open_handshakes = 64;
 
 constexpr const char* responder_label = "grove-membership-responder";
 constexpr const char* initiator_label = "grove-membership-initiator";
-
-void say_hello(membership_ptr self, const caf::actor& node) {
-  self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
-             known_nodes(self));
-}
 
 // Records the members a node reported and introduces itself to the nodes it did not know.
 void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
@@ -160,8 +158,8 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
   }
 }
 
-// `node` only names the node in the actor's state for debugging; it also works around CAF 0.17's
-// spawn, which dereferences a null argument tuple for functions that take no arguments (UBSan).
+// `node` names this node in log lines. (Spawn it with arguments: CAF 0.17's spawn of a function
+// without arguments dereferences a null argument tuple, which UBSan stops.)
 membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node, std::string secret) {
   self->state.node = std::move(node);
   self->state.secret = std::move(secret);
