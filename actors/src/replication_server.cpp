@@ -1,3 +1,5 @@
+#include <cctype>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <random>
