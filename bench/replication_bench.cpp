@@ -12,7 +12,7 @@
 #include "grove/actors/replication.hpp"
 #include "grove/actors/types.hpp"
 #include "grove/crdt/all.hpp"
-#include "support/json_lines.hpp"
+#include "support/actor_bench.hpp"
 
 using namespace grove::actors;
 using namespace grove::crdt;
@@ -20,16 +20,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-struct bench_config : caf::actor_system_config {
-  bench_config() {
-    load<caf::io::middleman>();
-    register_grove_types(*this);
-    configure_node(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
-
-caf::actor_system* the_system = nullptr;
+using grove::bench::bench_config;
 
 replica_actor counter_replica(caf::actor_system& sys, const std::string& id, std::optional<membership_actor> m = {},
                               std::chrono::milliseconds sync = std::chrono::milliseconds(50)) {
@@ -58,7 +49,7 @@ void stop(caf::actor_system& sys, const std::vector<caf::actor>& actors) {
 // One-way increments from `clients` threads, 1,000,000 in all; the clock stops when the replica
 // has applied the last one.
 void increments_one_way(benchmark::State& state) {
-  auto& sys = *the_system;
+  auto& sys = *grove::bench::bench_system();
   const int clients = static_cast<int>(state.range(0));
   const std::uint64_t total = 1'000'000;
   for (auto _ : state) {
@@ -83,7 +74,7 @@ BENCHMARK(increments_one_way)->Arg(1)->Arg(2)->Iterations(3)->UseManualTime()->U
 
 // An event-based client that waits for each reply before it sends the next increment.
 void increments_request_response(benchmark::State& state) {
-  auto& sys = *the_system;
+  auto& sys = *grove::bench::bench_system();
   const int total = 1'000'000;
   for (auto _ : state) {
     auto r = counter_replica(sys, "bench");
@@ -109,7 +100,7 @@ BENCHMARK(increments_request_response)->Iterations(3)->UseManualTime()->Unit(ben
 
 // State reads by an event-based client, one at a time (a counter of 8 replicas' contributions).
 void state_reads(benchmark::State& state) {
-  auto& sys = *the_system;
+  auto& sys = *grove::bench::bench_system();
   const int total = 200'000;
   auto r = counter_replica(sys, "bench");
   caf::anon_send(r, mutate_atom::value, operation{"increment", {"42"}});
@@ -176,9 +167,4 @@ BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(3)->UseManualTime()->U
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  bench_config cfg;
-  caf::actor_system system{cfg};
-  the_system = &system;
-  return grove::bench::run_benchmarks(argc, argv);
-}
+int main(int argc, char** argv) { return grove::bench::run_actor_benchmarks(argc, argv); }

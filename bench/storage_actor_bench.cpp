@@ -13,7 +13,7 @@
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
 #include "support/fixtures.hpp"
-#include "support/json_lines.hpp"
+#include "support/actor_bench.hpp"
 
 using namespace grove::actors;
 using namespace grove::storage;
@@ -23,16 +23,9 @@ using grove::bench::groups;
 
 namespace {
 
-struct bench_config : caf::actor_system_config {
-  bench_config() {
-    register_grove_types(*this);
-    set("scheduler.max-threads", 2);
-  }
-};
+using grove::bench::bench_config;
 
-// Created in main and destroyed before it returns: an actor system must not outlive main.
-caf::actor_system* the_system = nullptr;
-caf::actor_system& sys() { return *the_system; }
+caf::actor_system& sys() { return *grove::bench::bench_system(); }
 
 storage_actor ets_actor() {
   destroy_ets("actor-bench");
@@ -108,9 +101,4 @@ BENCHMARK(actor_durable_save)->Arg(1)->Arg(8)->Iterations(1)->Unit(benchmark::kM
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  bench_config cfg;
-  caf::actor_system system{cfg};
-  the_system = &system;
-  return grove::bench::run_benchmarks(argc, argv);
-}
+int main(int argc, char** argv) { return grove::bench::run_actor_benchmarks(argc, argv); }
