@@ -5,9 +5,12 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replication.hpp"
+#include "grove/actors/tls.hpp"
 #include "cluster_secret.hpp"
 
 namespace grove::actors {
@@ -319,7 +322,8 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_options opt
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address) {
-  auto bound = sys.middleman().publish(membership, port, address.c_str(), true);
+  auto bound = uses_tls(sys) ? caf::openssl::publish(membership, port, address.c_str(), true)
+                             : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound) return error(errc::unavailable, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
                                                 sys.render(bound.error()));
   return *bound;
@@ -327,7 +331,8 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
                std::uint16_t port, std::chrono::milliseconds timeout) {
-  auto remote = sys.middleman().remote_actor<membership_actor>(host, port);
+  auto remote = uses_tls(sys) ? caf::openssl::remote_actor<membership_actor>(sys, host, port)
+                              : sys.middleman().remote_actor<membership_actor>(host, port);
   if (!remote)
     return error(errc::unavailable, "cannot reach " + host + ":" + std::to_string(port) + ": " + sys.render(remote.error()));
   caf::scoped_actor self{sys};

@@ -13,7 +13,7 @@
 #include "grove/crdt/all.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
-#include "support/actor_system.hpp"
+#include "support/node.hpp"
 #include "support/printing.hpp"
 #include "support/replication.hpp"
 #include "support/temp_dir.hpp"
@@ -26,44 +26,7 @@ using grove::storage::group;
 
 namespace {
 
-struct node_config : test_config {
-  node_config() { configure_node(*this); }
-};
-
-// One actor system with its membership actor; stops every actor it spawned before it goes.
-struct node {
-  node_config cfg;
-  std::unique_ptr<caf::actor_system> sys = std::make_unique<caf::actor_system>(cfg);
-  membership_actor membership;
-  std::vector<caf::actor> owned;
-
-  explicit node(std::string secret = {}) : membership(spawn_membership(*sys, membership_options{std::move(secret)})) {
-    owned.push_back(caf::actor_cast<caf::actor>(membership));
-  }
-
-  ~node() {
-    stop_all(*sys, owned);
-    owned.clear();
-    membership = nullptr;
-    sys.reset();
-  }
-
-  template <class T>
-  replica_actor replica(const std::string& id, const group& g, replication_options extra = {}) {
-    extra.replica_id = id;
-    extra.group = g;
-    extra.membership = membership;
-    if (extra.sync_interval == std::chrono::milliseconds(5000)) extra.sync_interval = std::chrono::milliseconds(20);
-    auto r = spawn_replica<T>(*sys, extra);
-    BOOST_REQUIRE_MESSAGE(r, "spawn failed");
-    owned.push_back(caf::actor_cast<caf::actor>(*r));
-    return *r;
-  }
-};
-
 using replica_ref = std::pair<caf::actor_system*, replica_actor>;
-
-operation op(std::string name, std::vector<std::string> args = {}) { return operation{std::move(name), std::move(args)}; }
 
 }  // namespace
 
@@ -404,18 +367,6 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   BOOST_REQUIRE(mutate(*n.sys, b, op("increment", {"3"})));
   for (auto& r : {a, b}) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 5u; }));
 }
-
-namespace {
-
-std::uint64_t nodes_known(node& n) {
-  caf::scoped_actor self{*n.sys};
-  std::uint64_t k = 0;
-  self->request(n.membership, std::chrono::seconds(5), nodes_atom::value)
-    .receive([&](std::uint64_t x) { k = x; }, [](caf::error&) {});
-  return k;
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(nodes_with_the_cluster_secret_converge_and_a_node_with_a_wrong_one_is_refused) {
   auto a = std::make_unique<node>("correct horse battery staple");
