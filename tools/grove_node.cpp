@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replication.hpp"
 #include "grove/actors/storage_actor.hpp"
+#include "grove/actors/tls.hpp"
 #include "grove/actors/types.hpp"
 #include "grove/crdt/all.hpp"
 #include "grove/storage/dets_backend.hpp"
@@ -38,6 +40,7 @@ using json = nlohmann::json;
 
 struct node_options {
   std::string name;
+  std::string address = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<std::string> peers;
   std::string store = "dets";
@@ -48,16 +51,61 @@ struct node_options {
   bool as_json = false;
   std::size_t max_groups = 1000;
   std::string secret_file;
+  tls_options tls;
+  std::string tls_passphrase_file;
+  bool insecure = false;
+
+  bool wants_tls() const { return !tls.certificate.empty() || !tls.key.empty() || !tls.ca_file.empty(); }
 };
 
-// The cluster secret from a file (trailing newlines dropped); never printed.
-grove::expected<std::string> read_secret(const std::string& path) {
+// A secret (cluster secret, key passphrase) from a file, trailing newlines dropped; never printed.
+grove::expected<std::string> read_secret(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return grove::error(grove::errc::io_error, "cannot read the secret file " + path);
+  if (!in) return grove::error(grove::errc::io_error, "cannot read the " + what + " file " + path);
   std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (secret.empty()) return grove::error(grove::errc::invalid_argument, "the secret file " + path + " is empty");
+  if (secret.empty()) return grove::error(grove::errc::invalid_argument, "the " + what + " file " + path + " is empty");
   return secret;
+}
+
+bool is_loopback(const std::string& address) {
+  if (address == "localhost") return true;
+  in_addr v4;
+  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// What listening on opts.address exposes, as a warning; an error when the node would be open to
+// anyone who reaches the port and --insecure does not accept that.
+grove::expected<std::string> exposure_warning(const node_options& opts) {
+  if (is_loopback(opts.address) || opts.wants_tls()) return std::string{};
+  if (!opts.secret_file.empty())
+    return "connections on " + opts.address + " are authenticated by the cluster secret but not encrypted (use --tls-*)";
+  if (!opts.insecure)
+    return grove::error(grove::errc::invalid_argument,
+                        "refusing to listen on " + opts.address + " in plaintext without a cluster secret: anyone who " +
+                          "reaches the port could join and write. Use TLS (--tls-certificate, --tls-key, --tls-ca) " +
+                          "and/or --secret-file, or accept the risk with --insecure");
+  return "INSECURE: listening on " + opts.address + " in plaintext without a cluster secret (--insecure): anyone who " +
+         "reaches the port can join and write";
+}
+
+// Loads CAF's openssl module when TLS options are given; they must all check out. CAF's own
+// --openssl.* options are refused: they would bypass the checks (see grove/actors/tls.hpp).
+grove::status configure_tls(caf::actor_system_config& cfg, node_options& opts) {
+  if (!cfg.openssl_certificate.empty() || !cfg.openssl_key.empty() || !cfg.openssl_cafile.empty() ||
+      !cfg.openssl_capath.empty() || !cfg.openssl_passphrase.empty())
+    return grove::error(grove::errc::invalid_argument, "use --tls-certificate, --tls-key, --tls-ca and "
+                                                       "--tls-passphrase-file instead of CAF's --openssl.* options");
+  if (!opts.tls_passphrase_file.empty()) {
+    if (opts.tls.key.empty()) return grove::error(grove::errc::invalid_argument, "--tls-passphrase-file needs --tls-key");
+    auto passphrase = read_secret(opts.tls_passphrase_file, "TLS passphrase");
+    if (!passphrase) return passphrase.error();
+    opts.tls.passphrase = std::move(*passphrase);
+  }
+  if (!opts.wants_tls()) return {};
+  return enable_tls(cfg, opts.tls);
 }
 
 struct node_config : caf::actor_system_config {
@@ -90,15 +138,17 @@ public:
     storage_ = spawn_storage_actor(sys_, std::move(*backend));
     membership_options membership_opts;
     if (!opts_.secret_file.empty()) {
-      auto secret = read_secret(opts_.secret_file);
+      auto secret = read_secret(opts_.secret_file, "secret");
       if (!secret) return secret.error();
       membership_opts.secret = std::move(*secret);
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
-    auto port = listen(sys_, membership_, opts_.port);
+    auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
-    answer({{"event", "listening"}, {"name", opts_.name}, {"port", *port}},
-             "grove-node " + opts_.name + " listening on 127.0.0.1:" + std::to_string(*port));
+    auto tls = uses_tls(sys_);
+    answer({{"event", "listening"}, {"name", opts_.name}, {"address", opts_.address}, {"port", *port}, {"tls", tls}},
+           "grove-node " + opts_.name + " listening on " + opts_.address + ":" + std::to_string(*port) +
+             (tls ? " (TLS)" : ""));
     for (const auto& peer : opts_.peers) connect_peer(peer);
     return restore();
   }
@@ -134,6 +184,12 @@ public:
     storage_ = nullptr;
   }
 
+  // Printed on stderr, and in --json mode also as an event on stdout.
+  void warn(const std::string& text) {
+    std::cerr << "grove-node: warning: " << text << std::endl;
+    if (opts_.as_json) std::cout << json{{"event", "warning"}, {"warning", text}}.dump() << std::endl;
+  }
+
 private:
   expected<std::unique_ptr<storage::backend>> open_backend() {
     if (opts_.store == "ets") {
@@ -152,16 +208,16 @@ private:
     return storage::open_dets(o);
   }
 
+  // Outcome as an event (not as an answer: no command asked for it).
   void connect_peer(const std::string& peer) {
     auto colon = peer.rfind(':');
     int port = colon == std::string::npos ? -1 : std::atoi(peer.c_str() + colon + 1);
-    if (port <= 0 || port > 65535) {
-      answer_error(error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT"));
-      return;
-    }
-    auto ok = connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port));
+    auto ok = port > 0 && port <= 65535
+                ? connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port))
+                : status{error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT")};
     if (ok) answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
-    else answer_error(ok.error());
+    else answer({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
+                "cannot connect to " + peer + ": " + ok.error().to_string());
   }
 
   // Starts a replica for every group in the store (each loads its own state).
@@ -327,7 +383,8 @@ int main(int argc, char** argv) {
   node_options opts;
   CLI::App app{"grove-node: a CAF node hosting replicated, persisted Grove CRDTs; commands on stdin"};
   app.add_option("--name", opts.name, "replica id of this node")->required();
-  app.add_option("--port", opts.port, "port to listen on, 127.0.0.1 (0 = any; the bound port is printed)");
+  app.add_option("--address", opts.address, "address to listen on; beyond loopback it needs TLS, a secret or --insecure");
+  app.add_option("--port", opts.port, "port to listen on (0 = any; the bound port is printed)");
   app.add_option("--peer", opts.peers, "HOST:PORT of a node to connect to (repeatable)");
   app.add_option("--store", opts.store, "ets (in memory) or dets (on disk)")->check(CLI::IsMember({"ets", "dets"}));
   app.add_option("--data", opts.data, "directory of the DETS-style store (default ./grove-data/NAME)");
@@ -337,6 +394,11 @@ int main(int argc, char** argv) {
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
   app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
+  app.add_option("--tls-certificate", opts.tls.certificate, "PEM certificate of this node, signed by the --tls-ca");
+  app.add_option("--tls-key", opts.tls.key, "PEM private key of the certificate");
+  app.add_option("--tls-passphrase-file", opts.tls_passphrase_file, "file holding the passphrase of an encrypted key");
+  app.add_option("--tls-ca", opts.tls.ca_file, "PEM CA certificates; peers must hold a certificate they signed");
+  app.add_flag("--insecure", opts.insecure, "allow plaintext without a cluster secret on a non-loopback --address");
   app.allow_extras();  // CAF's own options
   CLI11_PARSE(app, argc, argv);
   if (opts.data.empty()) opts.data = "./grove-data/" + opts.name;
@@ -349,6 +411,12 @@ int main(int argc, char** argv) {
     std::cerr << "grove-node: " << caf::to_string(err) << std::endl;
     return 2;
   }
+  auto exposure = exposure_warning(opts);
+  grove::status ready = exposure ? configure_tls(cfg, opts) : grove::status{exposure.error()};
+  if (!ready) {
+    std::cerr << "grove-node: " << ready.error().to_string() << std::endl;
+    return 2;
+  }
   if (::pipe(signal_pipe) != 0) return 2;
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -358,6 +426,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     node n{sys, opts};
+    if (!exposure->empty()) n.warn(*exposure);
     if (auto ok = n.start(); !ok) {
       std::cerr << "grove-node: " << ok.error().to_string() << std::endl;
       rc = 1;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <memory>
 
+#include <dlfcn.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/openssl/manager.hpp>
@@ -117,3 +119,26 @@ status enable_tls(caf::actor_system_config& cfg, const tls_options& opts) {
 bool uses_tls(const caf::actor_system& sys) { return sys.has_openssl_manager(); }
 
 }  // namespace grove::actors
+
+// Workaround for CAF 0.17's openssl module: it reads SSL_get_error() after SSL_read/SSL_write
+// without clearing the thread's OpenSSL error queue first, and leaves a failed handshake's errors
+// in it. All sessions of a node run on its one multiplexer thread, so one refused peer (or a port
+// scanner) made the next "would block" of every established TLS connection look like a fatal
+// error, and CAF closed them all. OpenSSL requires an empty queue before each I/O call; these
+// definitions interpose libssl's (CAF's calls bind to the program's symbols first) and empty the
+// queue before calling the real function. tls_test checks established connections survive.
+extern "C" {
+
+int SSL_read(SSL* ssl, void* buffer, int size) {
+  static const auto real = reinterpret_cast<int (*)(SSL*, void*, int)>(::dlsym(RTLD_NEXT, "SSL_read"));
+  ERR_clear_error();
+  return real(ssl, buffer, size);
+}
+
+int SSL_write(SSL* ssl, const void* buffer, int size) {
+  static const auto real = reinterpret_cast<int (*)(SSL*, const void*, int)>(::dlsym(RTLD_NEXT, "SSL_write"));
+  ERR_clear_error();
+  return real(ssl, buffer, size);
+}
+
+}  // extern "C"

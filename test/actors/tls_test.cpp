@@ -194,4 +194,28 @@ BOOST_AUTO_TEST_CASE(self_signed_foreign_anonymous_and_plaintext_peers_are_refus
   a.reset();
 }
 
+BOOST_AUTO_TEST_CASE(refused_handshakes_do_not_break_established_connections) {
+  auto a = std::make_unique<node>("", with_tls(files_of("node1")));
+  auto b = std::make_unique<node>("", with_tls(files_of("node2")));
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
+  group g{"counter", "tls-established"};
+  auto ra = a->replica<gcounter>("a", g);
+  auto rb = b->replica<gcounter>("b", g);
+  BOOST_REQUIRE(mutate(*b->sys, rb, op("increment", {"1"})));
+  BOOST_REQUIRE(eventually([&] { return value_of<gcounter>(*a->sys, ra)->value() == 1u; }));
+  for (int i = 0; i < 3; ++i) {
+    node rogue{"", with_tls(files_of("rogue", "rogue"))};
+    BOOST_REQUIRE(!connect(*rogue.sys, rogue.membership, "127.0.0.1", *port));
+  }
+  BOOST_REQUIRE(mutate(*b->sys, rb, op("increment", {"2"})));
+  BOOST_REQUIRE(mutate(*a->sys, ra, op("increment", {"4"})));
+  BOOST_TEST(eventually([&] { return value_of<gcounter>(*a->sys, ra)->value() == 7u; }));
+  BOOST_TEST(eventually([&] { return value_of<gcounter>(*b->sys, rb)->value() == 7u; }));
+  BOOST_TEST(nodes_known(*a) == 1u);
+  b.reset();
+  a.reset();
+}
+
 BOOST_AUTO_TEST_SUITE_END()

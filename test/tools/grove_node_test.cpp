@@ -9,8 +9,10 @@
 #include "node_commands.hpp"
 #include "node_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 using grove::testing::temp_dir;
+using grove::testing::test_pki;
 using grove::tools::node_process;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -181,4 +183,82 @@ BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_s
   auto missing = start_node("m", dir.file("m"), {}, "ets", {"--secret-file", dir.file("absent")});
   BOOST_TEST(missing->wait() == 1);  // a clear error on stderr, exit 1
   for (auto* n : {a.get(), b.get(), intruder.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+namespace {
+
+// grove-node's TLS options for node `name` of the PKI, trusting `ca`.
+std::vector<std::string> tls_args(const test_pki& pki, const std::string& name, const std::string& ca = "ca") {
+  return {"--tls-certificate", pki.file(name + ".pem"), "--tls-key", pki.file(name + ".key"), "--tls-ca", pki.file(ca + ".pem")};
+}
+
+// Starts a node that must refuse to start; returns its exit code.
+int exit_code_of(const temp_dir& dir, const std::vector<std::string>& extra) {
+  auto n = start_node("refused", dir.file("refused"), {}, "ets", extra);
+  return n->wait();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tls_nodes_converge_and_nodes_without_a_certificate_from_the_ca_stay_out) {
+  temp_dir dir;
+  test_pki pki;
+  auto a = start_node("a", dir.file("a"), {}, "ets", tls_args(pki, "node1"));
+  auto listening = a->wait_for_event("listening");
+  BOOST_REQUIRE(listening.is_object());
+  BOOST_TEST(listening["tls"] == true);
+  auto peer = "127.0.0.1:" + std::to_string(listening["port"].get<int>());
+  auto b = start_node("b", dir.file("b"), {peer}, "ets", tls_args(pki, "node2"));
+  auto rogue = start_node("rogue", dir.file("rogue"), {peer}, "ets", tls_args(pki, "rogue", "rogue"));
+  auto plain = start_node("plain", dir.file("plain"), {peer}, "ets");
+  BOOST_TEST(b->wait_for_event("connected")["peer"] == peer);
+  for (auto* refused : {rogue.get(), plain.get()}) {
+    auto failed = refused->wait_for_event("peer_failed");
+    BOOST_TEST(failed["error"].get<std::string>().find("cannot reach") != std::string::npos);
+    BOOST_REQUIRE(refused->ask("incr counter:c 1000")["ok"] == true);
+  }
+  BOOST_REQUIRE(a->ask("incr counter:c 1")["ok"] == true);
+  BOOST_REQUIRE(b->ask("incr counter:c 2")["ok"] == true);
+  BOOST_TEST(converges(*a, "get counter:c", 3));
+  BOOST_TEST(converges(*b, "get counter:c", 3));
+  BOOST_TEST(a->ask("peers")["nodes"] == 1);
+  for (auto* n : {a.get(), b.get(), rogue.get(), plain.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(bad_tls_files_and_cafs_own_openssl_options_stop_the_node_before_it_starts) {
+  temp_dir dir;
+  test_pki pki;
+  auto foreign_key = tls_args(pki, "node1");
+  foreign_key[3] = pki.file("node2.key");
+  BOOST_TEST(exit_code_of(dir, foreign_key) == 2);
+  BOOST_TEST(exit_code_of(dir, {"--tls-ca", pki.file("ca.pem")}) == 2);  // no certificate: no anonymous TLS
+  BOOST_TEST(exit_code_of(dir, tls_args(pki, "stranger")) == 2);      // not signed by the CA
+  auto encrypted = tls_args(pki, "node3");
+  encrypted[3] = pki.file("node3.enc.key");
+  BOOST_TEST(exit_code_of(dir, encrypted) == 2);  // no passphrase
+  auto wrong = encrypted;
+  std::ofstream(dir.file("wrong.txt")) << "not it\n";
+  wrong.insert(wrong.end(), {"--tls-passphrase-file", dir.file("wrong.txt")});
+  BOOST_TEST(exit_code_of(dir, wrong) == 2);
+  BOOST_TEST(exit_code_of(dir, {"--openssl.certificate=" + pki.file("node1.pem")}) == 2);
+  encrypted.insert(encrypted.end(), {"--tls-passphrase-file", pki.file("passphrase.txt")});
+  auto n = start_node("locked", dir.file("locked"), {}, "ets", encrypted);
+  BOOST_TEST(n->wait_for_event("listening")["tls"] == true);
+  BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(listening_beyond_loopback_needs_tls_a_secret_or_an_explicit_insecure) {
+  temp_dir dir;
+  BOOST_TEST(exit_code_of(dir, {"--address", "0.0.0.0"}) == 2);
+  auto insecure = start_node("open", dir.file("open"), {}, "ets", {"--address", "0.0.0.0", "--insecure"});
+  auto warning = insecure->wait_for_event("warning");
+  BOOST_TEST(warning["warning"].get<std::string>().find("INSECURE") != std::string::npos);
+  BOOST_TEST(insecure->wait_for_event("listening")["address"] == "0.0.0.0");
+  std::ofstream(dir.file("secret")) << "s3cret\n";
+  auto with_secret = start_node("auth", dir.file("auth"), {}, "ets", {"--address", "0.0.0.0", "--secret-file", dir.file("secret")});
+  BOOST_TEST(with_secret->wait_for_event("warning")["warning"].get<std::string>().find("not encrypted") != std::string::npos);
+  auto loopback = start_node("local", dir.file("local"), {}, "ets", {"--address", "127.0.0.2"});
+  auto listening = loopback->wait_for_event("listening");
+  BOOST_TEST(listening["address"] == "127.0.0.2");
+  for (auto* n : {insecure.get(), with_secret.get(), loopback.get()}) BOOST_TEST(n->finish() == 0);
 }
