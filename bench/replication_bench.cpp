@@ -1,18 +1,23 @@
 // Replication servers (architecture §7): increments through one replication server, one-way from
 // one and from two clients and request/response from one event-based client; state reads; and
 // convergence latency of three nodes on loopback (time from the last mutation until every replica
-// holds the same state) at sync intervals of 50 ms and 5000 ms.
+// holds the same state) at sync intervals of 50 ms and 5000 ms; and what TLS costs between two
+// nodes: connection set-up and remote request/response state reads, plaintext against TLS.
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include "grove/actors/replication.hpp"
+#include "grove/actors/tls.hpp"
 #include "grove/actors/types.hpp"
 #include "grove/crdt/all.hpp"
 #include "support/actor_bench.hpp"
+#include "support/fixtures.hpp"
 
 using namespace grove::actors;
 using namespace grove::crdt;
@@ -164,6 +169,62 @@ void convergence_three_nodes(benchmark::State& state) {
 }
 BENCHMARK(convergence_three_nodes)->Arg(50)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// The files of node `name` from a throwaway PKI (test/support/make_test_pki.sh), made once.
+tls_options pki_files(const std::string& name) {
+  static const std::string dir = [] {
+    auto d = grove::bench::scratch_dir() + "/grove-bench-pki";
+    std::filesystem::remove_all(d);
+    if (std::system((std::string("sh ") + GROVE_TEST_PKI_SCRIPT + " " + d).c_str()) != 0) std::abort();
+    return d;
+  }();
+  return tls_options{dir + "/" + name + ".pem", dir + "/" + name + ".key", "", dir + "/ca.pem"};
+}
+
+// The first member of the bench group that `m` knows (waits until there is one).
+replica_actor first_member(caf::actor_system& sys, const membership_actor& m) {
+  caf::scoped_actor self{sys};
+  for (;;) {
+    std::vector<caf::strong_actor_ptr> members;
+    self->request(m, std::chrono::seconds(10), members_atom::value, std::string("counter:bench"))
+      .receive([&](std::vector<caf::strong_actor_ptr>& xs) { members = std::move(xs); }, [](caf::error&) {});
+    if (!members.empty()) return caf::actor_cast<replica_actor>(members.front());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Two nodes, plaintext (arg 0) or TLS (arg 1): the time connect() takes (counter connect_ms, the
+// mean of the iterations), then 2,000 request/response state reads of a replica on the other node.
+void remote_state_reads(benchmark::State& state) {
+  const bool tls = state.range(0) == 1;
+  const int reads = 2000;
+  double connect_seconds = 0;
+  for (auto _ : state) {
+    bench_config ca, cb;
+    if (tls && (!enable_tls(ca, pki_files("node1")) || !enable_tls(cb, pki_files("node2")))) std::abort();
+    auto a = std::make_unique<caf::actor_system>(ca);
+    auto b = std::make_unique<caf::actor_system>(cb);
+    auto ma = spawn_membership(*a);
+    auto mb = spawn_membership(*b);
+    auto r = counter_replica(*a, "a", ma);
+    auto port = listen(*a, ma, 0);
+    auto connect_start = clock_type::now();
+    if (!port || !connect(*b, mb, "127.0.0.1", *port)) std::abort();
+    connect_seconds += std::chrono::duration<double>(clock_type::now() - connect_start).count();
+    caf::scoped_actor self{*b};
+    auto remote = first_member(*b, mb);  // a proxy on node b for the replica on node a
+    auto start = clock_type::now();
+    for (int i = 0; i < reads; ++i)
+      self->request(remote, std::chrono::seconds(10), state_atom::value).receive([](grove::bytes&) {}, [](caf::error&) { std::abort(); });
+    state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
+    stop(*a, {caf::actor_cast<caf::actor>(r), caf::actor_cast<caf::actor>(ma)});
+    stop(*b, {caf::actor_cast<caf::actor>(mb)});
+  }
+  state.SetItemsProcessed(state.iterations() * reads);
+  state.counters["tls"] = tls ? 1 : 0;
+  state.counters["connect_ms"] = connect_seconds * 1000 / static_cast<double>(state.iterations());
+}
+BENCHMARK(remote_state_reads)->Arg(0)->Arg(1)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -4,13 +4,16 @@
 // Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -344,6 +347,39 @@ private:
   std::map<std::string, replica_actor> replicas_;
 };
 
+// Bounds the actor system's shutdown once the node has stopped (final snapshots taken, store
+// closed): with TLS, CAF 0.17 never finishes ~actor_system while a peer sits in the TLS handshake
+// (the pending connection keeps its multiplexer running), so anyone who opens a TCP connection
+// and sends nothing could keep the node from exiting.
+class exit_deadline {
+public:
+  /// From now on, ends the process with `rc` unless this object is destroyed within `limit`.
+  void arm(std::chrono::seconds limit, int rc) {
+    watchdog_ = std::thread([this, limit, rc] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (disarmed_.wait_for(lock, limit, [this] { return done_; })) return;
+      std::cerr << "grove-node: warning: the actor system did not shut down within " << limit.count()
+                << " s (CAF waits for a peer stuck in the TLS handshake); exiting, every group was saved" << std::endl;
+      std::_Exit(rc);
+    });
+  }
+
+  ~exit_deadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    disarmed_.notify_all();
+    if (watchdog_.joinable()) watchdog_.join();
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable disarmed_;
+  bool done_ = false;
+  std::thread watchdog_;
+};
+
 // SIGTERM and SIGINT end the command loop through this pipe.
 int signal_pipe[2] = {-1, -1};
 void on_signal(int) {
@@ -424,6 +460,7 @@ int main(int argc, char** argv) {
 
   int rc = 0;
   {
+    exit_deadline deadline;  // destroyed after the actor system
     caf::actor_system sys{cfg};
     node n{sys, opts};
     if (!exposure->empty()) n.warn(*exposure);
@@ -434,6 +471,7 @@ int main(int argc, char** argv) {
       read_lines([&](const std::string& line) { return n.run(line); });
     }
     n.stop();
+    deadline.arm(std::chrono::seconds(5), rc);
   }
   return rc;
 }

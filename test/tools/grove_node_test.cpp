@@ -6,6 +6,11 @@
 #include <fstream>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "node_commands.hpp"
 #include "node_process.hpp"
 #include "support/temp_dir.hpp"
@@ -261,4 +266,26 @@ BOOST_AUTO_TEST_CASE(listening_beyond_loopback_needs_tls_a_secret_or_an_explicit
   auto listening = loopback->wait_for_event("listening");
   BOOST_TEST(listening["address"] == "127.0.0.2");
   for (auto* n : {insecure.get(), with_secret.get(), loopback.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_stuck_in_the_tls_handshake_does_not_keep_the_node_from_exiting) {
+  temp_dir dir;
+  test_pki pki;
+  auto n = start_node("held", dir.file("held"), {}, "dets", tls_args(pki, "node1"));
+  auto port = port_of(*n);
+  BOOST_REQUIRE(n->ask("incr counter:held 5")["ok"] == true);
+  // A TCP connection that never says anything.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  BOOST_TEST(n->ask("get counter:held")["value"] == 5);
+  BOOST_TEST(n->finish(std::chrono::seconds(15)) == 0);  // after its final snapshot, within the deadline
+  ::close(fd);
+  auto again = start_node("held", dir.file("held"), {}, "dets", tls_args(pki, "node1"));
+  port_of(*again);
+  BOOST_TEST(again->ask("get counter:held")["value"] == 5);
+  BOOST_TEST(again->finish() == 0);
 }

@@ -49,6 +49,9 @@ status validate_tls(const tls_options& opts);
 /// a member. Use a CA for this cluster only, and the cluster secret on top.
 /// CAF reads the files again for each new connection: replace them atomically (rename), since a
 /// missing or broken file at that moment aborts the process.
+/// CAF 0.17 does not finish destroying an actor system while a peer sits in the TLS handshake (a
+/// TCP connection that sends nothing keeps its multiplexer running): stop your actors and save
+/// first, and bound the wait for the destructor (grove-node exits after 5 s).
 status enable_tls(caf::actor_system_config& cfg, const tls_options& opts);
 
 /// Whether node connections of `sys` use TLS (enable_tls was applied to its configuration).
