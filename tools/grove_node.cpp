@@ -82,7 +82,11 @@ bool is_loopback(const std::string& address) {
 // What listening on opts.address exposes, as a warning; an error when the node would be open to
 // anyone who reaches the port and --insecure does not accept that.
 grove::expected<std::string> exposure_warning(const node_options& opts) {
-  if (is_loopback(opts.address) || opts.wants_tls()) return std::string{};
+  if (is_loopback(opts.address)) return std::string{};
+  if (opts.wants_tls())
+    return opts.secret_file.empty() ? "TLS without --secret-file on " + opts.address + ": any holder of a certificate " +
+                                        "from " + opts.tls.ca_file + " can join (CAF checks no host name)"
+                                    : std::string{};
   if (!opts.secret_file.empty())
     return "connections on " + opts.address + " are authenticated by the cluster secret but not encrypted (use --tls-*)";
   if (!opts.insecure)

@@ -175,6 +175,10 @@ BOOST_AUTO_TEST_CASE(self_signed_foreign_anonymous_and_plaintext_peers_are_refus
     BOOST_TEST(refused.error().code() == errc::unavailable);
     BOOST_TEST_MESSAGE("intruder " << i << ": " << refused.error().to_string());
   }
+  // Both sides check: the TLS node refuses to connect to a listener with a self-signed certificate.
+  auto rogue_port = listen(*intruders.front()->sys, intruders.front()->membership, 0);
+  BOOST_REQUIRE(rogue_port);
+  BOOST_TEST(!connect(*a->sys, a->membership, "127.0.0.1", *rogue_port));
   // The TLS node does not speak plaintext either.
   auto plain = listen(*intruders.back()->sys, intruders.back()->membership, 0);
   BOOST_REQUIRE(plain);

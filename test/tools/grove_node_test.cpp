@@ -262,10 +262,16 @@ BOOST_AUTO_TEST_CASE(listening_beyond_loopback_needs_tls_a_secret_or_an_explicit
   std::ofstream(dir.file("secret")) << "s3cret\n";
   auto with_secret = start_node("auth", dir.file("auth"), {}, "ets", {"--address", "0.0.0.0", "--secret-file", dir.file("secret")});
   BOOST_TEST(with_secret->wait_for_event("warning")["warning"].get<std::string>().find("not encrypted") != std::string::npos);
+  test_pki pki;
+  auto tls_args_beyond_loopback = tls_args(pki, "node1");
+  tls_args_beyond_loopback.insert(tls_args_beyond_loopback.end(), {"--address", "0.0.0.0"});
+  auto tls_only = start_node("tls", dir.file("tls"), {}, "ets", tls_args_beyond_loopback);
+  BOOST_TEST(tls_only->wait_for_event("warning")["warning"].get<std::string>().find("any holder of a certificate") !=
+             std::string::npos);
   auto loopback = start_node("local", dir.file("local"), {}, "ets", {"--address", "127.0.0.2"});
   auto listening = loopback->wait_for_event("listening");
   BOOST_TEST(listening["address"] == "127.0.0.2");
-  for (auto* n : {insecure.get(), with_secret.get(), loopback.get()}) BOOST_TEST(n->finish() == 0);
+  for (auto* n : {insecure.get(), with_secret.get(), tls_only.get(), loopback.get()}) BOOST_TEST(n->finish() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_peer_stuck_in_the_tls_handshake_does_not_keep_the_node_from_exiting) {
