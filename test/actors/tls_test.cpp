@@ -105,11 +105,12 @@ BOOST_AUTO_TEST_CASE(an_encrypted_key_needs_the_right_passphrase_which_is_never_
   BOOST_TEST(!mentions(wrong, "letmein-guess"));
 }
 
-BOOST_AUTO_TEST_CASE(a_certificate_the_ca_did_not_sign_or_that_cannot_be_a_client_is_refused) {
+BOOST_AUTO_TEST_CASE(a_certificate_the_ca_did_not_sign_that_cannot_be_a_client_or_that_expired_is_refused) {
   auto stranger = rejection(files_of("stranger"));  // signed by another CA
   BOOST_TEST(mentions(stranger, "does not verify against the CA file"));
   BOOST_TEST(mentions(rejection(files_of("rogue")), "does not verify"));
   BOOST_TEST(mentions(rejection(files_of("server-only")), "for TLS client use"));
+  BOOST_TEST(mentions(rejection(files_of("expired")), "certificate has expired"));
 }
 
 BOOST_AUTO_TEST_CASE(a_configuration_whose_files_fail_gets_no_tls_module) {
