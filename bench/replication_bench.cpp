@@ -170,12 +170,12 @@ void convergence_three_nodes(benchmark::State& state) {
 BENCHMARK(convergence_three_nodes)->Arg(50)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 
-// The files of node `name` from a throwaway PKI (test/support/make_test_pki.sh), made once.
+// The files of node `name` from a throwaway PKI (tools/make_throwaway_pki.sh), made once.
 tls_options pki_files(const std::string& name) {
   static const std::string dir = [] {
     auto d = grove::bench::scratch_dir() + "/grove-bench-pki";
     std::filesystem::remove_all(d);
-    if (std::system((std::string("sh ") + GROVE_TEST_PKI_SCRIPT + " " + d).c_str()) != 0) std::abort();
+    if (std::system((std::string("sh ") + GROVE_PKI_SCRIPT + " " + d).c_str()) != 0) std::abort();
     return d;
   }();
   return tls_options{dir + "/" + name + ".pem", dir + "/" + name + ".key", "", dir + "/ca.pem"};

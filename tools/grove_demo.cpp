@@ -1,9 +1,13 @@
 // grove-demo: the scripted scenario behind `./grove.sh demo`. Three grove-node processes on
-// loopback with DETS-style stores; concurrent mutations; convergence; kill -9 of one node after it
-// acknowledged a durable snapshot; more mutations; its restart from the store; convergence with
-// everything. Prints a transcript and exits 0 only if every check held.
+// loopback with DETS-style stores, connected over TLS with certificates from a throwaway CA and a
+// cluster secret; concurrent mutations; convergence; an intruder with a self-signed certificate
+// that stays out; kill -9 of one node after it acknowledged a durable snapshot; more mutations;
+// its restart from the store; convergence with everything. Prints a transcript and exits 0 only if
+// every check held.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -33,16 +37,37 @@ std::string self_dir() {
   return std::filesystem::canonical("/proc/self/exe").parent_path().string();
 }
 
+// Where the certificates and the cluster secret are.
+std::filesystem::path secrets;
+
+// The TLS options of a node holding `certificate` (a file stem of tools/make_throwaway_pki.sh).
+std::vector<std::string> security_args(const std::string& certificate) {
+  auto file = [](const std::string& name) { return (secrets / name).string(); };
+  std::vector<std::string> args{"--secret-file", file("cluster.secret"), "--tls-certificate", file(certificate + ".pem"),
+                                "--tls-key", file(certificate + ".key")};
+  if (certificate == "rogue") args.insert(args.end(), {"--tls-ca", file("rogue.pem")});  // trusts only itself
+  else args.insert(args.end(), {"--tls-ca", file("ca.pem")});
+  if (certificate == "node3") {  // an encrypted key
+    args[5] = file("node3.enc.key");
+    args.insert(args.end(), {"--tls-passphrase-file", file("passphrase.txt")});
+  }
+  return args;
+}
+
 struct demo_node {
   std::string name;
   std::unique_ptr<node_process> process;
   int port = 0;
 };
 
-demo_node start(const std::string& name, const std::string& data_root, const std::vector<int>& peer_ports) {
+// Starts node `name` with `certificate`, connecting to `peer_ports`; waits until it is serving.
+demo_node start(const std::string& name, const std::string& certificate, const std::string& data_root,
+                const std::vector<int>& peer_ports) {
   std::vector<std::string> argv{self_dir() + "/grove-node", "--name", name, "--json", "--store", "dets",
                                 "--data", data_root + "/" + name, "--durable", "--sync-interval", "100",
                                 "--snapshot-interval", "1000", "--scheduler.max-threads=2"};
+  auto security = security_args(certificate);
+  argv.insert(argv.end(), security.begin(), security.end());
   for (int p : peer_ports) {
     argv.push_back("--peer");
     argv.push_back("127.0.0.1:" + std::to_string(p));
@@ -50,12 +75,30 @@ demo_node start(const std::string& name, const std::string& data_root, const std
   demo_node n{name, std::make_unique<node_process>(argv), 0};
   auto listening = n.process->wait_for_event("listening");
   if (listening.is_object()) n.port = listening["port"].get<int>();
-  for (std::size_t i = 0; i < peer_ports.size(); ++i) n.process->wait_for_event("connected");
+  std::string peers;
+  for (std::size_t i = 0; i < peer_ports.size(); ++i) {
+    auto outcome = n.process->read_json();
+    while (outcome.is_object() && outcome.value("event", "") != "connected" && outcome.value("event", "") != "peer_failed")
+      outcome = n.process->read_json();
+    if (!outcome.is_object()) continue;
+    peers += outcome["event"] == "connected" ? ", connected to " + outcome["peer"].get<std::string>()
+                                             : ", refused by " + outcome["peer"].get<std::string>() + " (" +
+                                                 outcome["error"].get<std::string>() + ")";
+  }
   auto restored = n.process->wait_for_event("restored");
-  say("start", "node " + name + " (pid " + std::to_string(n.process->pid()) + ") listening on 127.0.0.1:" +
-                 std::to_string(n.port) + (peer_ports.empty() ? "" : ", connected to its peers") + ", restored " +
+  say("start", "node " + name + " (pid " + std::to_string(n.process->pid()) + ", certificate " + certificate +
+                 ") listening on 127.0.0.1:" + std::to_string(n.port) + " over TLS" + peers + ", restored " +
                  (restored.is_object() ? restored["groups"].dump() : "?") + " groups from its store");
   return n;
+}
+
+// A throwaway CA with certificates for the nodes, and the cluster secret.
+bool make_secrets(const std::filesystem::path& dir) {
+  secrets = dir;
+  if (std::system(("sh " + std::string(GROVE_PKI_SCRIPT) + " " + dir.string()).c_str()) != 0) return false;
+  std::ofstream(dir / "cluster.secret") << "demo secret " << ::getpid() << "\n";
+  std::filesystem::permissions(dir / "cluster.secret", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return true;
 }
 
 // Runs a command on a node and prints it with the answer.
@@ -95,12 +138,15 @@ bool peers_are(demo_node& n, int nodes) {
 int main() {
   auto data = std::filesystem::temp_directory_path() / ("grove-demo-" + std::to_string(::getpid()));
   std::filesystem::create_directories(data);
-  std::cout << "== Grove for CAF: three nodes on loopback, replicated and persisted CRDTs, kill -9, restart\n";
+  std::cout << "== Grove for CAF: three nodes on loopback over TLS, replicated and persisted CRDTs, an intruder,\n"
+               "   kill -9, restart\n";
   say("setup", "stores under " + data.string());
+  check(make_secrets(data / "secrets"), "a throwaway CA signed a certificate for each node; the nodes share a cluster secret");
 
-  auto a = start("a", data, {});
-  auto b = start("b", data, {a.port});
-  auto c = start("c", data, {a.port});
+  // With TLS each node names every other as a peer (CAF's automatic connections are plaintext).
+  auto a = start("a", "node1", data, {});
+  auto b = start("b", "node2", data, {a.port});
+  auto c = start("c", "node3", data, {a.port, b.port});
   std::vector<demo_node*> all{&a, &b, &c};
 
   std::cout << "\n-- every node mutates the same groups at once\n";
@@ -123,6 +169,13 @@ int main() {
   check(all_agree(all, "set:users", json(users)), "all three agree on set:users = " + json(users).dump());
   check(all_agree(all, "map:settings", json(settings)), "all three agree on map:settings");
 
+  std::cout << "\n-- mallory knows the secret but holds a self-signed certificate: refused at the TLS handshake\n";
+  auto mallory = start("mallory", "rogue", data, {a.port});
+  run(mallory, "incr counter:visits 666");
+  check(peers_are(mallory, 0), "mallory is connected to no node");
+  check(all_agree(all, "counter:visits", visits), "mallory's 666 reached no node: counter:visits is still " + std::to_string(visits));
+  check(mallory.process->finish() == 0, "mallory shut down");
+
   std::cout << "\n-- node c takes writes, saves them durably, and is killed with kill -9 at once\n";
   run(c, "incr counter:visits 500");
   visits += 500;
@@ -143,7 +196,7 @@ int main() {
   settings["mode"] = "degraded";
 
   std::cout << "\n-- c restarts from its store and catches up\n";
-  c = start("c", data, {a.port});
+  c = start("c", "node3", data, {a.port, b.port});
   check(all_agree(all, "counter:visits", visits), "all three agree on counter:visits = " + std::to_string(visits));
   check(all_agree(all, "set:users", json(users)), "all three agree on set:users, with carol (c, before the kill) and dave (b, while c was down)");
   check(all_agree(all, "map:settings", json(settings)), "all three agree on map:settings");

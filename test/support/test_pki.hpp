@@ -1,4 +1,4 @@
-// A throwaway PKI made by test/support/make_test_pki.sh (see there for the files) in a fresh
+// A throwaway PKI made by tools/make_throwaway_pki.sh (see there for the files) in a fresh
 // directory that goes away with the object.
 #pragma once
 
@@ -13,7 +13,7 @@ namespace grove::testing {
 class test_pki {
 public:
   test_pki() {
-    auto command = std::string("sh ") + GROVE_TEST_PKI_SCRIPT + " " + dir_.path();
+    auto command = std::string("sh ") + GROVE_PKI_SCRIPT + " " + dir_.path();
     if (std::system(command.c_str()) != 0) throw std::runtime_error("cannot make the test PKI: " + command);
   }
 

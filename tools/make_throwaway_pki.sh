@@ -1,5 +1,6 @@
 #!/bin/sh
-# Makes a throwaway PKI for the TLS tests in directory $1 with the openssl command line tool:
+# Makes a throwaway PKI (for the TLS tests, benchmarks and demo; not for production: the CA key
+# lies next to the certificates) in directory $1 with the openssl command line tool:
 #   ca.pem/ca.key          the cluster's test CA
 #   node1..node3.pem/.key  node certificates signed by it (serverAuth + clientAuth)
 #   node3.enc.key          node3's key encrypted with the passphrase in passphrase.txt
