@@ -368,6 +368,34 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   for (auto& r : {a, b}) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 5u; }));
 }
 
+namespace {
+
+// A group member that does nothing (it takes an argument: see hostile_peer).
+caf::behavior idle_member(caf::event_based_actor* self, int) {
+  self->set_default_handler(caf::drop);
+  return {[](int) {}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_group_takes_at_most_1024_members_per_node_and_says_so) {
+  node n;
+  std::vector<caf::actor> members;
+  caf::scoped_actor self{*n.sys};
+  grove::status refused;
+  for (int i = 0; i <= 1024 && refused; ++i) {
+    members.push_back(n.sys->spawn(idle_member, i));
+    self->request(n.membership, std::chrono::seconds(10), join_atom::value, std::string("counter:crowded"),
+                  caf::actor_cast<caf::strong_actor_ptr>(members.back()))
+      .receive([](std::vector<caf::strong_actor_ptr>&) {}, [&](caf::error& e) { refused = from_caf_error(e); });
+  }
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(members.size() == 1025u);  // the 1025th was refused
+  BOOST_TEST(refused.error().code() == errc::too_large);
+  BOOST_TEST(refused.error().message().find("1024 members") != std::string::npos);
+  stop_all(*n.sys, members);
+}
+
 BOOST_AUTO_TEST_CASE(nodes_with_the_cluster_secret_converge_and_a_node_with_a_wrong_one_is_refused) {
   auto a = std::make_unique<node>("correct horse battery staple");
   auto good = std::make_unique<node>("correct horse battery staple");

@@ -103,6 +103,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(invalid_groups_are_refused, F, contract_flavors) {
   BOOST_TEST(b->save(contract::g("bad kind", "x"), "v").error().code() == errc::invalid_argument);
   BOOST_TEST(b->load(contract::g("k", "")).error().code() == errc::invalid_argument);
   BOOST_TEST(b->erase(contract::g("k", std::string(5000, 'n'))).error().code() == errc::invalid_argument);
+  // The limits themselves: kinds up to 64 bytes, names up to 400.
+  BOOST_TEST(bool(b->save(contract::g(std::string(64, 'k'), std::string(400, 'n')), "v")));
+  BOOST_TEST(b->save(contract::g(std::string(65, 'k'), "x"), "v").error().code() == errc::invalid_argument);
+  BOOST_TEST(b->save(contract::g("k", std::string(401, 'n')), "v").error().code() == errc::invalid_argument);
+  BOOST_TEST(b->list_groups()->size() == 1u);
+  BOOST_REQUIRE(b->erase(contract::g(std::string(64, 'k'), std::string(400, 'n'))));
   BOOST_TEST(b->list_groups()->empty());
 }
 

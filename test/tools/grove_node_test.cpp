@@ -105,6 +105,20 @@ BOOST_AUTO_TEST_CASE(every_command_answers_one_json_line_and_bad_ones_do_not_sto
   BOOST_TEST(n->finish() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_node_hosts_at_most_max_groups_groups_and_says_so) {
+  temp_dir dir;
+  auto n = start_node("small", dir.file("small"), {}, "ets", {"--max-groups", "2"});
+  port_of(*n);
+  BOOST_TEST(n->ask("incr counter:one")["ok"] == true);
+  BOOST_TEST(n->ask("add set:two x")["ok"] == true);
+  auto third = n->ask("incr counter:three");
+  BOOST_TEST(third["ok"] == false);
+  BOOST_TEST(third["error"].get<std::string>().find("--max-groups") != std::string::npos);
+  BOOST_TEST(n->ask("incr counter:one")["ok"] == true);  // the hosted groups keep working
+  BOOST_TEST(n->ask("get counter:one")["value"] == 2);
+  BOOST_TEST(n->finish() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_restarted_node_restores_every_stored_group) {
   temp_dir dir;
   {
