@@ -43,14 +43,12 @@ std::filesystem::path secrets;
 // The TLS options of a node holding `certificate` (a file stem of tools/make_throwaway_pki.sh).
 std::vector<std::string> security_args(const std::string& certificate) {
   auto file = [](const std::string& name) { return (secrets / name).string(); };
+  bool encrypted_key = certificate == "node3";
+  auto key = file(certificate + (encrypted_key ? ".enc.key" : ".key"));
+  auto ca = file(certificate == "rogue" ? "rogue.pem" : "ca.pem");  // the rogue trusts only itself
   std::vector<std::string> args{"--secret-file", file("cluster.secret"), "--tls-certificate", file(certificate + ".pem"),
-                                "--tls-key", file(certificate + ".key")};
-  if (certificate == "rogue") args.insert(args.end(), {"--tls-ca", file("rogue.pem")});  // trusts only itself
-  else args.insert(args.end(), {"--tls-ca", file("ca.pem")});
-  if (certificate == "node3") {  // an encrypted key
-    args[5] = file("node3.enc.key");
-    args.insert(args.end(), {"--tls-passphrase-file", file("passphrase.txt")});
-  }
+                                "--tls-key", key, "--tls-ca", ca};
+  if (encrypted_key) args.insert(args.end(), {"--tls-passphrase-file", file("passphrase.txt")});
   return args;
 }
 
