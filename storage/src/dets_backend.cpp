@@ -29,6 +29,11 @@ constexpr char format_key[] = "grove.format";
 constexpr char format_value[] = "grove-store 1";
 constexpr char table_prefix[] = "table:";
 constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address space
+constexpr unsigned max_tables = 256;                          // LMDB named databases per file
+
+// An LMDB data file starts with a meta page: a 16-byte page header, then MDB_MAGIC.
+constexpr std::size_t lmdb_magic_offset = 16;
+constexpr unsigned char lmdb_magic[] = {0xde, 0xc0, 0xef, 0xbe};
 
 MDB_val as_val(bytes_view b) { return MDB_val{b.size(), const_cast<char*>(b.data())}; }
 bytes_view as_view(const MDB_val& v) { return bytes_view(static_cast<const char*>(v.mv_data), v.mv_size); }
@@ -42,6 +47,7 @@ error lmdb_error(int rc, const std::string& what) {
     case EPERM:
     case EROFS: return error(errc::permission_denied, text);
     case MDB_INVALID: return error(errc::not_a_store, text);
+    case MDB_DBS_FULL: return error(errc::too_large, what + ": a file holds at most " + std::to_string(max_tables) + " tables");
     default: return error(errc::io_error, text);
   }
 }
@@ -74,6 +80,36 @@ private:
 // A pending write-behind operation: a value, or an erase.
 using pending_value = std::optional<bytes>;
 using pending_key = std::pair<MDB_dbi, bytes>;
+using pending_ops = std::map<pending_key, pending_value>;
+
+// Bytes an operation holds in the write-behind buffer.
+std::size_t op_bytes(const pending_key& key, const pending_value& value) {
+  return key.second.size() + (value ? value->size() : 0);
+}
+
+// What is at a path before Grove opens it.
+struct file_facts {
+  bool exists = false;
+  bool directory = false;
+  std::size_t size = 0;
+  bool lmdb = false;  // starts like an LMDB data file
+};
+
+file_facts look_at(const std::string& path) {
+  file_facts f;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return f;
+  f.exists = true;
+  f.directory = S_ISDIR(st.st_mode);
+  f.size = static_cast<std::size_t>(st.st_size);
+  int fd = f.directory ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return f;
+  unsigned char magic[sizeof lmdb_magic] = {};
+  f.lmdb = ::pread(fd, magic, sizeof magic, lmdb_magic_offset) == static_cast<ssize_t>(sizeof magic) &&
+           std::memcmp(magic, lmdb_magic, sizeof magic) == 0;
+  ::close(fd);  // before LMDB opens the file: lmdb.h forbids a second descriptor beside its own
+  return f;
+}
 
 // One open LMDB environment (one file), shared by every handle on that file in this process.
 class environment {
@@ -83,27 +119,32 @@ public:
   ~environment() {
     stop_flusher();
     (void)flush();  // close() has reported errors to whoever asked
-    if (env_) mdb_env_close(env_);
-    if (lock_fd_ >= 0) ::close(lock_fd_);
+    if (env_) mdb_env_close(env_);  // also releases the flock on LMDB's descriptor
   }
 
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
 
+  // Opens the file. A refused file is left as it was: a file that is not LMDB is refused before
+  // LMDB touches it, and a lock file (FILE-lock) that this open created is removed again.
   status open(const dets_options& opts) {
-    bool fresh = false;
-    if (auto ok = lock_file(fresh); !ok) return ok;
-    if (int rc = mdb_env_create(&env_); rc != 0) return lmdb_error(rc, "mdb_env_create");
-    mdb_env_set_maxdbs(env_, 256);
-    mdb_env_set_mapsize(env_, std::max(opts.initial_map_size, current_file_size()));
-    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0);
-    if (int rc = mdb_env_open(env_, path_.c_str(), flags, 0600); rc != 0) {
-      if (rc == MDB_INVALID) return error(errc::not_a_store, path_ + " is not a Grove store (not an LMDB file)");
-      return lmdb_error(rc, "cannot open " + path_);
+    auto facts = look_at(path_);
+    if (facts.directory) return error(errc::invalid_argument, path_ + " is a directory, not a file");
+    if (read_only_ && !facts.exists) return lmdb_error(ENOENT, "cannot open " + path_);
+    if (facts.exists && facts.size == 0 && read_only_)
+      return error(errc::not_a_store, path_ + " is an empty file, not a Grove store");
+    if (facts.size > 0 && !facts.lmdb)
+      return error(errc::not_a_store, path_ + " is not a Grove store (not an LMDB file)");
+    auto lock_file = path_ + "-lock";
+    bool had_lock_file = ::access(lock_file.c_str(), F_OK) == 0;
+    auto ok = open_environment(opts, /*fresh=*/facts.size == 0);
+    if (!ok && env_) {
+      mdb_env_close(env_);
+      env_ = nullptr;
+      bool refused_file = ok.error().code() == errc::not_a_store || ok.error().code() == errc::unsupported_version;
+      if (refused_file && !had_lock_file) ::unlink(lock_file.c_str());
     }
-    if (auto ok = check_format(fresh); !ok) return ok;
-    if (!read_only_) start_flusher(opts.auto_save);
-    return {};
+    return ok;
   }
 
   // Opens (creating unless read-only) a table's database.
@@ -122,10 +163,33 @@ public:
     return dbi;
   }
 
+  // Every table of the file, sorted. Opening the main database is one of the calls lmdb.h allows
+  // in one transaction of the process at a time, so it runs under writer_ like open_table.
+  expected<std::vector<std::string>> list_tables() {
+    std::lock_guard<std::mutex> writer(writer_);
+    std::vector<std::string> tables;
+    auto ok = read([&](MDB_txn* txn) -> status {
+      MDB_dbi main = 0;
+      if (int rc = mdb_dbi_open(txn, nullptr, 0, &main); rc != 0) return lmdb_error(rc, "cannot read " + path_);
+      MDB_cursor* cursor = nullptr;
+      if (int rc = mdb_cursor_open(txn, main, &cursor); rc != 0) return lmdb_error(rc, "cannot read " + path_);
+      MDB_val k, v;
+      std::string prefix = table_prefix;
+      for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        auto key = as_view(k);
+        if (key.substr(0, prefix.size()) == prefix) tables.emplace_back(key.substr(prefix.size()));
+      }
+      mdb_cursor_close(cursor);
+      return {};
+    });
+    if (!ok) return ok.error();
+    return tables;
+  }
+
   // Commits the write-behind buffer with `extra` on top (later wins) in one synced transaction.
   // Everything buffered goes along, so the buffer never holds a value older than the disk's.
   // While the transaction runs the buffered operations stay visible to loads (in_flight_).
-  status commit(std::map<pending_key, pending_value> extra = {}) {
+  status commit(pending_ops extra = {}) {
     if (read_only_ || !env_) return {};
     std::lock_guard<std::mutex> writer(writer_);
     {
@@ -142,17 +206,28 @@ public:
     return result;
   }
 
-  // Buffers a write-behind operation; flushes first when the buffer is full.
-  status buffer(MDB_dbi dbi, bytes key, pending_value value, std::size_t max_pending) {
+  // Buffers write-behind operations, all or none. When they would take the buffer past
+  // max_pending, the buffer is committed first; if that commit fails, none of them is buffered and
+  // its error is returned, so an operation whose save failed is never written later, and the
+  // buffer stays bounded however long the disk keeps failing.
+  status buffer(pending_ops ops, std::size_t max_pending) {
+    std::size_t size = 0;
+    for (const auto& [key, value] : ops) size += op_bytes(key, value);
     bool full = false;
     {
       std::lock_guard<std::mutex> guard(pending_mutex_);
-      std::size_t size = key.size() + (value ? value->size() : 0);
-      pending_[{dbi, std::move(key)}] = std::move(value);
-      pending_bytes_ += size;
-      full = pending_bytes_ > max_pending;
+      full = !pending_.empty() && pending_bytes_ + size > max_pending;
     }
-    return full ? flush() : status{};
+    if (full)
+      if (auto ok = flush(); !ok) return ok;
+    std::lock_guard<std::mutex> guard(pending_mutex_);
+    for (auto& [key, value] : ops) {
+      auto [it, added] = pending_.try_emplace(key);
+      if (!added) pending_bytes_ -= op_bytes(it->first, it->second);  // an overwrite replaces bytes
+      pending_bytes_ += op_bytes(key, value);
+      it->second = std::move(value);
+    }
+    return {};
   }
 
   // The buffered operation for a key, if any (waiting, or in a commit that has not finished).
@@ -205,26 +280,30 @@ private:
     return static_cast<std::size_t>(st.st_size);
   }
 
-  // Writers take an exclusive flock on the file itself; a second writer process is refused.
-  status lock_file(bool& fresh) {
-    struct stat st;
-    bool exists = ::stat(path_.c_str(), &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) return error(errc::invalid_argument, path_ + " is a directory, not a file");
-    if (read_only_) {
-      if (!exists) return lmdb_error(errno, "cannot open " + path_);
-      if (st.st_size == 0) return error(errc::not_a_store, path_ + " is an empty file, not a Grove store");
-      return {};
+  // Creates and opens the LMDB environment; a writer then takes an exclusive flock on LMDB's own
+  // descriptor of the file (no second open of the file: lmdb.h forbids it), so a second writer
+  // process is refused while readers share.
+  status open_environment(const dets_options& opts, bool fresh) {
+    if (int rc = mdb_env_create(&env_); rc != 0) return lmdb_error(rc, "mdb_env_create");
+    if (int rc = mdb_env_set_maxdbs(env_, max_tables); rc != 0) return lmdb_error(rc, "mdb_env_set_maxdbs");
+    if (int rc = mdb_env_set_mapsize(env_, std::max(opts.initial_map_size, current_file_size())); rc != 0)
+      return lmdb_error(rc, "mdb_env_set_mapsize");
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0);
+    if (int rc = mdb_env_open(env_, path_.c_str(), flags, 0600); rc != 0) {
+      if (rc == MDB_INVALID) return error(errc::not_a_store, path_ + " is not a Grove store (not an LMDB file)");
+      return lmdb_error(rc, "cannot open " + path_);
     }
-    lock_fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd_ < 0) return lmdb_error(errno, "cannot open " + path_);
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK)
-        return error(errc::locked, path_ + " is in use by another process (one writer per file)");
-      return lmdb_error(errno, "cannot lock " + path_);
+    if (!read_only_) {
+      int fd = -1;
+      if (int rc = mdb_env_get_fd(env_, &fd); rc != 0) return lmdb_error(rc, "cannot lock " + path_);
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+          return error(errc::locked, path_ + " is in use by another process (one writer per file)");
+        return lmdb_error(errno, "cannot lock " + path_);
+      }
     }
-    struct stat now;
-    if (::fstat(lock_fd_, &now) != 0) return lmdb_error(errno, "cannot stat " + path_);
-    fresh = now.st_size == 0;
+    if (auto ok = check_format(fresh); !ok) return ok;
+    if (!read_only_) start_flusher(opts.auto_save);
     return {};
   }
 
@@ -258,14 +337,14 @@ private:
   void restore_in_flight() {
     for (auto& [key, value] : in_flight_) {
       if (pending_.count(key)) continue;
-      pending_bytes_ += key.second.size() + (value ? value->size() : 0);
+      pending_bytes_ += op_bytes(key, value);
       pending_.emplace(key, std::move(value));
     }
   }
 
   // Call with writer_ held.
-  status write_locked(const std::map<pending_key, pending_value>& base,
-                      const std::map<pending_key, pending_value>& top) {
+  status write_locked(const pending_ops& base,
+                      const pending_ops& top) {
     for (;;) {
       int rc = try_write(base, top);
       if (rc == 0) return {};
@@ -275,7 +354,7 @@ private:
   }
 
   // One transaction: every operation of `base` not overridden by `top`, then `top`.
-  int try_write(const std::map<pending_key, pending_value>& base, const std::map<pending_key, pending_value>& top) {
+  int try_write(const pending_ops& base, const pending_ops& top) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return rc;
@@ -331,13 +410,12 @@ private:
 
   std::string path_;
   bool read_only_;
-  int lock_fd_ = -1;
   MDB_env* env_ = nullptr;
   std::mutex writer_;                  // one write transaction at a time; taken before pending_mutex_
   std::shared_mutex map_mutex_;        // transactions shared, map growth exclusive
   std::mutex pending_mutex_;
-  std::map<pending_key, pending_value> pending_;    // waiting for the next commit
-  std::map<pending_key, pending_value> in_flight_;  // in the commit that is running
+  pending_ops pending_;    // waiting for the next commit
+  pending_ops in_flight_;  // in the commit that is running
   std::size_t pending_bytes_ = 0;
   std::thread flusher_;
   std::mutex stop_mutex_;
@@ -393,22 +471,15 @@ public:
 
   status save(const group& g, bytes_view value) override {
     if (auto ok = check_write(g, value.size()); !ok) return ok;
-    return store(g.encode(), bytes(value));
+    return store({{{dbi_, g.encode()}, bytes(value)}});
   }
 
   status save_batch(const std::vector<group_value>& entries) override {
     for (const auto& e : entries)
       if (auto ok = check_write(e.key, e.value.size()); !ok) return ok;
-    auto env = handle();
-    if (!env) return env.error();
-    if (opts_.durable) {
-      std::map<pending_key, pending_value> batch;
-      for (const auto& e : entries) batch[{dbi_, e.key.encode()}] = e.value;
-      return (*env)->commit(std::move(batch));
-    }
-    for (const auto& e : entries)
-      if (auto ok = (*env)->buffer(dbi_, e.key.encode(), e.value, opts_.max_pending_bytes); !ok) return ok;
-    return {};
+    pending_ops batch;
+    for (const auto& e : entries) batch[{dbi_, e.key.encode()}] = e.value;  // later entries win
+    return store(std::move(batch));
   }
 
   expected<std::optional<bytes>> load(const group& g) override {
@@ -434,7 +505,7 @@ public:
   status erase(const group& g) override {
     if (auto ok = g.validate(); !ok) return ok;
     if (opts_.read_only) return read_only_error();
-    return store(g.encode(), std::nullopt);
+    return store({{{dbi_, g.encode()}, std::nullopt}});
   }
 
   expected<std::vector<group>> list_groups() override {
@@ -498,15 +569,12 @@ private:
     return {};
   }
 
-  status store(bytes key, pending_value value) {
+  // Durable: one synced transaction. Write-behind: into the buffer. All of `ops` or nothing.
+  status store(pending_ops ops) {
     auto env = handle();
     if (!env) return env.error();
-    if (opts_.durable) {
-      std::map<pending_key, pending_value> one;
-      one[{dbi_, std::move(key)}] = std::move(value);
-      return (*env)->commit(std::move(one));
-    }
-    return (*env)->buffer(dbi_, std::move(key), std::move(value), opts_.max_pending_bytes);
+    if (opts_.durable) return (*env)->commit(std::move(ops));
+    return (*env)->buffer(std::move(ops), opts_.max_pending_bytes);
   }
 
   std::mutex close_mutex_;
@@ -542,23 +610,7 @@ expected<std::vector<std::string>> list_dets_tables(const std::string& file) {
   opts.read_only = true;
   auto env = environment_registry::instance().open(opts);
   if (!env) return env.error();
-  std::vector<std::string> tables;
-  auto ok = (*env)->read([&](MDB_txn* txn) -> status {
-    MDB_dbi main = 0;
-    if (int rc = mdb_dbi_open(txn, nullptr, 0, &main); rc != 0) return lmdb_error(rc, "cannot read " + file);
-    MDB_cursor* cursor = nullptr;
-    if (int rc = mdb_cursor_open(txn, main, &cursor); rc != 0) return lmdb_error(rc, "cannot read " + file);
-    MDB_val k, v;
-    std::string prefix = table_prefix;
-    for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-      auto key = as_view(k);
-      if (key.substr(0, prefix.size()) == prefix) tables.emplace_back(key.substr(prefix.size()));
-    }
-    mdb_cursor_close(cursor);
-    return {};
-  });
-  if (!ok) return ok.error();
-  return tables;
+  return (*env)->list_tables();
 }
 
 }  // namespace grove::storage

@@ -14,7 +14,10 @@ using contract_flavors = boost::mpl::list<grove::testing::ets_flavor, grove::tes
 
 #include <fstream>
 
+#include <csignal>
+
 #include <lmdb.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +140,11 @@ BOOST_AUTO_TEST_CASE(a_file_of_another_format_is_refused) {
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().code() == errc::not_a_store);
   BOOST_TEST(r.error().message().find(path) != std::string::npos);
+  // Refusing touched nothing: no lock file beside it, and the file is as it was.
+  BOOST_TEST(!std::filesystem::exists(path + "-lock"));
+  BOOST_TEST(std::filesystem::file_size(path) == 100000u);
+  BOOST_TEST(open_dets([&] { auto o = dets_at(path); o.read_only = true; return o; }()).error().code() == errc::not_a_store);
+  BOOST_TEST(!std::filesystem::exists(path + "-lock"));
 }
 
 BOOST_AUTO_TEST_CASE(an_lmdb_file_that_is_not_a_grove_store_is_refused) {
@@ -224,6 +232,74 @@ BOOST_AUTO_TEST_CASE(the_map_grows_past_its_initial_size_and_saves_keep_succeedi
   auto b = std::move(*open_dets(opts));
   BOOST_TEST(b->list_groups()->size() == 300u);
   BOOST_TEST((*b->load(g("blob", "299")))->size() == value.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_holds_256_tables_and_the_next_is_a_clear_error) {
+  temp_dir dir;
+  std::vector<std::unique_ptr<backend>> open;
+  for (int i = 0; i < 256; ++i) {
+    auto o = dets_at(dir.file("many.grove"));
+    o.table = "t" + std::to_string(i);
+    auto b = open_dets(o);
+    BOOST_REQUIRE_MESSAGE(b, "table " << i << ": " << (b ? std::string() : b.error().to_string()));
+    open.push_back(std::move(*b));
+  }
+  auto o = dets_at(dir.file("many.grove"));
+  o.table = "one-too-many";
+  auto r = open_dets(o);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::too_large);
+  BOOST_TEST(r.error().message().find("256 tables") != std::string::npos);
+  BOOST_TEST(list_dets_tables(o.file)->size() == 256u);
+}
+
+BOOST_AUTO_TEST_CASE(write_behind_overwrites_of_one_group_do_not_fill_the_buffer) {
+  temp_dir dir;
+  auto opts = dets_at(dir.file("overwrite.grove"));
+  opts.auto_save = std::chrono::hours(1);  // only a full buffer could flush
+  opts.max_pending_bytes = 1000;
+  auto b = std::move(*open_dets(opts));
+  for (int i = 0; i < 50; ++i) BOOST_REQUIRE(b->save(g("k", "same"), std::string(100, char('a' + i % 26))));
+  // 50 x 100 bytes to one group hold 100 bytes: nothing was flushed, so another process sees none.
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "same"}).out == "<none>\n");
+  BOOST_REQUIRE(b->sync());
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "same"}).out ==
+             std::string(100, char('a' + 49 % 26)) + "\n");
+}
+
+// In a child whose file size limit stops LMDB from growing the file: saves that fill the
+// write-behind buffer fail, are never written later, and earlier saves survive.
+BOOST_AUTO_TEST_CASE(a_write_behind_save_that_failed_is_never_written_later) {
+  temp_dir dir;
+  auto opts = dets_at(dir.file("failing.grove"));
+  opts.auto_save = std::chrono::hours(1);
+  opts.max_pending_bytes = 64 * 1024;
+  opts.initial_map_size = 1 << 20;
+  int code = in_child([&] {
+    std::signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead
+    auto b = open_dets(opts);
+    if (!b) return 91;
+    if (!(*b)->save(g("k", "acknowledged"), "kept")) return 92;
+    struct rlimit limit{static_cast<rlim_t>(std::filesystem::file_size(opts.file)), RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    int failed = 0;
+    for (int i = 0; i < 100; ++i)  // 100 x 40 KiB: each save past the first needs a flush, which fails
+      if (!(*b)->save(g("big", std::to_string(i)), std::string(40 * 1024, 'x'))) ++failed;
+    if (failed < 99) return 93;
+    if ((*b)->save_batch({{g("k", "batch1"), "a"}, {g("big", "batch2"), std::string(40 * 1024, 'y')}})) return 94;
+    limit.rlim_cur = RLIM_INFINITY;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    if (!(*b)->sync()) return 95;
+    return 0;
+  });
+  BOOST_REQUIRE_EQUAL(code, 0);
+  auto b = std::move(*open_dets(opts));
+  BOOST_TEST(**b->load(g("k", "acknowledged")) == "kept");
+  auto groups = *b->list_groups();
+  std::size_t big = 0;
+  for (const auto& x : groups) big += x.kind == "big";
+  BOOST_TEST(big <= 1u);  // only a save that succeeded (the first, buffered before any flush)
+  BOOST_TEST(!b->load(g("k", "batch1"))->has_value());  // the failed batch left nothing
 }
 
 BOOST_AUTO_TEST_SUITE_END()

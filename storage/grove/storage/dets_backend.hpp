@@ -1,25 +1,37 @@
 // The DETS-style backend (Grove.Storage.DETS): groups stored on disk in one file, on LMDB.
 //
-// Files: `file` and LMDB's lock file `file-lock`. Several tables live in one file. The file is
-// marked as a Grove store by a format record; a file that is not one (another format, or an LMDB
-// file of someone else) is refused with errc::not_a_store. An existing empty file becomes a new
-// store: a crash while a store is being created leaves one, and refusing it would strand the user;
-// nothing can be lost by it. Files are created with mode 0600.
+// Files: `file` and LMDB's lock file `file-lock`. Several tables live in one file (at most 256;
+// the 257th is errc::too_large). The file is marked as a Grove store by a format record; a file
+// that is not one (another format, or an LMDB file of someone else) is refused with
+// errc::not_a_store, and the refusal leaves the directory as it was (a file that does not start
+// like an LMDB file is refused before LMDB opens it; a lock file made by the refused open is
+// removed). An existing empty file becomes a new store: a crash while a store is being created
+// leaves one, and refusing it would strand the user; nothing can be lost by it. Files are created
+// with mode 0600.
 //
 // Durability:
 //  - write-behind (default, like DETS's auto_save): save() returns once the value is in this
 //    process's write buffer; loads see it at once; the buffer is committed to disk every
-//    `auto_save` ms, on sync(), on close(), and whenever it holds more than `max_pending_bytes`.
+//    `auto_save` ms, on sync(), on close(), and before a save that would take it past
+//    `max_pending_bytes` (an overwrite counts the difference, not the whole value again). If that
+//    commit fails, the save returns its error and is not buffered: a save that returned an error
+//    is never written later, and the buffer stays bounded however long the disk keeps failing.
+//    Saves that succeeded stay buffered after a failed commit and go with the next one.
 //    After a crash (kill -9, power loss) the store opens at once and holds, for every group, a
 //    value it had at some flush: possibly an older one, never a damaged one.
+//    The flush period runs on a thread of the environment, not as a CAF timer: storage/ does not
+//    depend on CAF (actors -> storage -> crdt), and a backend used without actors must flush too.
+//    The storage actor answers each save only after save_batch returned, so it adds no timer.
 //  - durable: save() returns once the value is on disk (one LMDB transaction, synced).
 // Every commit is a synced LMDB transaction, so the file is never corrupt and never needs repair.
 //
-// No 2 GB limit: the memory map starts at `initial_map_size` and doubles whenever it fills; a save
-// never fails for that reason (only a full disk stops it: errc::disk_full).
+// No 2 GB limit: the memory map starts at `initial_map_size` and doubles whenever it fills, up to
+// 1 TiB of address space; a save that needs more is errc::too_large, and a full disk stops it
+// earlier with errc::disk_full.
 //
-// Processes: one process writes a file at a time. A second process that opens it for writing gets
-// errc::locked at once; read-only opens (read_only = true, e.g. grove-inspect) may share the file
+// Processes: one process writes a file at a time (an exclusive flock on LMDB's own descriptor of
+// the file; the file is never opened a second time, as lmdb.h requires). A second process that
+// opens it for writing gets errc::locked at once; read-only opens (read_only = true, e.g. grove-inspect) may share the file
 // with the writer and see what it has flushed. Within one process, every open of the same file
 // shares one LMDB environment (LMDB forbids opening a file twice in one process); `auto_save` is
 // taken from the first open.
@@ -49,14 +61,15 @@ struct dets_options {
   std::size_t initial_map_size = std::size_t{64} << 20;
   /// Largest value a save accepts.
   std::size_t max_value_size = std::size_t{256} << 20;
-  /// Write-behind buffer bound: a save that would exceed it flushes first.
+  /// Write-behind buffer bound: a save that would exceed it flushes first (and fails, buffering
+  /// nothing, when that flush fails).
   std::size_t max_pending_bytes = std::size_t{64} << 20;
 };
 
 /// init: opens or creates the store and its table. Errors: invalid_argument (empty file or table
 /// name, zero auto_save or sizes, a directory given as file, read-only open of a missing table),
 /// io_error (missing directory, missing file for read_only), permission_denied, locked (another
-/// process writes the file), not_a_store, unsupported_version.
+/// process writes the file), not_a_store, unsupported_version, too_large (a 257th table).
 expected<std::unique_ptr<backend>> open_dets(const dets_options& opts);
 
 /// Tables in a store, sorted. Same errors as open_dets with read_only.
