@@ -125,8 +125,29 @@ void introduce(membership_ptr self, const caf::actor& node) {
 // Handshakes a node keeps open at once: a bound on what unanswered hellos can make it hold.
 constexpr std::size_t max_open_handshakes = 64;
 
-constexpr const char* responder_label = "grove-membership-responder";
-constexpr const char* initiator_label = "grove-membership-initiator";
+// What each side's MAC covers: its role, both nodes (as the transport names them, never as a
+// payload claims) and both nonces, each length-prefixed. A MAC made for one direction or one pair
+// of nodes is therefore worthless in any other, so a node without the secret cannot reflect the
+// initiator's own MAC back to it, nor relay one between two other nodes.
+enum class role { initiator, responder };
+
+std::string handshake_mac(const std::string& secret, role r, const caf::node_id& initiator,
+                          const caf::node_id& responder, const std::string& nonce_a, const std::string& nonce_b) {
+  std::string transcript = r == role::initiator ? "grove-membership-initiator" : "grove-membership-responder";
+  for (const auto& field : {caf::to_string(initiator), caf::to_string(responder), nonce_a, nonce_b}) {
+    auto size = static_cast<std::uint32_t>(field.size());
+    for (int shift = 24; shift >= 0; shift -= 8) transcript += static_cast<char>((size >> shift) & 0xff);
+    transcript += field;
+  }
+  return detail::hmac_sha256(secret, transcript);
+}
+
+// Whether the current message comes from `claimed` itself: handshake and hello messages name their
+// sender in the payload, and only the transport's word for it counts.
+bool sent_by(membership_ptr self, const caf::actor& claimed) {
+  auto sender = self->current_sender();
+  return sender && claimed && sender->address() == claimed.address();
+}
 
 // Records the members a node reported and introduces itself to the nodes it did not know.
 void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
@@ -248,6 +269,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     },
     [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
+      if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
       add_node(self, from);
       self->send(caf::actor_cast<membership_actor>(from), hello_ack_atom::value, self_handle(self), local_entries(self),
                  known_nodes(self));
@@ -255,6 +277,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     },
     [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
+      if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
       add_node(self, from);
       learn(self, from, entries, nodes);
     },
@@ -280,35 +303,35 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     },
     [=](auth_hello_atom, caf::actor& from, const std::string& nonce_a) {
       auto& st = self->state;
-      if (st.secret.empty() || !from || nonce_a.size() != 32) return;
+      if (st.secret.empty() || !sent_by(self, from) || nonce_a.size() != 32) return;
       if (st.incoming.size() >= max_open_handshakes) st.incoming.erase(st.incoming.begin());
       auto nonce_b = detail::random_nonce();
       st.incoming[from.address()] = {nonce_a, nonce_b};
-      auto mac = detail::hmac_sha256(st.secret, responder_label + nonce_a + nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_b, mac);
+      auto mac_b = handshake_mac(st.secret, role::responder, from.node(), self->node(), nonce_a, nonce_b);
+      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_b, mac_b);
     },
     [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_b, const std::string& mac_b) {
       auto& st = self->state;
-      auto it = from ? st.outgoing.find(from.address()) : st.outgoing.end();
+      auto it = sent_by(self, from) ? st.outgoing.find(from.address()) : st.outgoing.end();
       if (it == st.outgoing.end()) return;
       auto nonce_a = it->second;
       st.outgoing.erase(it);
-      // The proof goes out either way, so that both sides can see (and log) a mismatch.
-      auto mac_a = detail::hmac_sha256(st.secret, initiator_label + nonce_b + nonce_a);
+      // Verify before proving: a node that cannot show the secret gets nothing made with it.
+      auto expected_b = handshake_mac(st.secret, role::responder, self->node(), from.node(), nonce_a, nonce_b);
+      if (!detail::same_mac(mac_b, expected_b)) return log_refused(self, from, "it does not know the cluster secret");
+      auto mac_a = handshake_mac(st.secret, role::initiator, self->node(), from.node(), nonce_a, nonce_b);
       self->send(caf::actor_cast<membership_actor>(from), auth_proof_atom::value, self_handle(self), mac_a);
-      if (!detail::same_mac(mac_b, detail::hmac_sha256(st.secret, responder_label + nonce_a + nonce_b)))
-        return log_refused(self, from, "it does not know the cluster secret");
       st.trusted.insert(from.node());
       if (add_node(self, from)) say_hello(self, from);
     },
     [=](auth_proof_atom, caf::actor& from, const std::string& mac_a) {
       auto& st = self->state;
-      auto it = from ? st.incoming.find(from.address()) : st.incoming.end();
+      auto it = sent_by(self, from) ? st.incoming.find(from.address()) : st.incoming.end();
       if (it == st.incoming.end()) return;
       auto [nonce_a, nonce_b] = it->second;
       st.incoming.erase(it);
-      if (!detail::same_mac(mac_a, detail::hmac_sha256(st.secret, initiator_label + nonce_b + nonce_a)))
-        return log_refused(self, from, "it does not know the cluster secret");
+      auto expected_a = handshake_mac(st.secret, role::initiator, from.node(), self->node(), nonce_a, nonce_b);
+      if (!detail::same_mac(mac_a, expected_a)) return log_refused(self, from, "it does not know the cluster secret");
       st.trusted.insert(from.node());  // its hello, sent right after the proof, is accepted now
     },
   };

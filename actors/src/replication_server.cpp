@@ -88,6 +88,27 @@ void drop_sender(replica_ptr self, const std::string& why) {
   self->state.stats.peers = self->state.peers.size();
 }
 
+replica_actor sender_of(replica_ptr self) { return caf::actor_cast<replica_actor>(self->current_sender()); }
+
+// Whether the current replica-to-replica message comes from a current member of the group (one
+// that membership announced and that was not dropped). Anyone else is ignored and counted: a
+// stranger must not be able to make a replica merge its bytes or send it the full state.
+bool from_peer(replica_ptr self) {
+  auto sender = self->current_sender();
+  if (sender && self->state.peers.count(sender->address()) > 0) return true;
+  ++self->state.stats.refused;
+  return false;
+}
+
+// Whether the current message comes from this replica's membership actor (peer_up, peer_down).
+bool from_membership(replica_ptr self) {
+  auto sender = self->current_sender();
+  auto& membership = self->state.opts.membership;
+  if (sender && membership && sender->address() == caf::actor_cast<caf::actor_addr>(*membership)) return true;
+  ++self->state.stats.refused;
+  return false;
+}
+
 // Merges a state or delta from a peer; false (and the peer dropped) when it does not decode.
 bool merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
   if (auto ok = self->state.slot->merge(encoded); !ok) {
@@ -117,7 +138,6 @@ void ask_for_state(replica_ptr self, const std::string& from, const replica_acto
   self->send(sender, need_state_atom::value, st.group_text);
 }
 
-replica_actor sender_of(replica_ptr self) { return caf::actor_cast<replica_actor>(self->current_sender()); }
 
 // Records the sender's sequence number; a gap means lost deltas: ask for the full state.
 void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq) {
@@ -180,9 +200,13 @@ void add_peer(replica_ptr self, const caf::strong_actor_ptr& ptr) {
   auto& st = self->state;
   if (!ptr || ptr == self->ctrl()) return;
   auto peer = caf::actor_cast<replica_actor>(ptr);
-  st.peers[ptr->address()] = peer;
+  if (!st.peers.emplace(ptr->address(), peer).second) return;
   st.stats.peers = st.peers.size();
-  send_state(self, peer);  // a new peer gets everything this replica has
+  // A new peer gets everything this replica has, and is asked for what it has: if this replica's
+  // own announcement has not reached it yet, it ignores our state (we are no peer of it yet), but
+  // it answers the request once it knows us, so neither side waits for a digest round.
+  send_state(self, peer);
+  self->send(peer, need_state_atom::value, st.group_text);
 }
 
 void handle_chunk(replica_ptr self, state_chunk& c) {
@@ -310,14 +334,18 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](unsubscribe_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
+      if (!from_peer(self)) return;
       if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + d.group);
       if (d.delta.size() > self->state.opts.max_message_bytes)
         return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;
       if (merge_remote(self, d.delta, "delta")) track_sequence(self, d.from, d.seq);
     },
-    [=](chunk_atom, state_chunk& c) { handle_chunk(self, c); },
+    [=](chunk_atom, state_chunk& c) {
+      if (from_peer(self)) handle_chunk(self, c);
+    },
     [=](digest_atom, const digest_message& d) {
+      if (!from_peer(self)) return;
       if (d.group != self->state.group_text || d.digest == state_digest(self)) return;
       // Different states: each side sends the other its full state.
       auto sender = sender_of(self);
@@ -326,14 +354,14 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       ask_for_state(self, d.from, sender);
     },
     [=](need_state_atom, const std::string& group) {
-      if (group != self->state.group_text) return;
+      if (!from_peer(self) || group != self->state.group_text) return;
       if (auto sender = sender_of(self)) send_state(self, sender);
     },
     [=](peer_up_atom, const std::string& group, caf::strong_actor_ptr& peer) {
-      if (group == self->state.group_text) add_peer(self, peer);
+      if (from_membership(self) && group == self->state.group_text) add_peer(self, peer);
     },
     [=](peer_down_atom, const std::string& group, const caf::actor_addr& peer) {
-      if (group != self->state.group_text) return;
+      if (!from_membership(self) || group != self->state.group_text) return;
       self->state.peers.erase(peer);
       self->state.stats.peers = self->state.peers.size();
     },

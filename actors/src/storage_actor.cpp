@@ -13,42 +13,59 @@ using commit_atom = caf::atom_constant<caf::atom("grv_commit")>;
 
 using storage_impl = storage_actor::extend<caf::reacts_to<commit_atom>>;
 
+// One save request (a single group or a batch) waiting for its commit, and its requester.
+struct waiting_save {
+  std::vector<storage::group_value> entries;
+  caf::typed_response_promise<ok_atom> promise;
+};
+
 struct storage_state {
   std::unique_ptr<storage::backend> store;
-  std::vector<storage::group_value> waiting;
-  std::vector<caf::typed_response_promise<ok_atom>> promises;
+  std::vector<waiting_save> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
 
   ~storage_state() {
     if (!store) return;
-    if (!waiting.empty()) (void)store->save_batch(waiting);  // nobody is left to answer
+    commit();  // the exit handler did this already, unless the actor ended another way
     (void)store->close();
   }
 
-  // Commits the waiting saves in one transaction and answers their requesters.
+  // Commits the waiting saves and answers their requesters: one transaction for all of them when
+  // it succeeds; when it fails, one per request, so each requester gets the outcome of its own save.
   void commit() {
     commit_scheduled = false;
     if (waiting.empty()) return;
-    auto result = store->save_batch(waiting);
-    ++stats.commits;
-    for (auto& p : promises) {
-      if (result) {
-        p.deliver(ok_atom::value);
-      } else {
-        ++stats.errors;
-        p.deliver(to_caf_error(result.error()));
-      }
-    }
+    auto requests = std::move(waiting);
     waiting.clear();
-    promises.clear();
+    std::vector<storage::group_value> all;
+    for (auto& r : requests) all.insert(all.end(), r.entries.begin(), r.entries.end());
+    ++stats.commits;
+    auto together = store->save_batch(all);
+    if (together || requests.size() == 1) {
+      for (auto& r : requests) answer_commit(r.promise, together);
+      return;
+    }
+    for (auto& r : requests) {
+      ++stats.commits;
+      answer_commit(r.promise, store->save_batch(r.entries));
+    }
   }
 
-  // The latest waiting save of a group, if any.
-  const bytes* waiting_value(const storage::group& g) const {
-    for (auto it = waiting.rbegin(); it != waiting.rend(); ++it)
-      if (it->key == g) return &it->value;
-    return nullptr;
+  void answer_commit(caf::typed_response_promise<ok_atom>& promise, const status& result) {
+    if (result) {
+      promise.deliver(ok_atom::value);
+    } else {
+      ++stats.errors;
+      promise.deliver(to_caf_error(result.error()));
+    }
+  }
+
+  bool is_waiting(const storage::group& g) const {
+    for (const auto& r : waiting)
+      for (const auto& e : r.entries)
+        if (e.key == g) return true;
+    return false;
   }
 
   template <class T>
@@ -65,32 +82,50 @@ struct storage_state {
   }
 };
 
-storage_impl::behavior_type storage_behavior(storage_impl::stateful_pointer<storage_state> self,
+using storage_ptr = storage_impl::stateful_pointer<storage_state>;
+
+// Adds a save request to the next commit; the requester is answered when it has run.
+caf::result<ok_atom> enqueue_save(storage_ptr self, std::vector<storage::group_value> entries) {
+  auto& st = self->state;
+  for (const auto& e : entries) {
+    ++st.stats.saves;
+    st.stats.bytes_saved += e.value.size();
+    if (auto ok = e.key.validate(); !ok) return st.answer(ok);
+  }
+  auto promise = self->make_response_promise<ok_atom>();
+  st.waiting.push_back({std::move(entries), promise});
+  if (!st.commit_scheduled) {
+    // Saves already in the mailbox are handled before this message: they join the commit.
+    st.commit_scheduled = true;
+    self->send(self, commit_atom::value);
+  }
+  return promise;
+}
+
+storage_impl::behavior_type storage_behavior(storage_ptr self,
                                              std::shared_ptr<std::unique_ptr<storage::backend>> backend) {
   self->state.store = std::move(*backend);
   // Error messages sent to the storage actor are ignored; CAF's default would stop it.
   self->set_error_handler([](caf::error&) {});
+  // Saves handled but not yet committed are committed and answered before the actor goes.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    self->state.commit();
+    self->quit(msg.reason);
+  });
   return {
     [=](save_atom, storage::group& g, bytes& value) -> caf::result<ok_atom> {
-      auto& st = self->state;
-      ++st.stats.saves;
-      st.stats.bytes_saved += value.size();
-      if (auto ok = g.validate(); !ok) return st.answer(ok);
-      st.waiting.push_back({std::move(g), std::move(value)});
-      auto promise = self->make_response_promise<ok_atom>();
-      st.promises.push_back(promise);
-      if (!st.commit_scheduled) {
-        // Saves already in the mailbox are handled before this message: they join the commit.
-        st.commit_scheduled = true;
-        self->send(self, commit_atom::value);
-      }
-      return promise;
+      std::vector<storage::group_value> one;
+      one.push_back({std::move(g), std::move(value)});
+      return enqueue_save(self, std::move(one));
+    },
+    [=](save_atom, std::vector<storage::group_value>& entries) -> caf::result<ok_atom> {
+      return enqueue_save(self, std::move(entries));
     },
     [=](commit_atom) { self->state.commit(); },
     [=](load_atom, const storage::group& g) -> caf::result<load_result> {
       auto& st = self->state;
       ++st.stats.loads;
-      if (const bytes* v = st.waiting_value(g)) return load_result{true, *v};
+      if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
       auto r = st.store->load(g);
       if (!r) return st.answer(expected<load_result>(r.error()));
       if (!*r) return load_result{false, {}};

@@ -20,16 +20,7 @@ public:
   }
 
   status save_batch(const std::vector<storage::group_value>& entries) override {
-    // Sent together, so they meet in one commit; all are answered before this returns.
-    if (closed_) return closed_error();
-    caf::scoped_actor self{sys_};
-    for (const auto& e : entries) self->send(actor_, save_atom::value, e.key, e.value);
-    status result;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      self->receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); },
-                    caf::after(timeout_) >> [&] { result = timeout_error(); });
-    }
-    return result;
+    return ask<ok_atom>(save_atom::value, entries);  // one request: all or nothing
   }
 
   expected<std::optional<bytes>> load(const storage::group& g) override {

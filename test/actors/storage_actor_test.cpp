@@ -4,12 +4,15 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/storage_actor.hpp"
 #include "grove/actors/storage_client.hpp"
 #include "support/actor_system.hpp"
+#include "grove/storage/ets_backend.hpp"
 #include "support/storage_flavors.hpp"
 
 namespace {
@@ -163,4 +166,152 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_actor_system_uses_it_over_the_middleman
   }
   client_sys.reset();
   server.reset();
+}
+
+namespace {
+
+// An in-memory backend that can hold the storage actor inside save_batch until the test opens
+// the gate, so that the test can fill the actor's mailbox behind a running commit. It records the
+// number of entries of every save_batch call.
+class gated_backend final : public grove::storage::backend {
+public:
+  struct control {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool closed_gate = false;
+    bool inside = false;  // a save_batch is waiting at the gate
+    std::vector<std::size_t> batches;
+
+    void close() {
+      std::lock_guard<std::mutex> lock(mutex);
+      closed_gate = true;
+    }
+    void wait_until_inside() {
+      std::unique_lock<std::mutex> lock(mutex);
+      BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside; }));
+    }
+    void open() {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        closed_gate = false;
+      }
+      cv.notify_all();
+    }
+  };
+
+  gated_backend(std::unique_ptr<grove::storage::backend> inner, std::shared_ptr<control> c)
+    : inner_(std::move(inner)), c_(std::move(c)) {}
+
+  grove::status save_batch(const std::vector<grove::storage::group_value>& entries) override {
+    {
+      std::unique_lock<std::mutex> lock(c_->mutex);
+      c_->batches.push_back(entries.size());
+      c_->inside = true;
+      c_->cv.notify_all();
+      c_->cv.wait(lock, [&] { return !c_->closed_gate; });
+      c_->inside = false;
+    }
+    return inner_->save_batch(entries);
+  }
+  grove::status save(const group& g, grove::bytes_view v) override { return inner_->save(g, v); }
+  grove::expected<std::optional<grove::bytes>> load(const group& g) override { return inner_->load(g); }
+  grove::status erase(const group& g) override { return inner_->erase(g); }
+  grove::expected<std::vector<group>> list_groups() override { return inner_->list_groups(); }
+  grove::status sync() override { return inner_->sync(); }
+  grove::status close() override { return inner_->close(); }
+  std::string describe() const override { return "gated " + inner_->describe(); }
+
+private:
+  std::unique_ptr<grove::storage::backend> inner_;
+  std::shared_ptr<control> c_;
+};
+
+// A storage actor over an in-memory table that takes values of at most 100 bytes, behind a gate.
+storage_actor gated_storage(const std::string& table, std::shared_ptr<gated_backend::control> c) {
+  grove::storage::ets_options o;
+  o.table = table;
+  o.max_value_size = 100;
+  return spawn_storage_actor(shared_system(), std::make_unique<gated_backend>(std::move(*grove::storage::open_ets(o)), c));
+}
+
+// The next answer to a plain send: ok, or the grove error code it carried.
+std::optional<errc> next_answer(caf::scoped_actor& self) {
+  std::optional<errc> out;
+  self->receive([](ok_atom) {}, [&](caf::error& e) { out = from_caf_error(e).code(); },
+                caf::after(std::chrono::seconds(10)) >> [&] { out = errc::unavailable; });
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_never_served) {
+  auto gate = std::make_shared<gated_backend::control>();
+  auto actor = gated_storage("oversized-in-commit", gate);
+  caf::scoped_actor self{shared_system()};
+  gate->close();
+  self->send(actor, save_atom::value, group{"counter", "first"}, grove::bytes("held at the gate"));
+  gate->wait_until_inside();
+  // These wait behind the held commit and then meet in one commit; the load comes before it ran.
+  self->send(actor, save_atom::value, group{"counter", "a"}, grove::bytes("fine"));
+  self->send(actor, save_atom::value, group{"counter", "big"}, grove::bytes(1000, 'x'));
+  self->send(actor, save_atom::value, group{"counter", "b"}, grove::bytes("also fine"));
+  self->send(actor, load_atom::value, group{"counter", "big"});
+  gate->open();
+  BOOST_TEST(!next_answer(self));                          // first
+  load_result big_loaded{true, "?"};
+  std::vector<std::optional<errc>> saves;
+  for (int i = 0; i < 4; ++i)
+    self->receive([&](ok_atom) { saves.emplace_back(); }, [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },
+                  [&](load_result& r) { big_loaded = r; }, caf::after(std::chrono::seconds(10)) >> [&] { saves.emplace_back(errc::unavailable); });
+  BOOST_REQUIRE_EQUAL(saves.size(), 3u);
+  BOOST_TEST(!saves[0]);                                   // a
+  BOOST_TEST((saves[1] == errc::too_large));               // big, alone
+  BOOST_TEST(!saves[2]);                                   // b
+  BOOST_TEST(!big_loaded.found);                           // the refused value was never served
+  {
+    std::lock_guard<std::mutex> lock(gate->mutex);
+    BOOST_TEST((gate->batches == std::vector<std::size_t>{1, 3, 1, 1, 1}));  // joint, then each alone
+  }
+  auto client = make_storage_client(shared_system(), actor);
+  BOOST_TEST(**client->load(group{"counter", "b"}) == "also fine");
+  BOOST_TEST(!client->load(group{"counter", "big"})->has_value());
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_save_batch_is_all_or_nothing) {
+  auto gate = std::make_shared<gated_backend::control>();
+  auto actor = gated_storage("client-batch", gate);
+  auto client = make_storage_client(shared_system(), actor);
+  auto r = client->save_batch({{group{"counter", "ok"}, "small"}, {group{"counter", "big"}, grove::bytes(1000, 'x')}});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::too_large);
+  BOOST_TEST(!client->load(group{"counter", "ok"})->has_value());  // nothing of the batch stored
+  BOOST_TEST(bool(client->save_batch({{group{"counter", "ok"}, "small"}, {group{"counter", "ok2"}, "small"}})));
+  BOOST_TEST(client->list_groups()->size() == 2u);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(saves_handled_before_an_exit_message_are_committed_and_answered) {
+  auto gate = std::make_shared<gated_backend::control>();
+  auto actor = gated_storage("exit-commit", gate);
+  caf::scoped_actor self{shared_system()};
+  gate->close();
+  self->send(actor, save_atom::value, group{"counter", "first"}, grove::bytes("held at the gate"));
+  gate->wait_until_inside();
+  // Handled after the held commit; their commit message queues behind the exit, so they are still
+  // waiting when the exit is handled.
+  self->send(actor, save_atom::value, group{"counter", "a"}, grove::bytes("1"));
+  self->send(actor, save_atom::value, group{"counter", "b"}, grove::bytes("2"));
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  gate->open();
+  for (int i = 0; i < 3; ++i) BOOST_TEST(!next_answer(self));
+  self->wait_for(actor);
+  {
+    std::lock_guard<std::mutex> lock(gate->mutex);
+    BOOST_TEST((gate->batches == std::vector<std::size_t>{1, 2}));  // a and b, committed on exit
+  }
+  grove::storage::ets_options o;
+  o.table = "exit-commit";
+  auto table = std::move(*grove::storage::open_ets(o));
+  BOOST_TEST(**table->load(group{"counter", "b"}) == "2");
 }

@@ -128,6 +128,7 @@ struct replica_stats {
   std::uint64_t snapshot_ticks = 0;  // snapshot timer firings (with or without a save)
   std::uint64_t errors = 0;
   std::uint64_t peers = 0;
+  std::uint64_t refused = 0;         // replica-to-replica messages from non-members, ignored
 };
 
 /// A member of a group, as membership actors tell each other.
@@ -152,7 +153,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
   return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
            x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers);
+           x.peers, x.refused);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_entry& x) {

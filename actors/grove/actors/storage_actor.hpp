@@ -6,11 +6,15 @@
 //
 // Group commit: saves that arrive while a commit is pending join one backend transaction
 // (backend::save_batch). A requester is answered when its save is as durable as the backend
-// promises (on disk for a durable DETS-style backend). Loads see saves that are still waiting for
-// their commit; erase, list and sync commit what is waiting first.
+// promises (on disk for a durable DETS-style backend). Each request gets its own outcome: when the
+// shared transaction fails (one value too large, say), every request is retried alone, so one bad
+// save fails only its own requester. A batch request (a vector of group values) is all or nothing.
+// A load, erase, list or sync commits what is waiting first, so a load never serves a value that
+// its commit would refuse.
 //
 // The actor runs on its own thread (spawned detached), so a slow disk never blocks CAF's
-// scheduler. On exit it commits what is waiting and closes the backend.
+// scheduler. On an exit message it commits what is waiting, answers those requesters, and closes
+// the backend.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +36,11 @@ namespace grove::storage {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, group& x) {
   return f(caf::meta::type_name("grove.group"), x.kind, x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, group_value& x) {
+  return f(caf::meta::type_name("grove.group_value"), x.key, x.value);
 }
 
 }  // namespace grove::storage
@@ -75,6 +84,8 @@ typename Inspector::result_type inspect(Inspector& f, storage_stats& x) {
 using storage_actor = caf::typed_actor<
   // Saves the encoded state of a group.
   caf::replies_to<save_atom, storage::group, bytes>::with<ok_atom>,
+  // Saves several groups in one transaction: all of them or, with an error, none.
+  caf::replies_to<save_atom, std::vector<storage::group_value>>::with<ok_atom>,
   // Loads a group's state.
   caf::replies_to<load_atom, storage::group>::with<load_result>,
   // Removes a group (succeeds when it is not stored).
@@ -86,6 +97,12 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<storage_stats>>;
 
 /// Spawns a storage actor that owns `backend` (must not be null).
+///
+/// Shutdown: the actor runs on a thread of its own, and CAF 0.17's ~actor_system waits for that
+/// thread, which ends only when the actor object is destroyed, that is when the last handle to it
+/// is gone. So stop it (an exit message) and drop every handle (storage_actor, the copies in
+/// replication_options, actor_cast results) before the actor system is destroyed, or the
+/// destructor never returns. shutdown_node (node.hpp) does the stopping in the right order.
 storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend);
 
 }  // namespace grove::actors
