@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "grove/crdt/escape.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "value_json.hpp"
 
@@ -30,7 +31,7 @@ int fail(const std::string& what) {
 json describe(grove::bytes_view value) {
   auto info = grove::crdt::read_envelope(value);
   if (!info) return json{{"error", info.error().to_string()}, {"bytes", value.size()}};
-  return json{{"type", info->type_name}, {"bytes", value.size()}, {"compressed", info->compressed}};
+  return json{{"type", grove::escape_bytes(info->type_name)}, {"bytes", value.size()}, {"compressed", info->compressed}};
 }
 
 int list(backend& store, bool as_json) {
@@ -44,7 +45,7 @@ int list(backend& store, bool as_json) {
     rows.push_back(row);
   }
   if (as_json) {
-    std::cout << rows.dump() << std::endl;
+    std::cout << grove::tools::dump_json(rows) << std::endl;
     return 0;
   }
   for (const auto& row : rows)
@@ -65,10 +66,11 @@ int dump(backend& store, const std::string& group_text, bool as_json) {
   if (!shown) return fail("group " + g->to_string() + ": " + shown.error().to_string());
   auto meta = describe(**value);
   if (as_json) {
-    std::cout << json{{"group", g->to_string()}, {"type", meta["type"]}, {"value", *shown}}.dump() << std::endl;
+    std::cout << grove::tools::dump_json(json{{"group", g->to_string()}, {"type", meta["type"]}, {"value", *shown}})
+              << std::endl;
   } else {
     std::cout << g->to_string() << " (" << meta["type"].get<std::string>() << ", " << meta["bytes"] << " bytes)\n"
-              << shown->dump(2) << std::endl;
+              << grove::tools::dump_json(*shown, 2) << std::endl;
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 //
 // Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -26,10 +27,12 @@
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replication.hpp"
+#include "grove/actors/shutdown.hpp"
 #include "grove/actors/storage_actor.hpp"
 #include "grove/actors/tls.hpp"
 #include "grove/actors/types.hpp"
 #include "grove/crdt/all.hpp"
+#include "grove/crdt/escape.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
 #include "node_commands.hpp"
@@ -132,7 +135,7 @@ expected<replica_actor> spawn_kind(caf::actor_system& sys, const std::string& ki
   if (kind == "map") return spawn_replica<ormap<std::string, lww_register<std::string>>>(sys, std::move(o));
   if (kind == "register") return spawn_replica<lww_register<std::string>>(sys, std::move(o));
   if (kind == "list") return spawn_replica<rga<std::string>>(sys, std::move(o));
-  return error(errc::invalid_argument, "unknown group kind '" + kind + "' (counter, pncounter, set, map, register, list)");
+  return error(errc::invalid_argument, "unknown group kind " + quote_input(kind) + " (counter, pncounter, set, map, register, list)");
 }
 
 class node {
@@ -175,26 +178,25 @@ public:
     return true;
   }
 
-  // Final snapshots, then the store is flushed and closed.
+  // Final snapshots, then the store is flushed and closed (see stop_node).
   void stop() {
-    std::vector<caf::actor> replicas;
-    for (auto& [g, r] : replicas_) replicas.push_back(caf::actor_cast<caf::actor>(r));
-    for (auto& a : replicas) self_->send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto& a : replicas) self_->wait_for(a);
+    std::vector<replica_actor> replicas;
+    for (auto& [g, r] : replicas_) replicas.push_back(r);
     replicas_.clear();
-    for (auto a : {caf::actor_cast<caf::actor>(membership_), caf::actor_cast<caf::actor>(storage_)}) {
-      if (!a) continue;  // start() failed before spawning it
-      self_->send_exit(a, caf::exit_reason::user_shutdown);
-      self_->wait_for(a);
-    }
+    auto some = [](const auto& handle) { return handle ? std::optional(handle) : std::nullopt; };
+    if (auto ok = stop_node(sys_, replicas, some(storage_), some(membership_)); !ok)
+      warn("stopping: " + ok.error().to_string());
     membership_ = nullptr;
     storage_ = nullptr;
   }
 
+  /// Answers an input that was not run.
+  void refuse(const error& e) { answer_error(e); }
+
   // Printed on stderr, and in --json mode also as an event on stdout.
   void warn(const std::string& text) {
     std::cerr << "grove-node: warning: " << text << std::endl;
-    if (opts_.as_json) std::cout << json{{"event", "warning"}, {"warning", text}}.dump() << std::endl;
+    if (opts_.as_json) std::cout << tools::dump_json({{"event", "warning"}, {"warning", text}}) << std::endl;
   }
 
 private:
@@ -268,12 +270,24 @@ private:
     if (cmd.verb == "stats") return stats();
     auto g = storage::group::parse(cmd.group);
     if (!g) return answer_error(g.error());
+    if (cmd.verb == "get" && !hosted_anywhere(*g))
+      return answer_error(error(errc::not_found, "no node hosts " + quote_input(g->to_string())));
     auto r = replica(*g);
     if (!r) return answer_error(r.error());
     if (cmd.verb == "get") return get(*g, *r);
     auto ok = request_ok(*r, mutate_atom::value, cmd.op);
     if (!ok) return answer_error(ok.error());
     answer({{"ok", true}}, "ok");
+  }
+
+  // Whether this node or a connected one has a replica of g: reading a group that nobody hosts
+  // must not create it (a typo would otherwise take one of --max-groups).
+  bool hosted_anywhere(const storage::group& g) {
+    if (replicas_.count(g.to_string()) > 0) return true;
+    bool found = false;
+    self_->request(membership_, std::chrono::seconds(5), members_atom::value, g.to_string())
+      .receive([&](std::vector<caf::strong_actor_ptr>& ms) { found = !ms.empty(); }, [](caf::error&) {});
+    return found;
   }
 
   void get(const storage::group& g, const replica_actor& r) {
@@ -284,7 +298,7 @@ private:
     if (!result) return answer_error(result.error());
     auto value = tools::value_to_json(state);
     if (!value) return answer_error(value.error());
-    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}}, value->dump());
+    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}}, tools::dump_json(*value));
   }
 
   void groups() {
@@ -309,7 +323,7 @@ private:
       per_group[g] = members;
     }
     answer({{"ok", true}, {"nodes", nodes}, {"members", per_group}},
-           std::to_string(nodes) + " other nodes; members per group " + per_group.dump());
+           std::to_string(nodes) + " other nodes; members per group " + tools::dump_json(per_group));
   }
 
   void snapshot() {
@@ -323,7 +337,7 @@ private:
     self_->request(storage_, std::chrono::seconds(5), stats_atom::value)
       .receive([&](storage_stats& x) { s = x; }, [](caf::error&) {});
     json storage_json{{"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
-    answer({{"ok", true}, {"storage", storage_json}, {"groups", replicas_.size()}}, "storage " + storage_json.dump());
+    answer({{"ok", true}, {"storage", storage_json}, {"groups", replicas_.size()}}, "storage " + tools::dump_json(storage_json));
   }
 
   template <class Handle, class... Ts>
@@ -335,7 +349,7 @@ private:
   }
 
   void answer(json j, const std::string& text) {
-    if (opts_.as_json) std::cout << j.dump() << std::endl;
+    if (opts_.as_json) std::cout << tools::dump_json(j) << std::endl;
     else std::cout << text << std::endl;
   }
 
@@ -391,11 +405,17 @@ void on_signal(int) {
   (void)::write(signal_pipe[1], &c, 1);
 }
 
-// Reads stdin line by line until end of input or a signal.
-template <class F>
-void read_lines(F handle_line) {
-  std::string buffer;
-  char chunk[4096];
+// A command line longer than this is not run (values and names are far smaller; see README).
+constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
+
+// Reads stdin line by line until end of input or a signal; calls handle_line(line) for each line
+// (false from it stops reading) and too_long(size) instead for a line over max_line_bytes, which
+// is never held whole. Each byte is looked at once, so the cost is linear in the input.
+template <class Line, class TooLong>
+void read_lines(Line handle_line, TooLong too_long) {
+  std::string line;
+  std::size_t overlong = 0;  // > 0: bytes of a line being skipped because it is too long
+  std::vector<char> chunk(64 * 1024);
   for (;;) {
     pollfd fds[2] = {{0, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
@@ -403,18 +423,41 @@ void read_lines(F handle_line) {
       return;
     }
     if (fds[1].revents) return;
-    ssize_t n = ::read(0, chunk, sizeof chunk);
+    ssize_t n = ::read(0, chunk.data(), chunk.size());
     if (n <= 0) {
-      if (!buffer.empty()) handle_line(buffer);
+      if (overlong > 0) too_long(overlong);
+      else if (!line.empty()) handle_line(line);
       return;
     }
-    buffer.append(chunk, static_cast<std::size_t>(n));
-    for (std::size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
-      auto line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      if (!handle_line(line)) return;
+    for (std::string_view data(chunk.data(), static_cast<std::size_t>(n)); !data.empty();) {
+      auto newline = data.find('\n');
+      auto piece = data.substr(0, newline);
+      if (overlong == 0 && line.size() + piece.size() > max_line_bytes) {
+        overlong = line.size();
+        line.clear();
+      }
+      if (overlong > 0) overlong += piece.size();
+      else line.append(piece);
+      if (newline == std::string_view::npos) break;
+      data.remove_prefix(newline + 1);
+      if (overlong > 0) {
+        too_long(overlong);
+        overlong = 0;
+      } else if (!handle_line(line)) {
+        return;
+      }
+      line.clear();
     }
   }
+}
+
+// A replica id that is also safe as a directory name (the default --data is ./grove-data/NAME).
+grove::status check_node_name(const std::string& name) {
+  auto ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  if (ok) return {};
+  return grove::error(grove::errc::invalid_argument, "--name " + grove::quote_input(name) +
+                                                       ": 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit");
 }
 
 }  // namespace
@@ -441,6 +484,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", opts.insecure, "allow plaintext without a cluster secret on a non-loopback --address");
   app.allow_extras();  // CAF's own options
   CLI11_PARSE(app, argc, argv);
+  if (auto ok = check_node_name(opts.name); !ok) {
+    std::cerr << "grove-node: " << ok.error().to_string() << std::endl;
+    return 2;
+  }
   if (opts.data.empty()) opts.data = "./grove-data/" + opts.name;
 
   node_config cfg;
@@ -472,7 +519,11 @@ int main(int argc, char** argv) {
       std::cerr << "grove-node: " << ok.error().to_string() << std::endl;
       rc = 1;
     } else {
-      read_lines([&](const std::string& line) { return n.run(line); });
+      read_lines([&](const std::string& line) { return n.run(line); },
+                 [&](std::size_t size) {
+                   n.refuse(error(errc::too_large, "a line of " + std::to_string(size) + " bytes is longer than " +
+                                                     std::to_string(max_line_bytes) + "; not run"));
+                 });
     }
     n.stop();
     deadline.arm(std::chrono::seconds(5), rc);

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "grove/crdt/escape.hpp"
+
 namespace grove::tools {
 
 namespace {
@@ -57,7 +59,7 @@ expected<command> parse_command(std::string_view line) {
   auto verb = next_word(line);
   if (verb.empty()) return error(errc::invalid_argument, "empty command; try help");
   auto it = verbs().find(std::string(verb));
-  if (it == verbs().end()) return error(errc::invalid_argument, "unknown command '" + std::string(verb) + "'; try help");
+  if (it == verbs().end()) return error(errc::invalid_argument, "unknown command " + quote_input(verb) + "; try help");
   const auto& spec = it->second;
   command cmd;
   cmd.verb = it->first;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "grove/crdt/all.hpp"
+#include "grove/crdt/escape.hpp"
 
 namespace grove::tools {
 
@@ -23,14 +24,17 @@ renderer render_as(Show show) {
   };
 }
 
+// Every value and key is shown through escape_bytes: values are bytes, JSON strings are UTF-8.
+json text(std::string_view bytes) { return escape_bytes(bytes); }
+
 template <class Set>
 json sorted_array(const Set& xs) {
   json out = json::array();
-  for (const auto& x : xs) out.push_back(x);
+  for (const auto& x : xs) out.push_back(text(x));
   return out;
 }
 
-json register_value(const lww_register<std::string>& r) { return r.value() ? json(*r.value()) : json(nullptr); }
+json register_value(const lww_register<std::string>& r) { return r.value() ? text(*r.value()) : json(nullptr); }
 
 const std::map<std::string, renderer>& renderers() {
   static const std::map<std::string, renderer> table{
@@ -50,12 +54,12 @@ const std::map<std::string, renderer>& renderers() {
     {ormap<std::string, lww_register<std::string>>::type_name(),
      render_as<ormap<std::string, lww_register<std::string>>>([](const auto& x) {
        json out = json::object();
-       for (const auto& [key, value] : x.value()) out[key] = register_value(value);
+       for (const auto& [key, value] : x.value()) out[escape_bytes(key)] = register_value(value);
        return out;
      })},
     {vector_clock::type_name(), render_as<vector_clock>([](const vector_clock& x) {
        json out = json::object();
-       for (const auto& [actor, count] : x.entries()) out[actor] = count;
+       for (const auto& [actor, count] : x.entries()) out[escape_bytes(actor)] = count;
        return out;
      })},
   };
@@ -71,8 +75,14 @@ expected<nlohmann::json> value_to_json(bytes_view encoded) {
   if (!info) return info.error();
   auto it = renderers().find(info->type_name);
   if (it == renderers().end())
-    return error(errc::type_mismatch, "no decoder for values of type " + info->type_name);
+    return error(errc::type_mismatch, "no decoder for values of type " + quote_input(info->type_name));
   return it->second(encoded);
+}
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+  // replace: a stray byte that is not UTF-8 (in an error text, say) becomes U+FFFD instead of an
+  // exception; values never reach this point unescaped.
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace grove::tools

@@ -7,7 +7,7 @@ namespace grove::actors {
 namespace {
 
 constexpr caf::atom_value grove_category = caf::atom("grove");
-constexpr std::uint8_t last_code = static_cast<std::uint8_t>(errc::unavailable);
+constexpr std::uint8_t last_code = static_cast<std::uint8_t>(errc::not_found);
 
 std::string context_text(const caf::message& ctx) {
   if (ctx.size() == 1 && ctx.match_element<std::string>(0)) return ctx.get_as<std::string>(0);

@@ -1,4 +1,5 @@
 #include "grove/crdt/codec.hpp"
+#include "grove/crdt/escape.hpp"
 
 #include <cstring>
 #include <stdexcept>
@@ -61,7 +62,7 @@ expected<parsed_envelope> parse(bytes_view in) {
     return error(errc::malformed, std::to_string(available - stored) + " bytes after the checksum");
   std::size_t body = header + static_cast<std::size_t>(stored);
   if (get64(in.data() + body) != checksum(in.data(), body))
-    return error(errc::checksum_mismatch, "checksum mismatch: the encoded " + out.info.type_name +
+    return error(errc::checksum_mismatch, "checksum mismatch: the encoded " + quote_input(out.info.type_name) +
                                             " value is damaged");
   out.info.stored_payload_size = static_cast<std::size_t>(stored);
   out.info.payload_size = out.info.stored_payload_size;
@@ -115,7 +116,7 @@ expected<bytes_view> open_envelope(bytes_view in, std::string_view type_name, by
   if (!env) return env.error();
   if (env->info.type_name != type_name)
     return error(errc::type_mismatch, "expected a " + std::string(type_name) + " but the value is a " +
-                                        env->info.type_name);
+                                        quote_input(env->info.type_name));
   if (!env->info.compressed) return env->payload;
   std::size_t size = env->info.payload_size;
   if (size > opts.max_decoded_size)

@@ -4,16 +4,20 @@
 
 namespace grove::crdt {
 
-void gcounter::increment(std::uint64_t n) {
-  if (n == 0) return;
+status gcounter::increment(std::uint64_t n) {
+  if (n == 0) return {};
+  if (n > UINT64_MAX - value())
+    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value()) +
+                                    " would pass the counter's limit of 2^64-1");
   auto& mine = counts_[owner_];
-  mine += n;
+  mine += n;  // cannot wrap: mine <= value()
   delta_[owner_] = mine;
+  return {};
 }
 
 std::uint64_t gcounter::value() const {
   std::uint64_t sum = 0;
-  for (const auto& [actor, count] : counts_) sum += count;
+  for (const auto& [actor, count] : counts_) sum = count > UINT64_MAX - sum ? UINT64_MAX : sum + count;
   return sum;
 }
 
@@ -59,6 +63,25 @@ bool gcounter::read_state(byte_reader& r) {
     counts_.emplace_hint(counts_.end(), std::move(actor), count);
   }
   return true;
+}
+
+std::int64_t pncounter::value() const {
+  auto difference = static_cast<__int128>(positive_.value()) - static_cast<__int128>(negative_.value());
+  return static_cast<std::int64_t>(std::clamp<__int128>(difference, min_value, max_value));
+}
+
+status pncounter::increment(std::uint64_t n) {
+  if (static_cast<__int128>(value()) + n > max_value)
+    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value()) +
+                                    " would pass the pncounter's limit of 2^63-1");
+  return positive_.increment(n);
+}
+
+status pncounter::decrement(std::uint64_t n) {
+  if (static_cast<__int128>(value()) - n < min_value)
+    return error(errc::too_large, "subtracting " + std::to_string(n) + " from " + std::to_string(value()) +
+                                    " would pass the pncounter's limit of -(2^63-1)");
+  return negative_.increment(n);
 }
 
 pncounter pncounter::delta() const {

@@ -20,6 +20,7 @@ const char* to_string(errc code) noexcept {
     case errc::disk_full: return "disk_full";
     case errc::permission_denied: return "permission_denied";
     case errc::unavailable: return "unavailable";
+    case errc::not_found: return "not_found";
   }
   return "unknown";
 }

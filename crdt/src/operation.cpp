@@ -2,12 +2,14 @@
 
 #include <charconv>
 
+#include "grove/crdt/escape.hpp"
+
 namespace grove::crdt {
 
 namespace {
 
 error unknown(const std::string& type, const operation& op, const char* accepted) {
-  return error(errc::invalid_argument, type + " has no operation '" + op.name + "' with " +
+  return error(errc::invalid_argument, type + " has no operation " + quote_input(op.name) + " with " +
                                          std::to_string(op.args.size()) + " argument(s); it accepts: " + accepted);
 }
 
@@ -16,7 +18,7 @@ expected<std::uint64_t> count(const std::string& text) {
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size() || n == 0 || n > (std::uint64_t{1} << 63) - 1)
-    return error(errc::invalid_argument, "'" + text + "' is not a count from 1 to 2^63-1");
+    return error(errc::invalid_argument, quote_input(text) + " is not a count from 1 to 2^63-1");
   return n;
 }
 
@@ -29,7 +31,7 @@ expected<std::size_t> index(const std::string& text) {
   std::size_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size())
-    return error(errc::invalid_argument, "'" + text + "' is not an index");
+    return error(errc::invalid_argument, quote_input(text) + " is not an index");
   return n;
 }
 
@@ -60,8 +62,7 @@ status apply_operation(gcounter& x, const operation& op) {
   if (!is(op, "increment", 0, 1)) return unknown(gcounter::type_name(), op, "increment [N]");
   auto n = optional_count(op);
   if (!n) return n.error();
-  x.increment(*n);
-  return {};
+  return x.increment(*n);
 }
 
 status apply_operation(pncounter& x, const operation& op) {
@@ -69,9 +70,7 @@ status apply_operation(pncounter& x, const operation& op) {
   if (!up && !is(op, "decrement", 0, 1)) return unknown(pncounter::type_name(), op, "increment [N], decrement [N]");
   auto n = optional_count(op);
   if (!n) return n.error();
-  if (up) x.increment(*n);
-  else x.decrement(*n);
-  return {};
+  return up ? x.increment(*n) : x.decrement(*n);
 }
 
 status apply_operation(gset<std::string>& x, const operation& op) {
@@ -83,7 +82,7 @@ status apply_operation(gset<std::string>& x, const operation& op) {
 status apply_operation(twop_set<std::string>& x, const operation& op) {
   if (is(op, "add", 1, 1)) {
     if (!x.add(op.args[0]))
-      return error(errc::invalid_argument, "'" + op.args[0] + "' was removed from this twop_set and cannot come back");
+      return error(errc::invalid_argument, quote_input(op.args[0]) + " was removed from this twop_set and cannot come back");
     return {};
   }
   if (is(op, "remove", 1, 1)) {

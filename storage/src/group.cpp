@@ -1,7 +1,8 @@
 #include "grove/storage/group.hpp"
 
 #include <cctype>
-#include <cstdio>
+
+#include "grove/crdt/escape.hpp"
 
 namespace grove::storage {
 
@@ -18,7 +19,7 @@ status group::validate() const {
     return error(errc::invalid_argument, "group kind must be 1 to " + std::to_string(max_kind_size) + " bytes");
   for (char c : kind)
     if (!valid_kind_char(c))
-      return error(errc::invalid_argument, "group kind '" + kind + "' may only hold letters, digits, '_', '.', '-'");
+      return error(errc::invalid_argument, "group kind " + quote_input(kind) + " may only hold letters, digits, '_', '.', '-'");
   if (name.empty() || name.size() > max_name_size)
     return error(errc::invalid_argument, "group name must be 1 to " + std::to_string(max_name_size) + " bytes");
   return {};
@@ -42,26 +43,15 @@ expected<group> group::decode(bytes_view in) {
   return g;
 }
 
-std::string group::to_string() const {
-  std::string out = kind + ":";
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e || c == '\\') {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string group::to_string() const { return kind + ":" + escape_bytes(name); }
 
 expected<group> group::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
-    return error(errc::invalid_argument, "group '" + std::string(text) + "' is not written KIND:NAME");
-  group g{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+    return error(errc::invalid_argument, "group " + quote_input(text) + " is not written KIND:NAME");
+  auto name = unescape_bytes(text.substr(colon + 1));
+  if (!name) return error(errc::invalid_argument, "group " + quote_input(text) + ": " + name.error().message());
+  group g{std::string(text.substr(0, colon)), std::move(*name)};
   if (auto ok = g.validate(); !ok) return ok.error();
   return g;
 }

@@ -21,9 +21,9 @@ BOOST_AUTO_TEST_SUITE(counters)
 
 BOOST_AUTO_TEST_CASE(gcounter_sums_per_replica_counts_and_merge_takes_the_maximum) {
   gcounter a("a"), b("b");
-  a.increment(3);
-  a.increment();
-  b.increment(5);
+  BOOST_REQUIRE(a.increment(3));
+  BOOST_REQUIRE(a.increment());
+  BOOST_REQUIRE(b.increment(5));
   BOOST_TEST(a.get("a") == 4u);
   exchange(a, b);
   exchange(a, b);
@@ -35,9 +35,9 @@ BOOST_AUTO_TEST_CASE(gcounter_sums_per_replica_counts_and_merge_takes_the_maximu
 
 BOOST_AUTO_TEST_CASE(gcounter_delta_holds_only_local_increments_until_reset) {
   gcounter a("a"), b("b");
-  b.increment(7);
+  BOOST_REQUIRE(b.increment(7));
   a.merge(b);
-  a.increment(2);
+  BOOST_REQUIRE(a.increment(2));
   BOOST_TEST(a.delta().value() == 2u);
   BOOST_TEST(a.delta().get("b") == 0u);
   a.reset_delta();
@@ -47,15 +47,15 @@ BOOST_AUTO_TEST_CASE(gcounter_delta_holds_only_local_increments_until_reset) {
 
 BOOST_AUTO_TEST_CASE(pncounter_reports_positive_and_negative_totals) {
   pncounter a("a"), b("b");
-  a.increment(10);
-  b.decrement(4);
-  a.decrement(1);
+  BOOST_REQUIRE(a.increment(10));
+  BOOST_REQUIRE(b.decrement(4));
+  BOOST_REQUIRE(a.decrement(1));
   exchange(a, b);
   BOOST_TEST(a.value() == 5);
   BOOST_TEST(b.value() == 5);
   BOOST_TEST(a.positive_total() == 10u);
   BOOST_TEST(a.negative_total() == 5u);
-  b.decrement(20);
+  BOOST_REQUIRE(b.decrement(20));
   BOOST_TEST(b.value() == -15);
 }
 
@@ -216,8 +216,8 @@ using counter_map = ormap<std::string, gcounter>;
 
 BOOST_AUTO_TEST_CASE(ormap_values_merge_with_their_own_merge) {
   counter_map a("a"), b("b");
-  a.update("views", [](gcounter& c) { c.increment(2); });
-  b.update("views", [](gcounter& c) { c.increment(3); });
+  a.update("views", [](gcounter& c) { BOOST_REQUIRE(c.increment(2)); });
+  b.update("views", [](gcounter& c) { BOOST_REQUIRE(c.increment(3)); });
   exchange(a, b);
   BOOST_TEST(a.get("views")->value() == 5u);
   BOOST_TEST(b.get_or("views", gcounter("b")).value() == 5u);
@@ -227,10 +227,10 @@ BOOST_AUTO_TEST_CASE(ormap_values_merge_with_their_own_merge) {
 
 BOOST_AUTO_TEST_CASE(ormap_concurrent_update_and_erase_update_wins) {
   counter_map a("a"), b("b");
-  a.update("k", [](gcounter& c) { c.increment(); });
+  a.update("k", [](gcounter& c) { BOOST_REQUIRE(c.increment()); });
   b.merge(a);
   BOOST_TEST(b.erase("k"));
-  a.update("k", [](gcounter& c) { c.increment(); });
+  a.update("k", [](gcounter& c) { BOOST_REQUIRE(c.increment()); });
   exchange(a, b);
   BOOST_TEST(a.contains("k"));
   BOOST_TEST(b.contains("k"));

@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(typed_load_of_the_wrong_crdt_type_names_both_types
   grove::testing::temp_dir dir;
   auto b = F::open(dir);
   grove::crdt::gcounter c("a");
-  c.increment(4);
+  BOOST_REQUIRE(c.increment(4));
   auto key = contract::g("counter", "views");
   BOOST_REQUIRE(grove::storage::save(*b, key, c));
   auto ok = grove::storage::load<grove::crdt::gcounter>(*b, key, "me");
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_damaged_value_fails_alone_and_every_other_group_
   grove::testing::temp_dir dir;
   auto b = F::open(dir);
   grove::crdt::gcounter c("a");
-  c.increment();
+  BOOST_REQUIRE(c.increment());
   for (int i = 0; i < 10; ++i) BOOST_REQUIRE(grove::storage::save(*b, contract::g("counter", std::to_string(i)), c));
   auto damaged = grove::crdt::encode(c);
   damaged[damaged.size() / 2] ^= 0x10;

@@ -37,7 +37,7 @@ group group_of(std::uint64_t i) { return group{"counter", "g" + std::to_string(i
   if (!b) ::_exit(3);
   for (std::uint64_t i = first;; ++i) {
     gcounter c("writer");
-    c.increment(i);
+    BOOST_REQUIRE(c.increment(i));
     if (!save(**b, group_of(i), c)) ::_exit(4);
     if (::write(report, &i, sizeof i) != sizeof i) ::_exit(5);
   }

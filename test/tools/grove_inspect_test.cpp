@@ -26,7 +26,7 @@ std::string build_store(const temp_dir& dir) {
   opts.durable = true;
   auto b = std::move(*open_dets(opts));
   gcounter c("a");
-  c.increment(42);
+  BOOST_REQUIRE(c.increment(42));
   orset<std::string> s("a");
   s.add("bob");
   s.add("alice");

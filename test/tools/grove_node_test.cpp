@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE grove_node
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -82,7 +83,6 @@ BOOST_AUTO_TEST_CASE(every_command_answers_one_json_line_and_bad_ones_do_not_sto
   BOOST_TEST(n->ask("get set:users")["value"] == json::parse(R"(["alice","bob"])"));
   BOOST_TEST(n->ask("put map:settings theme dark")["ok"] == true);
   BOOST_TEST(n->ask("get map:settings")["value"] == json::parse(R"({"theme":"dark"})"));
-  BOOST_TEST(n->ask("get register:title")["value"].is_null());
   BOOST_TEST(n->ask("set register:title Grove for CAF")["ok"] == true);
   BOOST_TEST(n->ask("get register:title")["value"] == "Grove for CAF");
   BOOST_TEST(n->ask("insert list:todo 0 second")["ok"] == true);
@@ -308,4 +308,117 @@ BOOST_AUTO_TEST_CASE(a_peer_stuck_in_the_tls_handshake_does_not_keep_the_node_fr
   port_of(*again);
   BOOST_TEST(again->ask("get counter:held")["value"] == 5);
   BOOST_TEST(again->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(values_that_are_not_utf8_are_shown_escaped_and_never_stop_a_node) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"));
+  auto peer = "127.0.0.1:" + std::to_string(port_of(*a));
+  BOOST_REQUIRE(a->ask("add set:x a\xff" "b")["ok"] == true);
+  BOOST_REQUIRE(a->ask("add set:x caf\xc3\xa9 and a\\backslash")["ok"] == true);
+  BOOST_REQUIRE(a->ask("put map:m k\xfe v\x01")["ok"] == true);
+  BOOST_REQUIRE(a->ask("set register:r \xc3\x28")["ok"] == true);
+  BOOST_REQUIRE(a->ask("insert list:l 0 \xed\xa0\x80")["ok"] == true);  // a surrogate: not UTF-8
+  auto set = json::parse(R"(["a\\xffb", "café and a\\\\backslash"])");
+  BOOST_TEST(a->ask("get set:x")["value"] == set);
+  BOOST_TEST(a->ask("get map:m")["value"] == json::parse(R"({"k\\xfe": "v\\x01"})"));
+  BOOST_TEST(a->ask("get register:r")["value"] == "\\xc3(");
+  BOOST_TEST(a->ask("get list:l")["value"] == json::parse(R"(["\\xed\\xa0\\x80"])"));
+  // Errors that echo input escape it too.
+  auto unknown = a->ask("frob\xff");
+  BOOST_TEST(unknown["ok"] == false);
+  BOOST_TEST(unknown["error"].get<std::string>().find("'frob\\xff'") != std::string::npos);
+  BOOST_TEST(a->ask("incr counter:c \xff")["ok"] == false);
+  BOOST_TEST(a->ask("get ki\xffnd:x")["ok"] == false);
+  // Another node reads what this one wrote.
+  auto b = start_node("b", dir.file("b"), {peer});
+  port_of(*b);
+  BOOST_REQUIRE(b->wait_for_event("connected").is_object());
+  BOOST_TEST(converges(*b, "get set:x", set));
+  // After a snapshot and a restart the stored value shows the same way.
+  BOOST_TEST(a->finish() == 0);
+  a = start_node("a", dir.file("a"));
+  port_of(*a);
+  BOOST_TEST(a->ask("get set:x")["value"] == set);
+  // Plain text mode: one escaped line per answer.
+  auto plain = std::make_unique<node_process>(std::vector<std::string>{
+    GROVE_NODE, "--name", "p", "--store", "ets", "--scheduler.max-threads=2"});
+  BOOST_REQUIRE(plain->read_line()->find("listening") != std::string::npos);
+  BOOST_REQUIRE(plain->read_line()->find("restored") != std::string::npos);
+  plain->send("add set:x a\xff" "b");
+  BOOST_TEST(*plain->read_line() == "ok");
+  plain->send("get set:x");
+  BOOST_TEST(*plain->read_line() == R"(["a\\xffb"])");
+  plain->send("nonsense\xff");
+  BOOST_TEST(*plain->read_line() == R"(error: invalid_argument: unknown command 'nonsense\xff'; try help)");
+  for (auto* n : {a.get(), b.get(), plain.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(long_lines_are_refused_and_never_echoed_whole) {
+  temp_dir dir;
+  auto n = start_node("long", dir.file("long"), {}, "ets");
+  port_of(*n);
+  auto huge = n->ask("add set:x " + std::string(4 << 20, 'v'));  // 4 MiB: over the 1 MiB limit
+  BOOST_TEST(huge["ok"] == false);
+  BOOST_TEST(huge["error"].get<std::string>().find("too_large") == 0u);
+  BOOST_TEST(huge["error"].get<std::string>().size() < 200u);
+  auto unknown = n->ask(std::string(512 << 10, 'u'));  // a 512 KiB unknown command
+  BOOST_TEST(unknown["ok"] == false);
+  BOOST_TEST(unknown["error"].get<std::string>().size() < 200u);
+  BOOST_TEST(unknown["error"].get<std::string>().find("(524288 bytes)") != std::string::npos);
+  BOOST_TEST(n->ask("add set:x fine")["ok"] == true);  // the next line is read as a line of its own
+  BOOST_TEST(n->ask("get set:x")["value"] == json::parse(R"(["fine"])"));
+  BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_that_is_no_safe_directory_name_stops_the_node_at_start) {
+  temp_dir dir;
+  for (std::string bad : std::vector<std::string>{"", "../../escape", "a/b", ".hidden", std::string(65, 'n')}) {
+    BOOST_TEST_CONTEXT("--name '" << bad << "'") {
+      node_process n({GROVE_NODE, "--name", bad, "--store", "dets", "--data", dir.file("d") + "/" + bad});
+      BOOST_TEST(n.wait() == 2);
+    }
+  }
+  node_process defaulted({GROVE_NODE, "--name", "../escape", "--store", "dets"});  // default --data
+  BOOST_TEST(defaulted.wait() == 2);
+  BOOST_TEST(!std::filesystem::exists("grove-data/../escape"));
+  BOOST_TEST(!std::filesystem::exists(dir.file("d")));
+}
+
+BOOST_AUTO_TEST_CASE(reading_a_group_that_nobody_hosts_does_not_create_it) {
+  temp_dir dir;
+  auto n = start_node("reader", dir.file("reader"), {}, "ets", {"--max-groups", "1"});
+  port_of(*n);
+  for (int i = 0; i < 3; ++i) {
+    auto typo = n->ask("get counter:typo" + std::to_string(i));
+    BOOST_TEST(typo["ok"] == false);
+    BOOST_TEST(typo["error"].get<std::string>().find("not_found") == 0u);
+  }
+  BOOST_TEST(n->ask("groups")["groups"].empty());
+  BOOST_TEST(n->ask("incr counter:real")["ok"] == true);  // the one allowed group is still free
+  BOOST_TEST(n->ask("get counter:real")["value"] == 1);
+  BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(counters_refuse_to_pass_their_range_instead_of_wrapping) {
+  temp_dir dir;
+  auto n = start_node("range", dir.file("range"), {}, "ets");
+  port_of(*n);
+  const std::string max = "9223372036854775807";  // 2^63-1, the largest step
+  BOOST_TEST(n->ask("incr counter:x " + max)["ok"] == true);
+  BOOST_TEST(n->ask("incr counter:x " + max)["ok"] == true);
+  auto third = n->ask("incr counter:x " + max);
+  BOOST_TEST(third["ok"] == false);
+  BOOST_TEST(third["error"].get<std::string>().find("too_large") == 0u);
+  BOOST_TEST(n->ask("get counter:x")["value"].get<std::uint64_t>() == 18446744073709551614u);
+  BOOST_TEST(n->ask("incr counter:x 1")["ok"] == true);  // up to 2^64-1 exactly
+  BOOST_TEST(n->ask("incr counter:x 1")["ok"] == false);
+  BOOST_TEST(n->ask("decr pncounter:y " + max)["ok"] == true);
+  BOOST_TEST(n->ask("decr pncounter:y 1")["ok"] == false);
+  BOOST_TEST(n->ask("get pncounter:y")["value"] == -9223372036854775807LL);
+  BOOST_TEST(n->ask("incr pncounter:y " + max)["ok"] == true);
+  BOOST_TEST(n->ask("incr pncounter:y " + max)["ok"] == true);
+  BOOST_TEST(n->ask("incr pncounter:y 1")["ok"] == false);
+  BOOST_TEST(n->ask("get pncounter:y")["value"] == 9223372036854775807LL);
+  BOOST_TEST(n->finish() == 0);
 }

@@ -30,6 +30,7 @@ enum class errc : std::uint8_t {
   disk_full,            // no space left on the device
   permission_denied,    // the operating system refused access
   unavailable,          // a peer or actor did not answer
+  not_found,            // what the call names does not exist (and the call does not create it)
 };
 
 /// Stable lower-case name of an error code, e.g. "checksum_mismatch".

@@ -1,13 +1,20 @@
 // gcounter: a grow-only counter (Grove.Counter.GCounter). Each replica counts its own increments;
-// merge takes the per-replica maximum; the value is the sum (modulo 2^64).
+// merge takes the per-replica maximum; the value is the sum.
+//
+// Range: a gcounter's value is 0..2^64-1 and a pncounter's -(2^63-1)..2^63-1. A replica refuses an
+// increment or decrement that would take the value it sees out of the range (errc::too_large,
+// nothing changes), so nothing wraps around. Concurrent changes on several replicas can still add
+// up past the range after a merge; value() then saturates at the bound instead of wrapping.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "grove/crdt/binary.hpp"
 #include "grove/crdt/causal_context.hpp"
+#include "grove/crdt/error.hpp"
 
 namespace grove::crdt {
 
@@ -18,9 +25,9 @@ public:
   static std::string type_name() { return "grove.gcounter"; }
   const replica_id& owner() const { return owner_; }
 
-  /// Adds `n` to this replica's count.
-  void increment(std::uint64_t n = 1);
-  /// The sum of all replicas' counts.
+  /// Adds `n` to this replica's count. Errors: too_large when the value would pass 2^64-1.
+  status increment(std::uint64_t n = 1);
+  /// The sum of all replicas' counts, saturated at 2^64-1.
   std::uint64_t value() const;
   /// The count contributed by `actor` (0 if unknown).
   std::uint64_t get(const replica_id& actor) const;
@@ -53,12 +60,17 @@ public:
   static std::string type_name() { return "grove.pncounter"; }
   const replica_id& owner() const { return positive_.owner(); }
 
-  void increment(std::uint64_t n = 1) { positive_.increment(n); }
-  void decrement(std::uint64_t n = 1) { negative_.increment(n); }
-  /// positive total - negative total (two's complement wrap-around on overflow).
-  std::int64_t value() const {
-    return static_cast<std::int64_t>(positive_.value() - negative_.value());
-  }
+  static constexpr std::int64_t max_value = INT64_MAX;
+  static constexpr std::int64_t min_value = -INT64_MAX;
+
+  /// Adds `n`. Errors: too_large when the value would pass max_value (or the total of all
+  /// increments 2^64-1); nothing changes then.
+  status increment(std::uint64_t n = 1);
+  /// Subtracts `n`. Errors: too_large when the value would fall below min_value (or the total of
+  /// all decrements pass 2^64-1).
+  status decrement(std::uint64_t n = 1);
+  /// positive total - negative total, saturated to [min_value, max_value].
+  std::int64_t value() const;
   std::uint64_t positive_total() const { return positive_.value(); }
   std::uint64_t negative_total() const { return negative_.value(); }
 

@@ -25,9 +25,11 @@ struct group {
   /// Inverse of encode(); errc::malformed for bytes that no group encodes to.
   static expected<group> decode(bytes_view in);
 
-  /// "kind:name", with bytes outside printable ASCII (and backslash) written as \xNN.
+  /// "kind:name" with the name escaped as escape_bytes does (grove/crdt/escape.hpp): valid UTF-8
+  /// stays, a backslash is "\\", other bytes are "\xHH". parse(to_string()) gives the group back.
   std::string to_string() const;
-  /// Parses "kind:name" (the kind ends at the first ':'), then validates.
+  /// Parses "kind:name" (the kind ends at the first ':'; the name is unescaped), then validates.
+  /// Errors: invalid_argument (no ':', a bad escape, limits; the input is quoted, at most 64 bytes).
   static expected<group> parse(std::string_view text);
 
   friend bool operator==(const group& a, const group& b) { return a.kind == b.kind && a.name == b.name; }

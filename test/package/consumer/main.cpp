@@ -12,8 +12,7 @@
 
 int main() {
   grove::crdt::gcounter a("a"), b("b");
-  a.increment(2);
-  b.increment(3);
+  if (!a.increment(2) || !b.increment(3)) return 1;
   a.merge(*grove::crdt::decode<grove::crdt::gcounter>(grove::crdt::encode(b.delta())));
 
   caf::actor_system_config cfg;
