@@ -12,6 +12,7 @@
 #include "grove/actors/replication.hpp"
 #include "grove/actors/tls.hpp"
 #include "cluster_secret.hpp"
+#include "log_limiter.hpp"
 
 namespace grove::actors {
 
@@ -37,6 +38,7 @@ struct membership_state {
   std::map<std::string, members> local;                  // group -> members on this node
   std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
   std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
+  detail::log_limiter log;
 };
 
 using membership_ptr = membership_actor::stateful_pointer<membership_state>;
@@ -91,8 +93,8 @@ caf::error not_trusted() {
 }
 
 void log_refused(membership_ptr self, const caf::actor& node, const std::string& why) {
-  std::cerr << "[grove] membership " << self->state.node << ": node " << caf::to_string(node.node())
-            << " refused: " << why << std::endl;
+  self->state.log.write("[grove] membership " + self->state.node + ": node " + caf::to_string(node.node()) +
+                        " refused: " + why);
 }
 
 // Whether the current message may be acted on: always from this node; from another node only

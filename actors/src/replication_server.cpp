@@ -9,6 +9,8 @@
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replication.hpp"
+#include "grove/crdt/escape.hpp"
+#include "log_limiter.hpp"
 
 namespace grove::actors {
 
@@ -49,14 +51,14 @@ struct replica_state {
   std::optional<std::uint64_t> digest_cache;
   std::mt19937_64 drop_rng;
   replica_stats stats;
+  detail::log_limiter log;
 };
 
 using replica_ptr = replica_impl::stateful_pointer<replica_state>;
 
 void log_error(replica_ptr self, const std::string& what) {
   ++self->state.stats.errors;
-  std::cerr << "[grove] replica " << self->state.self_id << " of " << self->state.group_text << ": " << what
-            << std::endl;
+  self->state.log.write("[grove] replica " + self->state.self_id + " of " + self->state.group_text + ": " + what);
 }
 
 void mark_changed(replica_ptr self) {
@@ -214,7 +216,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   auto max_chunks = max_state_bytes / st.opts.max_message_bytes + 1;
   if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks ||
       c.data.size() > st.opts.max_message_bytes) {
-    drop_sender(self, "malformed state chunk from " + c.from);
+    drop_sender(self, "malformed state chunk from " + quote_input(c.from));
     return;
   }
   auto key = std::make_pair(c.from, c.transfer);
@@ -226,7 +228,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   }
   if (t.parts.size() != c.count) {
     st.transfers.erase(key);
-    return drop_sender(self, "inconsistent state transfer from " + c.from);
+    return drop_sender(self, "inconsistent state transfer from " + quote_input(c.from));
   }
   if (t.parts[c.index].empty() && !c.data.empty()) ++t.received;
   t.parts[c.index] = std::move(c.data);
@@ -335,7 +337,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     [=](unsubscribe_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
       if (!from_peer(self)) return;
-      if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + d.group);
+      if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + quote_input(d.group));
       if (d.delta.size() > self->state.opts.max_message_bytes)
         return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "grove/actors/replication.hpp"
 #include "grove/actors/shutdown.hpp"
@@ -580,4 +581,24 @@ BOOST_AUTO_TEST_CASE(stop_node_keeps_the_last_change_of_every_replica_and_the_sy
   auto b = std::move(*grove::storage::open_dets(o));
   for (int i = 0; i < groups; ++i)
     BOOST_TEST((*grove::storage::load<gcounter>(*b, group{"counter", "c" + std::to_string(i)}))->value() == std::uint64_t(rounds));
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_of_error_messages_writes_a_bounded_number_of_log_lines) {
+  node n;
+  auto r = n.replica<gcounter>("a", group{"counter", "flooded"});
+  std::stringstream captured;
+  auto* original = std::cerr.rdbuf(captured.rdbuf());
+  caf::scoped_actor flooder{*n.sys};
+  constexpr int flood = 5000;
+  auto untyped = caf::actor_cast<caf::actor>(r);  // a typed handle would not let an error through
+  for (int i = 0; i < flood; ++i) flooder->send(untyped, caf::make_error(caf::sec::unexpected_message));
+  bool all_seen = eventually([&] { return stats_of(*n.sys, r).errors >= std::uint64_t{flood}; });
+  std::cerr.rdbuf(original);
+  BOOST_REQUIRE(all_seen);
+  auto text = captured.str();
+  auto lines = std::count(text.begin(), text.end(), '\n');
+  BOOST_TEST_MESSAGE(lines << " lines for " << flood << " error messages");
+  BOOST_TEST(lines >= 1);
+  BOOST_TEST(lines <= 40);  // 10 a second, plus one summary line per second, for a few seconds at most
+  BOOST_TEST(bool(mutate(*n.sys, r, op("increment"))));  // and the replica keeps serving
 }

@@ -64,6 +64,9 @@ BOOST_AUTO_TEST_CASE(printable_form_escapes_and_parses_back) {
   BOOST_TEST((*group::parse("counter:views") == x));
   BOOST_TEST((*group::parse("map:a:b") == group{"map", "a:b"}));
   BOOST_TEST((group{"k", std::string("a\nb", 3)}.to_string() == "k:a\\x0ab"));
+  for (const auto& name : {std::string("a\xff\\b"), std::string("caf\xc3\xa9"), std::string("x\0y", 3)})
+    BOOST_TEST((*group::parse(group{"k", name}.to_string()) == group{"k", name}));
+  BOOST_TEST(group::parse("k:bad\\q").error().code() == errc::invalid_argument);
   BOOST_TEST(group::parse("no-colon").error().code() == errc::invalid_argument);
   BOOST_TEST(group::parse(":name").error().code() == errc::invalid_argument);
 }

@@ -73,6 +73,31 @@ BOOST_AUTO_TEST_CASE(dump_json_shows_the_decoded_value) {
   BOOST_TEST(inspect({file, "dump", "counter:absent"}).exit_code == 2);
 }
 
+BOOST_AUTO_TEST_CASE(dump_shows_values_that_are_not_utf8_escaped) {
+  temp_dir dir;
+  dets_options opts;
+  opts.file = dir.file("bytes.grove");
+  opts.durable = true;
+  {
+    auto b = std::move(*open_dets(opts));
+    orset<std::string> s("a");
+    s.add("a\xff" "b");
+    ormap<std::string, lww_register<std::string>> m("a");
+    m.update("k\xfe", [](auto& r) { r.set(std::string("v\0", 2)); });
+    BOOST_REQUIRE(save(*b, group{"set", "x\xff"}, s));
+    BOOST_REQUIRE(save(*b, group{"map", "m"}, m));
+  }
+  auto set = inspect({opts.file, "dump", "set:x\\xff", "--json"});
+  BOOST_TEST(set.exit_code == 0);
+  BOOST_TEST(json::parse(set.out)["value"] == json::parse(R"(["a\\xffb"])"));
+  BOOST_TEST(json::parse(set.out)["group"] == "set:x\\xff");
+  auto map = inspect({opts.file, "dump", "map:m"});
+  BOOST_TEST(map.exit_code == 0);
+  BOOST_TEST(map.out.find(R"("k\\xfe": "v\\x00")") != std::string::npos);
+  auto list = inspect({opts.file, "list", "--json"});
+  BOOST_TEST(json::parse(list.out)[1]["group"] == "set:x\\xff");
+}
+
 BOOST_AUTO_TEST_CASE(verify_passes_a_good_store_and_names_each_damaged_group) {
   temp_dir dir;
   auto file = build_store(dir);

@@ -2,8 +2,10 @@
 // needs no coordination between replicas, and is always safe to run.
 //
 // On orset/dvv_set a removed element leaves nothing behind (the kernel erases it at once), so a
-// collection finds nothing to remove; the stats still report what remains. On ormap it drops the
-// values of erased keys (kept until then so that merge stays associative).
+// collection finds nothing to remove; the stats still report what remains. An ormap keeps the
+// values of erased keys (see ormap.hpp): info() counts them as empty entries, and there is no
+// collect() for ormap, because dropping them on one replica loses updates that another replica
+// made concurrently (the next merge would bring the key back with only part of its value).
 #pragma once
 
 #include <cstddef>
@@ -54,12 +56,6 @@ bool needs_gc(const T& x, std::size_t threshold = 0) {
 template <class E>
 gc_stats collect(basic_dot_set<E>& set) {
   return gc_stats{0, set.size()};
-}
-
-template <class K, class C>
-gc_stats collect(ormap<K, C>& map) {
-  std::size_t removed = map.drop_dead_values();
-  return gc_stats{removed, map.stored_values().size()};
 }
 
 }  // namespace grove::crdt

@@ -1,10 +1,12 @@
 // ormap<K, C>: a map from keys to CRDT values (Grove.Map.ORMap). Keys have add-wins
 // observed-remove semantics (a dot_kernel); values are merged with their own merge.
 //
-// Erasing a key hides it; its value is kept (so that merge stays associative) until the
-// structural GC drops values whose key is gone. A key that comes back (re-added here, or updated
-// concurrently elsewhere) therefore continues from the value it had: like Akka's ORMap, erase is
-// not a reset of the value.
+// Erasing a key hides it; its value is kept, for good: a replica that has not seen the erase may
+// still send an update of that key, and merge stays associative only if the value it lands on is
+// the one it had. A key that comes back (re-added here, or updated concurrently elsewhere)
+// therefore continues from the value it had: like Akka's ORMap, erase is not a reset of the value.
+// Dropping such values safely needs every replica to have seen the erase, a protocol this library
+// does not have, so there is no local collection of them (gc.hpp's info() counts them).
 #pragma once
 
 #include <map>
@@ -92,22 +94,9 @@ public:
     delta_values_.clear();
   }
 
-  /// Key kernel and stored values (live or not), for inspection and GC.
+  /// Key kernel and stored values (live or not), for inspection.
   const dot_kernel<K>& key_kernel() const { return keys_; }
   const std::map<K, C>& stored_values() const { return values_; }
-  /// Drops values whose key is not live; returns how many it dropped.
-  std::size_t drop_dead_values() {
-    std::size_t dropped = 0;
-    for (auto it = values_.begin(); it != values_.end();) {
-      if (keys_.contains(it->first)) {
-        ++it;
-      } else {
-        it = values_.erase(it);
-        ++dropped;
-      }
-    }
-    return dropped;
-  }
 
   void write_state(byte_writer& w) const {
     keys_.write(w, &value_codec<K>::write);
