@@ -256,6 +256,29 @@ BOOST_AUTO_TEST_CASE(a_file_holds_256_tables_and_the_next_is_a_clear_error) {
   BOOST_TEST(list_dets_tables(o.file)->size() == 256u);
 }
 
+// Counted in a separate process with an LD_PRELOAD shim: a durable save syncs the file before it
+// returns (one fdatasync per save at least); write-behind saves share the syncs of a flush.
+BOOST_AUTO_TEST_CASE(durable_saves_sync_the_disk_each_and_write_behind_saves_share_syncs) {
+  temp_dir dir;
+  auto syncs_for = [&](const std::string& kind) {
+    auto count_file = dir.file(kind + ".syncs");
+    ::setenv("LD_PRELOAD", GROVE_FSYNC_COUNTER, 1);
+    ::setenv("GROVE_FSYNC_COUNT_FILE", count_file.c_str(), 1);
+    ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);  // sanitizer builds: the shim loads first
+    auto r = run_process({GROVE_STORAGE_PROBE, kind, dir.file(kind + ".grove"), "save-many", "20"});
+    for (const char* v : {"LD_PRELOAD", "GROVE_FSYNC_COUNT_FILE", "ASAN_OPTIONS"}) ::unsetenv(v);
+    BOOST_REQUIRE_EQUAL(r.out, "ok\n");
+    int count = -1;
+    std::ifstream(count_file) >> count;
+    BOOST_TEST_MESSAGE(kind << ": " << count << " syncs for 20 saves");
+    return count;
+  };
+  BOOST_TEST(syncs_for("dets-durable") >= 20);
+  auto shared = syncs_for("dets");
+  BOOST_TEST(shared >= 1);   // the flush at close
+  BOOST_TEST(shared <= 6);   // not one per save
+}
+
 BOOST_AUTO_TEST_CASE(write_behind_overwrites_of_one_group_do_not_fill_the_buffer) {
   temp_dir dir;
   auto opts = dets_at(dir.file("overwrite.grove"));

@@ -3,6 +3,8 @@
 //   storage_probe ets|dets|dets-ro TARGET save KIND NAME VALUE
 //   storage_probe ets|dets|dets-ro TARGET load KIND NAME
 //   storage_probe ets|dets|dets-ro TARGET open
+//   storage_probe dets|dets-durable TARGET save-many N      N saves to groups n:0 .. n:N-1
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -22,6 +24,7 @@ grove::expected<std::unique_ptr<backend>> open(const std::string& kind, const st
   dets_options opts;
   opts.file = target;
   opts.read_only = kind == "dets-ro";
+  opts.durable = kind == "dets-durable";
   return open_dets(opts);
 }
 
@@ -38,6 +41,12 @@ int main(int argc, char** argv) {
   auto b = open(kind, target);
   if (!b) return fail(b.error());
   if (command == "open") {
+    std::cout << "ok" << std::endl;
+    return 0;
+  }
+  if (command == "save-many" && argc == 5) {
+    for (int i = 0; i < std::atoi(argv[4]); ++i)
+      if (auto ok = (*b)->save(group{"n", std::to_string(i)}, "v"); !ok) return fail(ok.error());
     std::cout << "ok" << std::endl;
     return 0;
   }

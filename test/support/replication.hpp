@@ -26,6 +26,17 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
   return condition();
 }
 
+/// Whether `condition` holds at every check (every 20 ms) for `period`: for what must never
+/// happen (an intruder getting in), where one check at one instant proves little.
+inline bool holds_throughout(const std::function<bool()>& condition, std::chrono::milliseconds period = 1s) {
+  auto until = std::chrono::steady_clock::now() + period;
+  do {
+    if (!condition()) return false;
+    std::this_thread::sleep_for(20ms);
+  } while (std::chrono::steady_clock::now() < until);
+  return true;
+}
+
 inline grove::status mutate(caf::actor_system& sys, const actors::replica_actor& r, crdt::operation op) {
   caf::scoped_actor self{sys};
   grove::status result;
