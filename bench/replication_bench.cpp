@@ -103,7 +103,7 @@ void increments_request_response(benchmark::State& state) {
 }
 BENCHMARK(increments_request_response)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 
-// State reads by an event-based client, one at a time (a counter of 8 replicas' contributions).
+// State reads by an event-based client, one at a time (one replica, a counter it incremented once).
 void state_reads(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();
   const int total = 200'000;
