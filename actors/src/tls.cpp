@@ -1,12 +1,15 @@
 // TLS configuration checks (OpenSSL's libssl) and CAF's openssl module. See tls.hpp for why.
 #include "grove/actors/tls.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -124,20 +127,61 @@ bool uses_tls(const caf::actor_system& sys) { return sys.has_openssl_manager(); 
 // without clearing the thread's OpenSSL error queue first, and leaves a failed handshake's errors
 // in it. All sessions of a node run on its one multiplexer thread, so one refused peer (or a port
 // scanner) made the next "would block" of every established TLS connection look like a fatal
-// error, and CAF closed them all. OpenSSL requires an empty queue before each I/O call; these
-// definitions interpose libssl's (CAF's calls bind to the program's symbols first) and empty the
-// queue before calling the real function. tls_test checks established connections survive.
+// error, and CAF closed them all. OpenSSL requires an empty queue before each I/O call.
+//
+// These definitions interpose libssl's SSL_read and SSL_write for the whole program (a symbol of
+// the executable wins over libssl's), but change only the calls made from CAF's openssl module
+// (libcaf_openssl's code, found by the caller's return address): those get the queue emptied
+// first. Every other caller, an embedding program's own TLS included, reaches libssl's function
+// with its error queue untouched; its only cost is one range check. tls_test checks both: that
+// established CAF connections survive refused handshakes, and that a program's own SSL_read keeps
+// the errors it had queued.
+namespace {
+
+struct code_range {
+  std::uintptr_t begin = 0, end = 0;
+  bool contains(const void* address) const {
+    auto a = reinterpret_cast<std::uintptr_t>(address);
+    return a >= begin && a < end;
+  }
+};
+
+// The executable segments of libcaf_openssl, once (it is linked in, so loaded before any call).
+const code_range& caf_openssl_code() {
+  static const code_range range = [] {
+    code_range r;
+    dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) {
+        if (!info->dlpi_name || !std::strstr(info->dlpi_name, "libcaf_openssl")) return 0;
+        auto& found = *static_cast<code_range*>(out);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          auto begin = info->dlpi_addr + ph.p_vaddr;
+          if (found.begin == 0 || begin < found.begin) found.begin = begin;
+          found.end = std::max<std::uintptr_t>(found.end, begin + ph.p_memsz);
+        }
+        return 1;
+      },
+      &r);
+    return r;
+  }();
+  return range;
+}
+
+}  // namespace
+
 extern "C" {
 
 int SSL_read(SSL* ssl, void* buffer, int size) {
   static const auto real = reinterpret_cast<int (*)(SSL*, void*, int)>(::dlsym(RTLD_NEXT, "SSL_read"));
-  ERR_clear_error();
+  if (caf_openssl_code().contains(__builtin_return_address(0))) ERR_clear_error();
   return real(ssl, buffer, size);
 }
 
 int SSL_write(SSL* ssl, const void* buffer, int size) {
   static const auto real = reinterpret_cast<int (*)(SSL*, const void*, int)>(::dlsym(RTLD_NEXT, "SSL_write"));
-  ERR_clear_error();
+  if (caf_openssl_code().contains(__builtin_return_address(0))) ERR_clear_error();
   return real(ssl, buffer, size);
 }
 

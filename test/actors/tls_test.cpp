@@ -3,6 +3,9 @@
 #define BOOST_TEST_MODULE tls
 #include <boost/test/unit_test.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <caf/openssl/manager.hpp>
 
 #include "grove/actors/tls.hpp"
@@ -225,6 +228,26 @@ BOOST_AUTO_TEST_CASE(refused_handshakes_do_not_break_established_connections) {
   BOOST_TEST(nodes_known(*a) == 1u);
   b.reset();
   a.reset();
+}
+
+// Grove's SSL_read/SSL_write workaround applies to CAF's calls only: a program that links
+// grove::actors and uses OpenSSL itself keeps the errors it queued before an SSL_read.
+BOOST_AUTO_TEST_CASE(a_programs_own_ssl_read_and_write_keep_its_error_queue) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), &SSL_CTX_free};
+  BOOST_REQUIRE(ctx);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl{SSL_new(ctx.get()), &SSL_free};
+  BOOST_REQUIRE(ssl);
+  for (bool write : {false, true}) {
+    ERR_clear_error();
+    ERR_raise(ERR_LIB_USER, 42);  // the program's own error, queued before the call
+    char buffer[16] = {};
+    int rc = write ? SSL_write(ssl.get(), buffer, sizeof buffer) : SSL_read(ssl.get(), buffer, sizeof buffer);
+    BOOST_TEST(rc <= 0);  // no connection: it fails, and may queue errors of its own
+    auto first = ERR_peek_error();
+    BOOST_TEST(ERR_GET_LIB(first) == ERR_LIB_USER);  // still first: nothing emptied the queue
+    BOOST_TEST(ERR_GET_REASON(first) == 42);
+  }
+  ERR_clear_error();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
