@@ -89,7 +89,7 @@ void increments_request_response(benchmark::State& state) {
       auto next = std::make_shared<std::function<void()>>();
       *next = [=] {
         if ((*left)-- == 0) return self->quit();
-        self->request(r, caf::infinite, mutate_atom::value, operation{"increment", {}}).then([=](ok_atom) { (*next)(); });
+        self->request(r, caf::infinite, mutate_atom::value, operation{"increment", {}}).then([=](done_atom) { (*next)(); });
       };
       (*next)();
     });
@@ -149,7 +149,7 @@ void convergence_three_nodes(benchmark::State& state) {
     for (int i = 0; i < 3; ++i) {
       caf::scoped_actor self{*systems[i]};
       self->request(replicas[i], std::chrono::seconds(10), mutate_atom::value, operation{"increment", {"7"}})
-        .receive([](ok_atom) {}, [](caf::error&) {});
+        .receive([](done_atom) {}, [](caf::error&) {});
       expected += 7;
     }
     auto start = clock_type::now();

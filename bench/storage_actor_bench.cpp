@@ -42,7 +42,7 @@ void actor_save_pipelined(benchmark::State& state) {
   for (auto _ : state) {
     for (std::size_t i = 0; i < n; ++i) self->send(actor, save_atom::value, groups()[i % group_count], counter_state());
     std::size_t replies = 0;
-    self->receive_for(replies, n)([](ok_atom) {});
+    self->receive_for(replies, n)([](done_atom) {});
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
   self->send_exit(actor, caf::exit_reason::user_shutdown);
@@ -54,7 +54,7 @@ void actor_load_pipelined(benchmark::State& state) {
   caf::scoped_actor self{sys()};
   for (const auto& g : groups()) self->send(actor, save_atom::value, g, counter_state());
   std::size_t saved = 0;
-  self->receive_for(saved, groups().size())([](ok_atom) {});
+  self->receive_for(saved, groups().size())([](done_atom) {});
   const auto n = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
     for (std::size_t i = 0; i < n; ++i) self->send(actor, load_atom::value, groups()[i % group_count]);

@@ -68,10 +68,10 @@ std::uint64_t increment_and_read(caf::actor_system& sys, const actors::replica_a
   caf::scoped_actor self{sys};
   self->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
                 crdt::operation{"increment", {"5"}})              // typed operation: works remotely
-    .receive([](actors::ok_atom) {}, [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
+    .receive([](actors::done_atom) {}, [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
   self->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
                 actors::make_local_mutation<crdt::gcounter>([](crdt::gcounter& c) { return c.increment(2); }))
-    .receive([](actors::ok_atom) {}, [](caf::error&) {});        // local function form
+    .receive([](actors::done_atom) {}, [](caf::error&) {});        // local function form
   std::uint64_t value = 0;
   self->request(views, std::chrono::seconds(5), actors::state_atom::value)
     .receive([&](bytes& s) { value = crdt::decode<crdt::gcounter>(s)->value(); }, [](caf::error&) {});

@@ -35,7 +35,7 @@ int serve(caf::actor_system& sys, const std::string& dir) {
   caf::scoped_actor self{sys};
   self->request(storage, std::chrono::seconds(5), grove::actors::save_atom::value,
                 grove::storage::group{"counter", "views"}, grove::crdt::encode(views))
-    .receive([&](grove::actors::ok_atom) { saved = true; /* on disk */ },
+    .receive([&](grove::actors::done_atom) { saved = true; /* on disk */ },
              [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
   auto port = sys.middleman().publish(storage, 0, "127.0.0.1");   // serve it to other nodes
   self->send_exit(storage, caf::exit_reason::user_shutdown);      // commits, closes the file

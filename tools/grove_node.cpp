@@ -344,7 +344,7 @@ private:
   status request_ok(const Handle& h, Ts&&... xs) {
     status result;
     self_->request(h, std::chrono::seconds(30), std::forward<Ts>(xs)...)
-      .receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+      .receive([](done_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
     return result;
   }
 

@@ -9,7 +9,9 @@
 #include <caf/openssl/remote_actor.hpp>
 
 #include "grove/actors/caf_error.hpp"
-#include "grove/actors/replication.hpp"
+#include "grove/actors/membership.hpp"
+#include "grove/actors/node.hpp"
+#include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
 #include "cluster_secret.hpp"
 #include "log_limiter.hpp"
@@ -209,7 +211,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
     }
   });
   return {
-    [=](join_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+    [=](join_group_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
       if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
       if (self->state.local[group].size() >= max_members_per_group)
@@ -226,7 +228,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
       return peers;
     },
-    [=](leave_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<ok_atom> {
+    [=](leave_group_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
       if (who) {
         remove_local(self, group, who->address());
@@ -239,7 +241,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
           }
         }
       }
-      return ok_atom::value;
+      return done_atom::value;
     },
     [=](members_atom, const std::string& group) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
@@ -264,10 +266,10 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       if (!from_trusted(self)) return not_trusted();
       return static_cast<std::uint64_t>(self->state.nodes.size());
     },
-    [=](connect_atom, caf::actor& node) -> caf::result<ok_atom> {
+    [=](connect_node_atom, caf::actor& node) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
       introduce(self, node);
-      return ok_atom::value;
+      return done_atom::value;
     },
     [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
@@ -362,8 +364,8 @@ status connect(caf::actor_system& sys, const membership_actor& membership, const
     return error(errc::unavailable, "cannot reach " + host + ":" + std::to_string(port) + ": " + sys.render(remote.error()));
   caf::scoped_actor self{sys};
   status result;
-  self->request(membership, timeout, connect_atom::value, caf::actor_cast<caf::actor>(*remote))
-    .receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+  self->request(membership, timeout, connect_node_atom::value, caf::actor_cast<caf::actor>(*remote))
+    .receive([](done_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
   return result;
 }
 

@@ -8,7 +8,8 @@
 #include <caf/all.hpp>
 
 #include "grove/actors/caf_error.hpp"
-#include "grove/actors/replication.hpp"
+#include "grove/actors/node.hpp"
+#include "grove/actors/replica.hpp"
 #include "grove/crdt/escape.hpp"
 #include "log_limiter.hpp"
 
@@ -187,7 +188,7 @@ void save_snapshot(replica_ptr self, std::function<void(caf::error)> done) {
   st.changed_since_snapshot = false;
   self->request(*st.opts.storage, std::chrono::seconds(60), save_atom::value, st.opts.group, st.slot->state())
     .then(
-      [=](ok_atom) {
+      [=](done_atom) {
         ++self->state.stats.snapshots;
         done(caf::error{});
       },
@@ -254,7 +255,7 @@ void arm(replica_ptr self) {
 void join_group(replica_ptr self) {
   auto& st = self->state;
   if (!st.opts.membership) return;
-  self->request(*st.opts.membership, caf::infinite, join_atom::value, st.group_text, self->ctrl())
+  self->request(*st.opts.membership, caf::infinite, join_group_atom::value, st.group_text, self->ctrl())
     .then([=](std::vector<caf::strong_actor_ptr>& peers) {
       for (auto& p : peers) add_peer(self, p);
     });
@@ -303,38 +304,38 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   arm(self);
 
   return {
-    [=](mutate_atom, const crdt::operation& op) -> caf::result<ok_atom> {
+    [=](mutate_atom, const crdt::operation& op) -> caf::result<done_atom> {
       if (auto ok = self->state.slot->apply(op); !ok) return to_caf_error(ok.error());
       ++self->state.stats.mutations;
       mark_changed(self);
-      return ok_atom::value;
+      return done_atom::value;
     },
-    [=](mutate_atom, const local_mutation& m) -> caf::result<ok_atom> {
+    [=](mutate_atom, const local_mutation& m) -> caf::result<done_atom> {
       if (auto ok = self->state.slot->apply(m); !ok) return to_caf_error(ok.error());
       ++self->state.stats.mutations;
       mark_changed(self);
-      return ok_atom::value;
+      return done_atom::value;
     },
     [=](state_atom) -> bytes { return self->state.slot->state(); },
-    [=](sync_atom) -> ok_atom {
+    [=](broadcast_atom) -> done_atom {
       broadcast_delta(self);
       notify_subscribers(self);
-      return ok_atom::value;
+      return done_atom::value;
     },
-    [=](snapshot_atom) -> caf::result<ok_atom> {
-      if (!self->state.opts.storage) return ok_atom::value;
-      auto promise = self->make_response_promise<ok_atom>();
+    [=](snapshot_atom) -> caf::result<done_atom> {
+      if (!self->state.opts.storage) return done_atom::value;
+      auto promise = self->make_response_promise<done_atom>();
       save_snapshot(self, [promise](caf::error e) mutable {
         if (e) promise.deliver(std::move(e));
-        else promise.deliver(ok_atom::value);
+        else promise.deliver(done_atom::value);
       });
       return promise;
     },
     [=](stats_atom) -> replica_stats { return self->state.stats; },
-    [=](subscribe_atom, caf::actor& who) {
+    [=](add_subscriber_atom, caf::actor& who) {
       if (self->state.subscribers.insert(who).second) self->monitor(who);
     },
-    [=](unsubscribe_atom, caf::actor& who) { self->state.subscribers.erase(who); },
+    [=](remove_subscriber_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
       if (!from_peer(self)) return;
       if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + quote_input(d.group));

@@ -16,7 +16,7 @@ void keep_first(status& first, status next) {
 template <class Handle, class... Ts>
 status request_ok(caf::scoped_actor& self, const Handle& h, std::chrono::milliseconds timeout, Ts... xs) {
   status result;
-  self->request(h, timeout, xs...).receive([](ok_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+  self->request(h, timeout, xs...).receive([](done_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
   return result;
 }
 
@@ -51,7 +51,7 @@ status stop_node(caf::actor_system& sys, const std::vector<replica_actor>& repli
   keep_first(result, stop_and_wait(self, replica_handles, timeout));
   std::vector<caf::actor> rest;
   if (storage) {
-    keep_first(result, request_ok(self, *storage, timeout, sync_atom::value));
+    keep_first(result, request_ok(self, *storage, timeout, flush_atom::value));
     rest.push_back(caf::actor_cast<caf::actor>(*storage));
   }
   if (membership) rest.push_back(caf::actor_cast<caf::actor>(*membership));

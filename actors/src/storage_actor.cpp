@@ -16,7 +16,7 @@ using storage_impl = storage_actor::extend<caf::reacts_to<commit_atom>>;
 // One save request (a single group or a batch) waiting for its commit, and its requester.
 struct waiting_save {
   std::vector<storage::group_value> entries;
-  caf::typed_response_promise<ok_atom> promise;
+  caf::typed_response_promise<done_atom> promise;
 };
 
 struct storage_state {
@@ -52,9 +52,9 @@ struct storage_state {
     }
   }
 
-  void answer_commit(caf::typed_response_promise<ok_atom>& promise, const status& result) {
+  void answer_commit(caf::typed_response_promise<done_atom>& promise, const status& result) {
     if (result) {
-      promise.deliver(ok_atom::value);
+      promise.deliver(done_atom::value);
     } else {
       ++stats.errors;
       promise.deliver(to_caf_error(result.error()));
@@ -75,8 +75,8 @@ struct storage_state {
     return to_caf_error(r.error());
   }
 
-  caf::result<ok_atom> answer(status r) {
-    if (r) return ok_atom::value;
+  caf::result<done_atom> answer(status r) {
+    if (r) return done_atom::value;
     ++stats.errors;
     return to_caf_error(r.error());
   }
@@ -85,14 +85,14 @@ struct storage_state {
 using storage_ptr = storage_impl::stateful_pointer<storage_state>;
 
 // Adds a save request to the next commit; the requester is answered when it has run.
-caf::result<ok_atom> enqueue_save(storage_ptr self, std::vector<storage::group_value> entries) {
+caf::result<done_atom> enqueue_save(storage_ptr self, std::vector<storage::group_value> entries) {
   auto& st = self->state;
   for (const auto& e : entries) {
     ++st.stats.saves;
     st.stats.bytes_saved += e.value.size();
     if (auto ok = e.key.validate(); !ok) return st.answer(ok);
   }
-  auto promise = self->make_response_promise<ok_atom>();
+  auto promise = self->make_response_promise<done_atom>();
   st.waiting.push_back({std::move(entries), promise});
   if (!st.commit_scheduled) {
     // Saves already in the mailbox are handled before this message: they join the commit.
@@ -113,12 +113,12 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
     self->quit(msg.reason);
   });
   return {
-    [=](save_atom, storage::group& g, bytes& value) -> caf::result<ok_atom> {
+    [=](save_atom, storage::group& g, bytes& value) -> caf::result<done_atom> {
       std::vector<storage::group_value> one;
       one.push_back({std::move(g), std::move(value)});
       return enqueue_save(self, std::move(one));
     },
-    [=](save_atom, std::vector<storage::group_value>& entries) -> caf::result<ok_atom> {
+    [=](save_atom, std::vector<storage::group_value>& entries) -> caf::result<done_atom> {
       return enqueue_save(self, std::move(entries));
     },
     [=](commit_atom) { self->state.commit(); },
@@ -131,7 +131,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       if (!*r) return load_result{false, {}};
       return load_result{true, std::move(**r)};
     },
-    [=](erase_atom, const storage::group& g) -> caf::result<ok_atom> {
+    [=](erase_atom, const storage::group& g) -> caf::result<done_atom> {
       self->state.commit();
       return self->state.answer(self->state.store->erase(g));
     },
@@ -139,7 +139,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       self->state.commit();
       return self->state.answer(self->state.store->list_groups());
     },
-    [=](sync_atom) -> caf::result<ok_atom> {
+    [=](flush_atom) -> caf::result<done_atom> {
       self->state.commit();
       return self->state.answer(self->state.store->sync());
     },

@@ -16,11 +16,11 @@ public:
     : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
 
   status save(const storage::group& g, bytes_view value) override {
-    return ask<ok_atom>(save_atom::value, g, bytes(value));
+    return ask<done_atom>(save_atom::value, g, bytes(value));
   }
 
   status save_batch(const std::vector<storage::group_value>& entries) override {
-    return ask<ok_atom>(save_atom::value, entries);  // one request: all or nothing
+    return ask<done_atom>(save_atom::value, entries);  // one request: all or nothing
   }
 
   expected<std::optional<bytes>> load(const storage::group& g) override {
@@ -30,13 +30,13 @@ public:
     return std::optional<bytes>{std::move(r->value)};
   }
 
-  status erase(const storage::group& g) override { return ask<ok_atom>(erase_atom::value, g); }
+  status erase(const storage::group& g) override { return ask<done_atom>(erase_atom::value, g); }
 
   expected<std::vector<storage::group>> list_groups() override {
     return ask<std::vector<storage::group>>(list_atom::value);
   }
 
-  status sync() override { return ask<ok_atom>(sync_atom::value); }
+  status sync() override { return ask<done_atom>(flush_atom::value); }
 
   status close() override {
     closed_ = true;
@@ -49,17 +49,17 @@ private:
   grove::error closed_error() const { return grove::error(errc::closed, describe() + ": client is closed"); }
   grove::error timeout_error() const { return grove::error(errc::unavailable, describe() + " did not answer in time"); }
 
-  // One request; T is the reply type (ok_atom replies become a status).
+  // One request; T is the reply type (done_atom replies become a status).
   template <class T, class... Ts>
-  auto ask(Ts&&... xs) -> std::conditional_t<std::is_same_v<T, ok_atom>, status, expected<T>> {
-    using result_type = std::conditional_t<std::is_same_v<T, ok_atom>, status, expected<T>>;
+  auto ask(Ts&&... xs) -> std::conditional_t<std::is_same_v<T, done_atom>, status, expected<T>> {
+    using result_type = std::conditional_t<std::is_same_v<T, done_atom>, status, expected<T>>;
     if (closed_) return closed_error();
     caf::scoped_actor self{sys_};
     std::optional<result_type> result;
     self->request(actor_, timeout_, std::forward<Ts>(xs)...)
       .receive(
         [&](T& x) {
-          if constexpr (std::is_same_v<T, ok_atom>)
+          if constexpr (std::is_same_v<T, done_atom>)
             result = status{};
           else
             result = result_type(std::move(x));

@@ -29,7 +29,7 @@ using grove::storage::group;
 
 namespace {
 
-using replica_ref = std::pair<caf::actor_system*, replica_actor>;
+using replica_on_system = std::pair<caf::actor_system*, replica_actor>;
 
 }  // namespace
 
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
   node n;
   auto r = n.replica<gcounter>("a", group{"counter", "c"});
   caf::scoped_actor self{*n.sys};
-  self->send(r, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(r, add_subscriber_atom::value, caf::actor_cast<caf::actor>(self));
   BOOST_REQUIRE(mutate(*n.sys, r, op("increment", {"5"})));
   std::uint64_t seen = 0;
   self->receive([&](changed_atom, const std::string& g, const grove::bytes& state) {
@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
                 },
                 caf::after(std::chrono::seconds(10)) >> [] { BOOST_FAIL("no change notification"); });
   BOOST_TEST(seen == 5u);
-  self->send(r, unsubscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(r, remove_subscriber_atom::value, caf::actor_cast<caf::actor>(self));
 }
 
 BOOST_AUTO_TEST_CASE(replicas_converge_even_when_30_percent_of_deltas_are_lost) {
@@ -181,7 +181,7 @@ namespace {
 
 replica_stats sync_now(caf::actor_system& sys, const replica_actor& r) {
   caf::scoped_actor self{sys};
-  self->request(r, std::chrono::seconds(5), sync_atom::value).receive([](ok_atom) {}, [](caf::error&) {});
+  self->request(r, std::chrono::seconds(5), broadcast_atom::value).receive([](done_atom) {}, [](caf::error&) {});
   return stats_of(sys, r);
 }
 
@@ -358,8 +358,8 @@ BOOST_AUTO_TEST_CASE(three_actor_systems_over_the_middleman_converge_and_a_remot
   std::mt19937 rng(3);
   std::uint64_t total = 0;
   std::set<std::string> model;
-  std::vector<replica_ref> counters{{a->sys.get(), ra}, {b->sys.get(), rb}, {c->sys.get(), rc}};
-  std::vector<replica_ref> sets{{a->sys.get(), sa}, {b->sys.get(), sb}, {c->sys.get(), sc}};
+  std::vector<replica_on_system> counters{{a->sys.get(), ra}, {b->sys.get(), rb}, {c->sys.get(), rc}};
+  std::vector<replica_on_system> sets{{a->sys.get(), sa}, {b->sys.get(), sb}, {c->sys.get(), sc}};
   for (int i = 0; i < 60; ++i) {
     auto k = 1 + rng() % 4;
     auto& [sys, r] = counters[rng() % 3];
@@ -436,7 +436,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   n.owned.push_back(hostile);
   {
     caf::scoped_actor self{*n.sys};
-    self->request(n.membership, std::chrono::seconds(5), join_atom::value, std::string("counter:hostile"),
+    self->request(n.membership, std::chrono::seconds(5), join_group_atom::value, std::string("counter:hostile"),
                   caf::actor_cast<caf::strong_actor_ptr>(hostile))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   }
@@ -470,7 +470,7 @@ BOOST_AUTO_TEST_CASE(a_group_takes_at_most_1024_members_per_node_and_says_so) {
   grove::status refused;
   for (int i = 0; i <= 1024 && refused; ++i) {
     members.push_back(n.sys->spawn(idle_member, i));
-    self->request(n.membership, std::chrono::seconds(10), join_atom::value, std::string("counter:crowded"),
+    self->request(n.membership, std::chrono::seconds(10), join_group_atom::value, std::string("counter:crowded"),
                   caf::actor_cast<caf::strong_actor_ptr>(members.back()))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [&](caf::error& e) { refused = from_caf_error(e); });
   }
@@ -527,13 +527,13 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
   auto me = [self] { return caf::actor_cast<caf::actor>(self); };
   auto none = [] { return std::vector<caf::strong_actor_ptr>{}; };
   return {
-    [=](join_atom, const std::string&, caf::strong_actor_ptr&) { return none(); },
-    [=](leave_atom, const std::string&, caf::strong_actor_ptr&) { return ok_atom::value; },
+    [=](join_group_atom, const std::string&, caf::strong_actor_ptr&) { return none(); },
+    [=](leave_group_atom, const std::string&, caf::strong_actor_ptr&) { return done_atom::value; },
     [=](members_atom, const std::string&) { return none(); },
     [=](peers_atom, const std::string&, const caf::strong_actor_ptr&) { return none(); },
     [=](groups_atom) { return std::vector<std::string>{}; },
     [=](nodes_atom) { return std::uint64_t{0}; },
-    [=](connect_atom, caf::actor&) { return ok_atom::value; },
+    [=](connect_node_atom, caf::actor&) { return done_atom::value; },
     [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&) { ++log->greeted; },
     [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&) { ++log->greeted; },
     [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},
@@ -609,7 +609,7 @@ BOOST_AUTO_TEST_CASE(replicas_serve_only_current_members_of_their_group) {
   BOOST_TEST(stats_of(*n.sys, r).peers == 0u);
 
   caf::scoped_actor member{*n.sys};
-  member->request(n.membership, std::chrono::seconds(5), join_atom::value, g.to_string(),
+  member->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
                   caf::actor_cast<caf::strong_actor_ptr>(member))
     .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 1u; }));
@@ -617,9 +617,9 @@ BOOST_AUTO_TEST_CASE(replicas_serve_only_current_members_of_their_group) {
   member->send(r, delta_atom::value, delta_message{g.to_string(), "m@1", 1, "not an encoding"});
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 0u; }));  // dropped
   BOOST_TEST(!serves(member, r, g));  // and no longer served
-  member->request(n.membership, std::chrono::seconds(5), leave_atom::value, g.to_string(),
+  member->request(n.membership, std::chrono::seconds(5), leave_group_atom::value, g.to_string(),
                   caf::actor_cast<caf::strong_actor_ptr>(member))
-    .receive([](ok_atom) {}, [](caf::error&) {});
+    .receive([](done_atom) {}, [](caf::error&) {});
 }
 
 // stop_node, then the handles dropped: the actor system's destructor returns (a hang here is

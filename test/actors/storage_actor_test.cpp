@@ -237,7 +237,7 @@ storage_actor gated_storage(const std::string& table, std::shared_ptr<gated_back
 // The next answer to a plain send: ok, or the grove error code it carried.
 std::optional<errc> next_answer(caf::scoped_actor& self) {
   std::optional<errc> out;
-  self->receive([](ok_atom) {}, [&](caf::error& e) { out = from_caf_error(e).code(); },
+  self->receive([](done_atom) {}, [&](caf::error& e) { out = from_caf_error(e).code(); },
                 caf::after(std::chrono::seconds(10)) >> [&] { out = errc::unavailable; });
   return out;
 }
@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_nev
   load_result big_loaded{true, "?"};
   std::vector<std::optional<errc>> saves;
   for (int i = 0; i < 4; ++i)
-    self->receive([&](ok_atom) { saves.emplace_back(); }, [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },
+    self->receive([&](done_atom) { saves.emplace_back(); }, [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },
                   [&](load_result& r) { big_loaded = r; }, caf::after(std::chrono::seconds(10)) >> [&] { saves.emplace_back(errc::unavailable); });
   BOOST_REQUIRE_EQUAL(saves.size(), 3u);
   BOOST_TEST(!saves[0]);                                   // a

@@ -14,7 +14,7 @@ namespace crdt {
 
 inline std::ostream& operator<<(std::ostream& out, clock_order order) { return out << to_string(order); }
 
-inline std::ostream& operator<<(std::ostream& out, const actor_ref& a) { return out << a.str(); }
+inline std::ostream& operator<<(std::ostream& out, const replica_ref& a) { return out << a.str(); }
 
 inline std::ostream& operator<<(std::ostream& out, const position& p) {
   return out << "(" << p.time << "," << p.actor.str() << ")";

@@ -41,7 +41,7 @@ inline grove::status mutate(caf::actor_system& sys, const actors::replica_actor&
   caf::scoped_actor self{sys};
   grove::status result;
   self->request(r, 10s, actors::mutate_atom::value, std::move(op))
-    .receive([](actors::ok_atom) {}, [&](caf::error& e) { result = actors::from_caf_error(e); });
+    .receive([](actors::done_atom) {}, [&](caf::error& e) { result = actors::from_caf_error(e); });
   return result;
 }
 

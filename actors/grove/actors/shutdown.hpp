@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "grove/actors/replication.hpp"
+#include "grove/actors/replica.hpp"
 #include "grove/actors/storage_actor.hpp"
 
 namespace grove::actors {

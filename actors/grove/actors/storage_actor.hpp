@@ -28,6 +28,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "grove/actors/atoms.hpp"
 #include "grove/storage/backend.hpp"
 
 namespace grove::storage {
@@ -51,9 +52,7 @@ using save_atom = caf::atom_constant<caf::atom("grv_save")>;
 using load_atom = caf::atom_constant<caf::atom("grv_load")>;
 using erase_atom = caf::atom_constant<caf::atom("grv_erase")>;
 using list_atom = caf::atom_constant<caf::atom("grv_list")>;
-using sync_atom = caf::atom_constant<caf::atom("grv_sync")>;
-using stats_atom = caf::atom_constant<caf::atom("grv_stats")>;
-using ok_atom = caf::atom_constant<caf::atom("grv_ok")>;
+using flush_atom = caf::atom_constant<caf::atom("grv_flush")>;
 
 /// Answer to a load: `found` is false when nothing is stored for the group.
 struct load_result {
@@ -83,17 +82,17 @@ typename Inspector::result_type inspect(Inspector& f, storage_stats& x) {
 /// The storage actor's interface.
 using storage_actor = caf::typed_actor<
   // Saves the encoded state of a group.
-  caf::replies_to<save_atom, storage::group, bytes>::with<ok_atom>,
+  caf::replies_to<save_atom, storage::group, bytes>::with<done_atom>,
   // Saves several groups in one transaction: all of them or, with an error, none.
-  caf::replies_to<save_atom, std::vector<storage::group_value>>::with<ok_atom>,
+  caf::replies_to<save_atom, std::vector<storage::group_value>>::with<done_atom>,
   // Loads a group's state.
   caf::replies_to<load_atom, storage::group>::with<load_result>,
   // Removes a group (succeeds when it is not stored).
-  caf::replies_to<erase_atom, storage::group>::with<ok_atom>,
+  caf::replies_to<erase_atom, storage::group>::with<done_atom>,
   // Every stored group, sorted.
   caf::replies_to<list_atom>::with<std::vector<storage::group>>,
   // Makes everything saved so far durable.
-  caf::replies_to<sync_atom>::with<ok_atom>,
+  caf::replies_to<flush_atom>::with<done_atom>,
   caf::replies_to<stats_atom>::with<storage_stats>>;
 
 /// Spawns a storage actor that owns `backend` (must not be null).

@@ -25,21 +25,21 @@ using replica_id = std::string;
 /// equality a pointer comparison, and ordering is the order of the names (so encodings that sort
 /// by actor are the same in every process). Interned names live until the process exits; a
 /// process meets a bounded number of replica ids.
-class actor_ref {
+class replica_ref {
 public:
-  actor_ref();
-  actor_ref(std::string_view name) : name_(intern(name)) {}
-  actor_ref(const std::string& name) : name_(intern(name)) {}
-  actor_ref(const char* name) : name_(intern(name)) {}
+  replica_ref();
+  replica_ref(std::string_view name) : name_(intern(name)) {}
+  replica_ref(const std::string& name) : name_(intern(name)) {}
+  replica_ref(const char* name) : name_(intern(name)) {}
 
   const std::string& str() const { return *name_; }
   operator const std::string&() const { return *name_; }
 
-  friend bool operator==(actor_ref a, actor_ref b) { return a.name_ == b.name_; }
-  friend bool operator!=(actor_ref a, actor_ref b) { return a.name_ != b.name_; }
-  friend bool operator<(actor_ref a, actor_ref b) { return a.name_ != b.name_ && *a.name_ < *b.name_; }
-  friend bool operator==(actor_ref a, const std::string& b) { return *a.name_ == b; }
-  friend bool operator==(actor_ref a, const char* b) { return *a.name_ == b; }
+  friend bool operator==(replica_ref a, replica_ref b) { return a.name_ == b.name_; }
+  friend bool operator!=(replica_ref a, replica_ref b) { return a.name_ != b.name_; }
+  friend bool operator<(replica_ref a, replica_ref b) { return a.name_ != b.name_ && *a.name_ < *b.name_; }
+  friend bool operator==(replica_ref a, const std::string& b) { return *a.name_ == b; }
+  friend bool operator==(replica_ref a, const char* b) { return *a.name_ == b; }
 
 private:
   static const std::string* intern(std::string_view name);
@@ -48,7 +48,7 @@ private:
 
 /// One event: the `counter`-th event of replica `actor` (counters start at 1).
 struct dot {
-  actor_ref actor;
+  replica_ref actor;
   std::uint64_t counter = 0;
 
   friend bool operator==(const dot& a, const dot& b) {
@@ -65,7 +65,7 @@ struct dot {
 class actor_table {
 public:
   actor_table() = default;
-  explicit actor_table(std::vector<actor_ref> sorted) : actors_(std::move(sorted)) {}
+  explicit actor_table(std::vector<replica_ref> sorted) : actors_(std::move(sorted)) {}
 
   void write(byte_writer& w) const {
     w.varint(actors_.size());
@@ -88,7 +88,7 @@ public:
 
   /// Index of `actor`; the actor must be in the table. Caches the last hit: dots of one actor
   /// usually come in runs.
-  std::uint64_t index_of(actor_ref actor) const {
+  std::uint64_t index_of(replica_ref actor) const {
     if (last_ < actors_.size() && actors_[last_] == actor) return last_;
     auto it = std::lower_bound(actors_.begin(), actors_.end(), actor);
     last_ = static_cast<std::size_t>(it - actors_.begin());
@@ -100,7 +100,7 @@ public:
     w.varint(d.counter);
   }
 
-  bool read_actor(byte_reader& r, actor_ref& actor) const {
+  bool read_actor(byte_reader& r, replica_ref& actor) const {
     std::uint64_t i = 0;
     if (!r.varint(i)) return false;
     if (i >= actors_.size()) return r.fail("actor index out of range");
@@ -114,10 +114,10 @@ public:
     return true;
   }
 
-  const std::vector<actor_ref>& actors() const { return actors_; }
+  const std::vector<replica_ref>& actors() const { return actors_; }
 
 private:
-  std::vector<actor_ref> actors_;
+  std::vector<replica_ref> actors_;
   mutable std::size_t last_ = 0;
 };
 
@@ -133,7 +133,7 @@ public:
   }
 
   /// Records and returns the next dot of `actor` (one past everything seen of it).
-  dot next_dot(const actor_ref& actor) {
+  dot next_dot(const replica_ref& actor) {
     auto& top = ranges_[actor];
     dot d{actor, top + 1};
     top = d.counter;
@@ -171,11 +171,11 @@ public:
   }
 
   /// Highest contiguous counter seen of `actor` (0 if none).
-  std::uint64_t top(const actor_ref& actor) const {
+  std::uint64_t top(const replica_ref& actor) const {
     auto it = ranges_.find(actor);
     return it == ranges_.end() ? 0 : it->second;
   }
-  const std::map<actor_ref, std::uint64_t>& ranges() const { return ranges_; }
+  const std::map<replica_ref, std::uint64_t>& ranges() const { return ranges_; }
   const std::set<dot>& cloud() const { return cloud_; }
 
   friend bool operator==(const causal_context& a, const causal_context& b) {
@@ -183,8 +183,8 @@ public:
   }
 
   /// Every actor named in the context, sorted: the actor table of an encoded kernel.
-  std::vector<actor_ref> actors() const {
-    std::vector<actor_ref> out;
+  std::vector<replica_ref> actors() const {
+    std::vector<replica_ref> out;
     for (const auto& [actor, top] : ranges_) out.push_back(actor);
     for (const auto& d : cloud_) out.push_back(d.actor);
     std::sort(out.begin(), out.end());
@@ -226,7 +226,7 @@ public:
 
 private:
   // Moves cloud dots that became contiguous with the range of `actor` into the range.
-  void absorb_cloud(const actor_ref& actor) {
+  void absorb_cloud(const replica_ref& actor) {
     auto& top = ranges_[actor];
     auto it = cloud_.lower_bound(dot{actor, 0});
     while (it != cloud_.end() && it->actor == actor && it->counter <= top + 1) {
@@ -235,7 +235,7 @@ private:
     }
   }
 
-  std::map<actor_ref, std::uint64_t> ranges_;
+  std::map<replica_ref, std::uint64_t> ranges_;
   std::set<dot> cloud_;
 };
 

@@ -22,7 +22,7 @@ public:
 
   /// Makes `key` live with one fresh dot of `owner`, replacing the dots it had (they stay in the
   /// context, so concurrent adds elsewhere survive: add wins). Records the change in `delta`.
-  const dot& add(const K& key, actor_ref owner, dot_kernel& delta) {
+  const dot& add(const K& key, replica_ref owner, dot_kernel& delta) {
     dot d = context_.next_dot(owner);
     auto& dots = entries_[key];
     for (const auto& old : dots) delta.context_.insert(old);

@@ -141,7 +141,7 @@ private:
     it->second.merge(value);
   }
 
-  actor_ref owner_;
+  replica_ref owner_;
   dot_kernel<K> keys_;
   std::map<K, C> values_;
   dot_kernel<K> delta_keys_;

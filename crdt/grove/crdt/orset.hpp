@@ -58,7 +58,7 @@ protected:
   }
 
 private:
-  actor_ref owner_;
+  replica_ref owner_;
   dot_kernel<E> state_;
   dot_kernel<E> delta_;
 };

@@ -160,7 +160,7 @@ public:
   friend bool operator!=(const mv_register& a, const mv_register& b) { return !(a == b); }
 
 private:
-  actor_ref owner_;
+  replica_ref owner_;
   dot_kernel<V> state_;
   dot_kernel<V> delta_;
 };

@@ -21,7 +21,7 @@ namespace grove::crdt {
 /// Identifies one element of an rga. The default value is the head (before the first element).
 struct position {
   std::uint64_t time = 0;
-  actor_ref actor;
+  replica_ref actor;
 
   bool is_head() const { return time == 0; }
   friend bool operator==(const position& a, const position& b) {
@@ -110,7 +110,7 @@ public:
   void reset_delta() { delta_nodes_.clear(); }
 
   void write_state(byte_writer& w) const {
-    std::set<actor_ref> names;
+    std::set<replica_ref> names;
     for (const auto& [id, n] : nodes_) {
       names.insert(id.actor);
       names.insert(n.parent.actor);
@@ -196,7 +196,7 @@ private:
     }
   }
 
-  actor_ref owner_;
+  replica_ref owner_;
   std::map<position, node> nodes_;
   std::map<position, std::set<position, later_first>> children_;
   std::map<position, node> delta_nodes_;

@@ -5,7 +5,7 @@
 
 namespace grove::crdt {
 
-const std::string* actor_ref::intern(std::string_view name) {
+const std::string* replica_ref::intern(std::string_view name) {
   // Node-based set: element addresses stay valid for the life of the process.
   static std::mutex mutex;
   static std::unordered_set<std::string> names;
@@ -13,7 +13,7 @@ const std::string* actor_ref::intern(std::string_view name) {
   return &*names.emplace(name).first;
 }
 
-actor_ref::actor_ref() {
+replica_ref::replica_ref() {
   static const std::string* const empty = intern("");
   name_ = empty;
 }

@@ -1,0 +1,87 @@
+// The membership actor of a node (Grove.Cluster.Membership, the :pg analogue): which replicas
+// belong to which group, on this node and on every connected node. Replicas join and leave; other
+// nodes' membership actors exchange their members (after the cluster-secret handshake when there
+// is a secret); a replica learns of its peers from here (peer_up/peer_down, see replica.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "grove/actors/atoms.hpp"
+
+namespace grove::actors {
+
+// -- membership messages -------------------------------------------------------------------------
+using join_group_atom = caf::atom_constant<caf::atom("grv_join")>;
+using leave_group_atom = caf::atom_constant<caf::atom("grv_leave")>;
+using members_atom = caf::atom_constant<caf::atom("grv_membrs")>;
+using peers_atom = caf::atom_constant<caf::atom("grv_peers")>;
+using groups_atom = caf::atom_constant<caf::atom("grv_groups")>;
+using nodes_atom = caf::atom_constant<caf::atom("grv_nodes")>;
+using connect_node_atom = caf::atom_constant<caf::atom("grv_conn")>;
+using hello_atom = caf::atom_constant<caf::atom("grv_hello")>;
+using hello_ack_atom = caf::atom_constant<caf::atom("grv_hellok")>;
+using member_up_atom = caf::atom_constant<caf::atom("grv_mup")>;
+using member_down_atom = caf::atom_constant<caf::atom("grv_mdown")>;
+// Cluster-secret handshake between membership actors (challenge and HMAC; see membership_options).
+using auth_hello_atom = caf::atom_constant<caf::atom("grv_auth1")>;
+using auth_challenge_atom = caf::atom_constant<caf::atom("grv_auth2")>;
+using auth_proof_atom = caf::atom_constant<caf::atom("grv_auth3")>;
+
+/// A member of a group, as membership actors tell each other.
+struct member_entry {
+  std::string group;
+  caf::strong_actor_ptr replica;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_entry& x) {
+  return f(caf::meta::type_name("grove.member"), x.group, x.replica);
+}
+/// The membership actor of one actor system (Grove.Cluster.Membership, the :pg analogue).
+/// Membership handles travel as caf::actor (a typed actor cannot name itself).
+using membership_actor = caf::typed_actor<
+  // Adds a replica to a group; answers with the group's other members.
+  caf::replies_to<join_group_atom, std::string, caf::strong_actor_ptr>::with<std::vector<caf::strong_actor_ptr>>,
+  caf::replies_to<leave_group_atom, std::string, caf::strong_actor_ptr>::with<done_atom>,
+  // All members of a group, on every connected node.
+  caf::replies_to<members_atom, std::string>::with<std::vector<caf::strong_actor_ptr>>,
+  // Members of a group except the given one.
+  caf::replies_to<peers_atom, std::string, caf::strong_actor_ptr>::with<std::vector<caf::strong_actor_ptr>>,
+  // Groups that have members.
+  caf::replies_to<groups_atom>::with<std::vector<std::string>>,
+  // Number of other nodes connected.
+  caf::replies_to<nodes_atom>::with<std::uint64_t>,
+  // Connects to another node's membership (see connect()).
+  caf::replies_to<connect_node_atom, caf::actor>::with<done_atom>,
+  // Node-to-node protocol: introductions with members and known nodes, then joins and leaves.
+  caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
+  caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
+  caf::reacts_to<member_up_atom, std::string, caf::strong_actor_ptr>,
+  caf::reacts_to<member_down_atom, std::string, caf::actor_addr>,
+  // Handshake: (initiator, nonce_a); (responder, nonce_b, mac_b); (initiator, mac_a).
+  caf::reacts_to<auth_hello_atom, caf::actor, std::string>,
+  caf::reacts_to<auth_challenge_atom, caf::actor, std::string, std::string>,
+  caf::reacts_to<auth_proof_atom, caf::actor, std::string>>;
+
+/// Options of a node's membership actor.
+struct membership_options {
+  /// The cluster secret (like Erlang's cookie); empty: none. When set, another node is trusted
+  /// only after both sides proved they know it (HMAC-SHA256 over fresh nonces from each side; the
+  /// secret never crosses the wire). Until then its membership messages are ignored, so it
+  /// learns no replica and none of its replicas joins a group here. A node that fails the check is
+  /// logged on stderr ("[grove] membership: ... refused") and dropped.
+  std::string secret;
+};
+
+/// Spawns the membership actor of an actor system.
+membership_actor spawn_membership(caf::actor_system& sys, membership_options opts = {});
+
+}  // namespace grove::actors

@@ -1,0 +1,208 @@
+// The replication server (Grove.Replication.Server for CAF): one actor per (group, replica).
+// Membership is in membership.hpp, node connections in node.hpp, stopping in shutdown.hpp.
+//
+// Replication server lifecycle:
+//  1. start: join the group in membership; if a storage actor is set, load the group and merge it
+//     (nothing else is handled until the load answered); send the full state to every peer.
+//  2. mutate: typed operations (crdt::operation, from any actor, also remote) or local functions
+//     (make_local_mutation<T>); `state` returns the encoded state (decode it as T).
+//  3. every sync_interval: send the accumulated delta to every peer, then reset it; nothing is sent
+//     when nothing changed. Subscribers get the new state at the same moment.
+//  4. every snapshot_interval: if changed since the last snapshot, save the full state.
+//  5. on exit (exit message, system shutdown): a final snapshot is sent to the storage actor;
+//     membership drops the replica when it is gone (it monitors its members).
+// All timers are delayed messages to itself: stopping the actor stops them.
+//
+// Convergence: once messages flow again, every replica of a group reaches the same state, even if
+// deltas were lost, a peer was down or partitioned, or a replica restarted from storage:
+//  - deltas carry a per-sender sequence number; a receiver that sees a gap merges what it got and
+//    asks the sender for its full state;
+//  - a peer that appears (join, node connection) gets the full state and is asked for its own;
+//  - every digest_interval each replica sends its state's digest to its peers; a peer whose state
+//    differs answers with its full state and asks for the sender's.
+// Full states travel in chunks of at most max_message_bytes, and a delta larger than that goes as a
+// full state, so no message is unbounded. Replica-to-replica messages are taken only from current
+// members of the group (as membership announced them), peer_up/peer_down only from membership.
+//
+// Replica identity: the dots a replica creates carry `replica_id@incarnation`, where the
+// incarnation is fresh at every start. A replica that restarts from an older snapshot therefore
+// never reuses a dot that its peers have seen.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/fwd.hpp>
+
+#include "grove/actors/atoms.hpp"
+#include "grove/actors/crdt_slot.hpp"
+#include "grove/actors/membership.hpp"
+#include "grove/actors/storage_actor.hpp"
+
+namespace grove::crdt {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, operation& x) {
+  return f(caf::meta::type_name("grove.operation"), x.name, x.args);
+}
+
+}  // namespace grove::crdt
+
+namespace grove::actors {
+
+// -- client messages -----------------------------------------------------------------------------
+using mutate_atom = caf::atom_constant<caf::atom("grv_mutate")>;
+using state_atom = caf::atom_constant<caf::atom("grv_state")>;
+using snapshot_atom = caf::atom_constant<caf::atom("grv_snap")>;
+/// Sends the pending delta to the peers now (instead of at the next sync tick).
+using broadcast_atom = caf::atom_constant<caf::atom("grv_bcast")>;
+using add_subscriber_atom = caf::atom_constant<caf::atom("grv_sub")>;
+using remove_subscriber_atom = caf::atom_constant<caf::atom("grv_unsub")>;
+/// Sent to subscribers: (changed_atom, group as text, encoded state).
+using changed_atom = caf::atom_constant<caf::atom("grv_change")>;
+
+// -- replica-to-replica messages -----------------------------------------------------------------
+using delta_atom = caf::atom_constant<caf::atom("grv_delta")>;
+using chunk_atom = caf::atom_constant<caf::atom("grv_chunk")>;
+using digest_atom = caf::atom_constant<caf::atom("grv_digest")>;
+using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
+/// From membership to a replica: a peer of its group appeared / went away.
+using peer_up_atom = caf::atom_constant<caf::atom("grv_pup")>;
+using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
+
+/// A delta: the changes `from` made since its previous delta, number `seq`.
+struct delta_message {
+  std::string group;
+  std::string from;  // the sender's replica_id@incarnation
+  std::uint64_t seq = 0;
+  bytes delta;
+};
+
+/// One piece of a full state. `seq` is the sender's delta sequence number when it encoded it.
+struct state_chunk {
+  std::string group;
+  std::string from;
+  std::uint64_t seq = 0;
+  std::uint64_t transfer = 0;
+  std::uint32_t index = 0;
+  std::uint32_t count = 0;
+  bytes data;
+};
+
+/// The digest of a replica's encoded state (the codec's checksum: equal states, equal digests).
+struct digest_message {
+  std::string group;
+  std::string from;
+  std::uint64_t digest = 0;
+};
+
+struct replica_stats {
+  std::uint64_t mutations = 0;
+  std::uint64_t deltas_sent = 0;
+  std::uint64_t deltas_received = 0;
+  std::uint64_t deltas_dropped = 0;  // by the loss test hook
+  std::uint64_t gaps = 0;            // sequence gaps seen (each asks for a full state)
+  std::uint64_t states_sent = 0;
+  std::uint64_t states_received = 0;
+  std::uint64_t snapshots = 0;       // snapshots the storage actor confirmed
+  std::uint64_t snapshot_ticks = 0;  // snapshot timer firings (with or without a save)
+  std::uint64_t errors = 0;
+  std::uint64_t peers = 0;
+  std::uint64_t refused = 0;         // replica-to-replica messages from non-members, ignored
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delta_message& x) {
+  return f(caf::meta::type_name("grove.delta"), x.group, x.from, x.seq, x.delta);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, state_chunk& x) {
+  return f(caf::meta::type_name("grove.state_chunk"), x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, digest_message& x) {
+  return f(caf::meta::type_name("grove.digest"), x.group, x.from, x.digest);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
+  return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
+           x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
+           x.peers, x.refused);
+}
+/// Local only: a function cannot cross the network (CAF refuses to serialize it).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, local_mutation& x) {
+  return f(caf::meta::type_name("grove.local_mutation"), x.type_name);
+}
+
+/// A replication server. Handles of replicas travel as strong_actor_ptr (a typed actor cannot
+/// name itself); actor_cast them to replica_actor.
+using replica_actor = caf::typed_actor<
+  // Applies an operation; errors: invalid_argument for operations the type does not have.
+  caf::replies_to<mutate_atom, crdt::operation>::with<done_atom>,
+  // Applies a local function (same process only); errors: type_mismatch.
+  caf::replies_to<mutate_atom, local_mutation>::with<done_atom>,
+  // The encoded full state.
+  caf::replies_to<state_atom>::with<bytes>,
+  // Sends the pending delta now.
+  caf::replies_to<broadcast_atom>::with<done_atom>,
+  // Saves the state now (answered when the storage actor has it; ok without storage).
+  caf::replies_to<snapshot_atom>::with<done_atom>,
+  caf::replies_to<stats_atom>::with<replica_stats>,
+  caf::reacts_to<add_subscriber_atom, caf::actor>,
+  caf::reacts_to<remove_subscriber_atom, caf::actor>,
+  // Replica-to-replica protocol.
+  caf::reacts_to<delta_atom, delta_message>,
+  caf::reacts_to<chunk_atom, state_chunk>,
+  caf::reacts_to<digest_atom, digest_message>,
+  caf::reacts_to<need_state_atom, std::string>,
+  caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,
+  caf::reacts_to<peer_down_atom, std::string, caf::actor_addr>>;
+
+struct replication_options {
+  /// This replica's id, unique in the group (required).
+  std::string replica_id;
+  /// The replication group (required; validated like a storage group).
+  storage::group group;
+  std::chrono::milliseconds sync_interval{5000};
+  std::chrono::milliseconds snapshot_interval{60000};
+  /// Digest exchange period; zero means 4 x sync_interval.
+  std::chrono::milliseconds digest_interval{0};
+  /// Where snapshots go and the state comes from at start (optional).
+  std::optional<storage_actor> storage;
+  /// The node's membership actor (optional: without it the replica has no peers).
+  std::optional<membership_actor> membership;
+  /// Registers the replica in the actor system's registry under this name (at most 10
+  /// characters of [A-Za-z0-9_]; optional).
+  std::string name;
+  /// Largest replication message payload; bigger states go in chunks.
+  std::size_t max_message_bytes = 256 * 1024;
+  /// Test hook: drop this fraction of outgoing deltas (seeded by drop_seed).
+  double drop_deltas = 0.0;
+  std::uint64_t drop_seed = 1;
+};
+
+/// Makes the value a replica works on, owned by the given replica_id@incarnation.
+using slot_factory = std::function<std::unique_ptr<crdt_slot>(const std::string& owner)>;
+
+/// Spawns a replication server whose value `make_slot` creates. Errors (invalid_argument) for
+/// invalid options: empty replica id, invalid group, zero intervals, a tiny message size, a bad
+/// name, a drop fraction outside [0, 1].
+expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts, slot_factory make_slot);
+
+/// Spawns a replication server for CRDT type T.
+template <class T>
+expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts) {
+  return spawn_replica(sys, std::move(opts),
+                       [](const std::string& owner) -> std::unique_ptr<crdt_slot> { return std::make_unique<typed_slot<T>>(owner); });
+}
+
+}  // namespace grove::actors
