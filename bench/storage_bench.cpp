@@ -137,7 +137,7 @@ void dets_durable_save_40mb(benchmark::State& state) {
   for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i >> 12);
   int n = 0;
   for (auto _ : state) {
-    if (!b->save(group{"blob", "big-" + std::to_string(n++ % 2)}, big)) state.SkipWithError("save failed");
+    if (!b->save(group_key{"blob", "big-" + std::to_string(n++ % 2)}, big)) state.SkipWithError("save failed");
   }
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(big.size()));
   b.reset();

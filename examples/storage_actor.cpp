@@ -34,7 +34,7 @@ int serve(caf::actor_system& sys, const std::string& dir) {
   bool saved = false;
   caf::scoped_actor self{sys};
   self->request(storage, std::chrono::seconds(5), grove::actors::save_atom::value,
-                grove::storage::group{"counter", "views"}, grove::crdt::encode(views))
+                grove::storage::group_key{"counter", "views"}, grove::crdt::encode(views))
     .receive([&](grove::actors::done_atom) { saved = true; /* on disk */ },
              [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
   auto port = sys.middleman().publish(storage, 0, "127.0.0.1");   // serve it to other nodes

@@ -19,7 +19,7 @@
 namespace {
 
 using grove::storage::backend;
-using grove::storage::group;
+using grove::storage::group_key;
 using json = nlohmann::json;
 
 int fail(const std::string& what) {
@@ -57,7 +57,7 @@ int list(backend& store, bool as_json) {
 }
 
 int dump(backend& store, const std::string& group_text, bool as_json) {
-  auto g = group::parse(group_text);
+  auto g = group_key::parse(group_text);
   if (!g) return fail(g.error().to_string());
   auto value = store.load(*g);
   if (!value) return fail(value.error().to_string());

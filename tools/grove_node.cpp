@@ -232,10 +232,10 @@ private:
   // Starts a replica for every group in the store (each loads its own state).
   status restore() {
     caf::scoped_actor self{sys_};
-    std::vector<storage::group> stored;
+    std::vector<storage::group_key> stored;
     status result;
     self->request(storage_, std::chrono::seconds(30), list_atom::value)
-      .receive([&](std::vector<storage::group>& gs) { stored = std::move(gs); },
+      .receive([&](std::vector<storage::group_key>& gs) { stored = std::move(gs); },
                [&](caf::error& e) { result = from_caf_error(e); });
     if (!result) return result;
     for (const auto& g : stored)
@@ -244,7 +244,7 @@ private:
     return {};
   }
 
-  expected<replica_actor> replica(const storage::group& g) {
+  expected<replica_actor> replica(const storage::group_key& g) {
     auto key = g.to_string();
     if (auto it = replicas_.find(key); it != replicas_.end()) return it->second;
     if (replicas_.size() >= opts_.max_groups)
@@ -268,7 +268,7 @@ private:
     if (cmd.verb == "peers") return peers();
     if (cmd.verb == "snapshot") return snapshot();
     if (cmd.verb == "stats") return stats();
-    auto g = storage::group::parse(cmd.group);
+    auto g = storage::group_key::parse(cmd.group);
     if (!g) return answer_error(g.error());
     if (cmd.verb == "get" && !hosted_anywhere(*g))
       return answer_error(error(errc::not_found, "no node hosts " + quote_input(g->to_string())));
@@ -282,7 +282,7 @@ private:
 
   // Whether this node or a connected one has a replica of g: reading a group that nobody hosts
   // must not create it (a typo would otherwise take one of --max-groups).
-  bool hosted_anywhere(const storage::group& g) {
+  bool hosted_anywhere(const storage::group_key& g) {
     if (replicas_.count(g.to_string()) > 0) return true;
     bool found = false;
     self_->request(membership_, std::chrono::seconds(5), members_atom::value, g.to_string())
@@ -290,7 +290,7 @@ private:
     return found;
   }
 
-  void get(const storage::group& g, const replica_actor& r) {
+  void get(const storage::group_key& g, const replica_actor& r) {
     bytes state;
     status result;
     self_->request(r, std::chrono::seconds(10), state_atom::value)

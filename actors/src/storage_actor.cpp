@@ -61,7 +61,7 @@ struct storage_state {
     }
   }
 
-  bool is_waiting(const storage::group& g) const {
+  bool is_waiting(const storage::group_key& g) const {
     for (const auto& r : waiting)
       for (const auto& e : r.entries)
         if (e.key == g) return true;
@@ -113,7 +113,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
     self->quit(msg.reason);
   });
   return {
-    [=](save_atom, storage::group& g, bytes& value) -> caf::result<done_atom> {
+    [=](save_atom, storage::group_key& g, bytes& value) -> caf::result<done_atom> {
       std::vector<storage::group_value> one;
       one.push_back({std::move(g), std::move(value)});
       return enqueue_save(self, std::move(one));
@@ -122,7 +122,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       return enqueue_save(self, std::move(entries));
     },
     [=](commit_atom) { self->state.commit(); },
-    [=](load_atom, const storage::group& g) -> caf::result<load_result> {
+    [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
       auto& st = self->state;
       ++st.stats.loads;
       if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
@@ -131,11 +131,11 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       if (!*r) return load_result{false, {}};
       return load_result{true, std::move(**r)};
     },
-    [=](erase_atom, const storage::group& g) -> caf::result<done_atom> {
+    [=](erase_atom, const storage::group_key& g) -> caf::result<done_atom> {
       self->state.commit();
       return self->state.answer(self->state.store->erase(g));
     },
-    [=](list_atom) -> caf::result<std::vector<storage::group>> {
+    [=](list_atom) -> caf::result<std::vector<storage::group_key>> {
       self->state.commit();
       return self->state.answer(self->state.store->list_groups());
     },

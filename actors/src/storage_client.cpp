@@ -15,7 +15,7 @@ public:
   storage_client(caf::actor_system& sys, storage_actor actor, std::chrono::milliseconds timeout)
     : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
 
-  status save(const storage::group& g, bytes_view value) override {
+  status save(const storage::group_key& g, bytes_view value) override {
     return ask<done_atom>(save_atom::value, g, bytes(value));
   }
 
@@ -23,17 +23,17 @@ public:
     return ask<done_atom>(save_atom::value, entries);  // one request: all or nothing
   }
 
-  expected<std::optional<bytes>> load(const storage::group& g) override {
+  expected<std::optional<bytes>> load(const storage::group_key& g) override {
     auto r = ask<load_result>(load_atom::value, g);
     if (!r) return r.error();
     if (!r->found) return std::optional<bytes>{};
     return std::optional<bytes>{std::move(r->value)};
   }
 
-  status erase(const storage::group& g) override { return ask<done_atom>(erase_atom::value, g); }
+  status erase(const storage::group_key& g) override { return ask<done_atom>(erase_atom::value, g); }
 
-  expected<std::vector<storage::group>> list_groups() override {
-    return ask<std::vector<storage::group>>(list_atom::value);
+  expected<std::vector<storage::group_key>> list_groups() override {
+    return ask<std::vector<storage::group_key>>(list_atom::value);
   }
 
   status sync() override { return ask<done_atom>(flush_atom::value); }

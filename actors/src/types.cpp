@@ -9,8 +9,8 @@
 namespace grove::actors {
 
 void register_grove_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<storage::group>("grove.group");
-  cfg.add_message_type<std::vector<storage::group>>("grove.group_list");
+  cfg.add_message_type<storage::group_key>("grove.group");
+  cfg.add_message_type<std::vector<storage::group_key>>("grove.group_list");
   cfg.add_message_type<storage::group_value>("grove.group_value");
   cfg.add_message_type<std::vector<storage::group_value>>("grove.group_values");
   cfg.add_message_type<load_result>("grove.load_result");

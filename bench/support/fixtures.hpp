@@ -7,15 +7,15 @@
 #include <vector>
 
 #include "grove/crdt/all.hpp"
-#include "grove/storage/group.hpp"
+#include "grove/storage/group_key.hpp"
 
 namespace grove::bench {
 
 constexpr int group_count = 10'000;
 
-inline const std::vector<storage::group>& groups() {
+inline const std::vector<storage::group_key>& groups() {
   static const auto all = [] {
-    std::vector<storage::group> out;
+    std::vector<storage::group_key> out;
     for (int i = 0; i < group_count; ++i) out.push_back({"counter", "group-" + std::to_string(i)});
     return out;
   }();

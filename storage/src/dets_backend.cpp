@@ -469,7 +469,7 @@ public:
 
   ~dets_backend() override { (void)close(); }
 
-  status save(const group& g, bytes_view value) override {
+  status save(const group_key& g, bytes_view value) override {
     if (auto ok = check_write(g, value.size()); !ok) return ok;
     return store({{{dbi_, g.encode()}, bytes(value)}});
   }
@@ -482,7 +482,7 @@ public:
     return store(std::move(batch));
   }
 
-  expected<std::optional<bytes>> load(const group& g) override {
+  expected<std::optional<bytes>> load(const group_key& g) override {
     if (auto ok = g.validate(); !ok) return ok.error();
     auto env = handle();
     if (!env) return env.error();
@@ -502,17 +502,17 @@ public:
     return out;
   }
 
-  status erase(const group& g) override {
+  status erase(const group_key& g) override {
     if (auto ok = g.validate(); !ok) return ok;
     if (opts_.read_only) return read_only_error();
     return store({{{dbi_, g.encode()}, std::nullopt}});
   }
 
-  expected<std::vector<group>> list_groups() override {
+  expected<std::vector<group_key>> list_groups() override {
     auto env = handle();
     if (!env) return env.error();
     auto pending = (*env)->buffered_table(dbi_);
-    std::vector<group> out;
+    std::vector<group_key> out;
     auto ok = (*env)->read([&](MDB_txn* txn) -> status {
       MDB_cursor* cursor = nullptr;
       if (int rc = mdb_cursor_open(txn, dbi_, &cursor); rc != 0) return lmdb_error(rc, "cannot list groups");
@@ -520,7 +520,7 @@ public:
       for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
         auto key = as_view(k);
         if (pending.count(bytes(key))) continue;  // the buffered operation decides
-        if (auto g = group::decode(key)) out.push_back(std::move(*g));
+        if (auto g = group_key::decode(key)) out.push_back(std::move(*g));
       }
       mdb_cursor_close(cursor);
       return {};
@@ -528,7 +528,7 @@ public:
     if (!ok) return ok.error();
     for (const auto& [key, value] : pending)
       if (value)
-        if (auto g = group::decode(key)) out.push_back(std::move(*g));
+        if (auto g = group_key::decode(key)) out.push_back(std::move(*g));
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -560,7 +560,7 @@ private:
 
   static error read_only_error() { return error(errc::invalid_argument, "store opened read-only"); }
 
-  status check_write(const group& g, std::size_t size) const {
+  status check_write(const group_key& g, std::size_t size) const {
     if (auto ok = g.validate(); !ok) return ok;
     if (opts_.read_only) return read_only_error();
     if (size > opts_.max_value_size)

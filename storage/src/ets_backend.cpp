@@ -12,7 +12,7 @@ namespace grove::storage {
 namespace {
 
 struct group_hash {
-  std::size_t operator()(const group& g) const {
+  std::size_t operator()(const group_key& g) const {
     std::size_t h = std::hash<std::string>{}(g.kind);
     return h ^ (std::hash<std::string>{}(g.name) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
   }
@@ -22,7 +22,7 @@ struct group_hash {
 struct table {
   std::string name;
   std::shared_mutex mutex;
-  std::unordered_map<group, bytes, group_hash> values;
+  std::unordered_map<group_key, bytes, group_hash> values;
   bool destroyed = false;
 };
 
@@ -65,7 +65,7 @@ class ets_backend final : public backend {
 public:
   ets_backend(std::shared_ptr<table> t, const ets_options& opts) : table_(std::move(t)), opts_(opts) {}
 
-  status save(const group& g, bytes_view value) override {
+  status save(const group_key& g, bytes_view value) override {
     if (auto ok = check_write(g, value); !ok) return ok;
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
@@ -82,7 +82,7 @@ public:
     return {};
   }
 
-  expected<std::optional<bytes>> load(const group& g) override {
+  expected<std::optional<bytes>> load(const group_key& g) override {
     if (auto ok = g.validate(); !ok) return ok.error();
     std::shared_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok.error();
@@ -91,7 +91,7 @@ public:
     return std::optional<bytes>{it->second};
   }
 
-  status erase(const group& g) override {
+  status erase(const group_key& g) override {
     if (auto ok = g.validate(); !ok) return ok;
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
@@ -99,8 +99,8 @@ public:
     return {};
   }
 
-  expected<std::vector<group>> list_groups() override {
-    std::vector<group> out;
+  expected<std::vector<group_key>> list_groups() override {
+    std::vector<group_key> out;
     {
       std::shared_lock<std::shared_mutex> lock(table_->mutex);
       if (auto ok = check_open(); !ok) return ok.error();
@@ -124,7 +124,7 @@ public:
   std::string describe() const override { return "ets:" + table_->name; }
 
 private:
-  status check_write(const group& g, bytes_view value) const {
+  status check_write(const group_key& g, bytes_view value) const {
     if (auto ok = g.validate(); !ok) return ok;
     if (value.size() > opts_.max_value_size)
       return error(errc::too_large, "value of " + std::to_string(value.size()) + " bytes for group " +

@@ -25,7 +25,7 @@ using namespace grove::actors;
 using namespace grove::crdt;
 using namespace grove::testing;
 using grove::errc;
-using grove::storage::group;
+using grove::storage::group_key;
 
 namespace {
 
@@ -36,22 +36,22 @@ using replica_on_system = std::pair<caf::actor_system*, replica_actor>;
 BOOST_AUTO_TEST_CASE(invalid_options_are_an_error_at_spawn) {
   node n;
   replication_options o;
-  o.group = group{"counter", "c"};
+  o.group = group_key{"counter", "c"};
   BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);  // no replica id
   o.replica_id = "a";
   o.sync_interval = std::chrono::milliseconds(0);
   BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().message().find("sync_interval") != std::string::npos);
   o.sync_interval = std::chrono::milliseconds(10);
-  o.group = group{"", "c"};
+  o.group = group_key{"", "c"};
   BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);
-  o.group = group{"counter", "c"};
+  o.group = group_key{"counter", "c"};
   o.name = "much-too-long-a-name";
   BOOST_TEST(spawn_replica<gcounter>(*n.sys, o).error().code() == errc::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(operations_a_type_does_not_have_are_refused_and_the_replica_keeps_serving) {
   node n;
-  auto r = n.replica<gcounter>("a", group{"counter", "c"});
+  auto r = n.replica<gcounter>("a", group_key{"counter", "c"});
   auto bad = mutate(*n.sys, r, op("add", {"x"}));
   BOOST_REQUIRE(!bad);
   BOOST_TEST(bad.error().code() == errc::invalid_argument);
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(operations_a_type_does_not_have_are_refused_and_the_replica
 
 BOOST_AUTO_TEST_CASE(counters_on_three_replicas_converge_to_the_sum_of_all_increments) {
   node n;
-  group g{"counter", "views"}, pg{"pncounter", "balance"};
+  group_key g{"counter", "views"}, pg{"pncounter", "balance"};
   std::vector<replica_actor> c, p;
   for (auto id : {"a", "b", "c"}) {
     c.push_back(n.replica<gcounter>(id, g));
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(counters_on_three_replicas_converge_to_the_sum_of_all_incre
 
 BOOST_AUTO_TEST_CASE(sets_maps_and_registers_on_three_replicas_converge_to_the_model) {
   node n;
-  group sg{"set", "users"}, mg{"map", "settings"}, rg{"register", "title"};
+  group_key sg{"set", "users"}, mg{"map", "settings"}, rg{"register", "title"};
   std::vector<replica_actor> sets, maps, regs;
   const std::vector<std::string> ids{"a", "b", "c"};
   for (auto& id : ids) {
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(sets_maps_and_registers_on_three_replicas_converge_to_the_m
 
 BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
   node n;
-  auto r = n.replica<gcounter>("a", group{"counter", "c"});
+  auto r = n.replica<gcounter>("a", group_key{"counter", "c"});
   caf::scoped_actor self{*n.sys};
   self->send(r, add_subscriber_atom::value, caf::actor_cast<caf::actor>(self));
   BOOST_REQUIRE(mutate(*n.sys, r, op("increment", {"5"})));
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
 
 BOOST_AUTO_TEST_CASE(replicas_converge_even_when_30_percent_of_deltas_are_lost) {
   node n;
-  group g{"set", "lossy"};
+  group_key g{"set", "lossy"};
   std::vector<replica_actor> rs;
   for (int i = 0; i < 3; ++i) {
     replication_options o;
@@ -191,7 +191,7 @@ replica_stats sync_now(caf::actor_system& sys, const replica_actor& r) {
 // deltas, and the full state that the gap asks for repairs them.
 BOOST_AUTO_TEST_CASE(a_gap_in_the_sequence_numbers_is_repaired_by_the_full_state_it_asks_for) {
   node n;
-  group g{"set", "gappy"};
+  group_key g{"set", "gappy"};
   replication_options lossy, quiet;
   for (auto* o : {&lossy, &quiet}) {
     o->sync_interval = std::chrono::hours(1);
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_sequence_numbers_is_repaired_by_the_full_state
 // larger than one message goes as a full state instead.
 BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_and_an_oversized_delta_as_a_full_state) {
   node n;
-  group g{"set", "chunked"};
+  group_key g{"set", "chunked"};
   replication_options small;
   small.max_message_bytes = 1024;
   small.sync_interval = std::chrono::hours(1);
@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_and_an_oversized_delta_as_a_ful
 
 BOOST_AUTO_TEST_CASE(replicas_converge_when_every_delta_is_lost_through_digests_alone) {
   node n;
-  group g{"counter", "cut-off"};
+  group_key g{"counter", "cut-off"};
   std::vector<replica_actor> rs;
   for (int i = 0; i < 3; ++i) {
     replication_options o;
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_nev
   eo.table = dir.path();
   auto store = spawn_storage_actor(*n.sys, std::move(*grove::storage::open_ets(eo)));
   n.owned.push_back(caf::actor_cast<caf::actor>(store));
-  auto stored_value = [&](const group& g) -> std::optional<std::uint64_t> {
+  auto stored_value = [&](const group_key& g) -> std::optional<std::uint64_t> {
     caf::scoped_actor self{*n.sys};
     std::optional<std::uint64_t> out;
     self->request(store, std::chrono::seconds(5), load_atom::value, g)
@@ -290,7 +290,7 @@ BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_nev
   replication_options periodic;
   periodic.storage = store;
   periodic.snapshot_interval = std::chrono::milliseconds(30);
-  group g1{"counter", "periodic"};
+  group_key g1{"counter", "periodic"};
   auto r1 = n.replica<gcounter>("a", g1, periodic);
   BOOST_REQUIRE(mutate(*n.sys, r1, op("increment", {"7"})));
   BOOST_TEST(eventually([&] { return stored_value(g1) == std::optional<std::uint64_t>(7); }));
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_nev
   replication_options rare;
   rare.storage = store;
   rare.snapshot_interval = std::chrono::hours(1);
-  group g2{"counter", "on-stop"};
+  group_key g2{"counter", "on-stop"};
   auto r2 = n.replica<gcounter>("b", g2, rare);
   BOOST_REQUIRE(mutate(*n.sys, r2, op("increment", {"9"})));
   BOOST_TEST(!stored_value(g2).has_value());
@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(a_replica_restarted_from_its_store_has_its_old_state_and_wh
   d.durable = true;
   auto store = spawn_storage_actor(*n.sys, std::move(*grove::storage::open_dets(d)));
   n.owned.push_back(caf::actor_cast<caf::actor>(store));
-  group g{"set", "restart"};
+  group_key g{"set", "restart"};
   replication_options with_store;
   with_store.storage = store;
   auto a = n.replica<orset<std::string>>("a", g);
@@ -344,7 +344,7 @@ BOOST_AUTO_TEST_CASE(three_actor_systems_over_the_middleman_converge_and_a_remot
   BOOST_REQUIRE(port);
   BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
   BOOST_REQUIRE(connect(*c->sys, c->membership, "127.0.0.1", *port));  // c learns b through a
-  group g{"counter", "distributed"}, sg{"set", "distributed"};
+  group_key g{"counter", "distributed"}, sg{"set", "distributed"};
   auto ra = a->replica<gcounter>("a", g), rb = b->replica<gcounter>("b", g), rc = c->replica<gcounter>("c", g);
   auto sa = a->replica<orset<std::string>>("a", sg), sb = b->replica<orset<std::string>>("b", sg),
        sc = c->replica<orset<std::string>>("c", sg);
@@ -396,7 +396,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_goes_away_drops_out_of_membership_everywhere) {
   auto port = listen(*a->sys, a->membership, 0);
   BOOST_REQUIRE(port);
   BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
-  group g{"counter", "leaving"};
+  group_key g{"counter", "leaving"};
   auto ra = a->replica<gcounter>("a", g);
   auto rb = b->replica<gcounter>("b", g);
   auto members_on_a = [&] {
@@ -429,7 +429,7 @@ caf::behavior hostile_peer(caf::event_based_actor* self, replica_actor target) {
 
 BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_dropped_and_the_rest_converge) {
   node n;
-  group g{"counter", "hostile"};
+  group_key g{"counter", "hostile"};
   auto a = n.replica<gcounter>("a", g);
   auto b = n.replica<gcounter>("b", g);
   auto hostile = n.sys->spawn(hostile_peer, a);
@@ -487,7 +487,7 @@ BOOST_AUTO_TEST_CASE(nodes_with_the_cluster_secret_converge_and_a_node_with_a_wr
   auto bad = std::make_unique<node>("a guess");
   auto port = listen(*a->sys, a->membership, 0);
   BOOST_REQUIRE(port);
-  group g{"counter", "secret"};
+  group_key g{"counter", "secret"};
   auto ra = a->replica<gcounter>("a", g);
   auto rbad = bad->replica<gcounter>("bad", g);
   BOOST_REQUIRE(mutate(*bad->sys, rbad, op("increment", {"666"})));
@@ -556,7 +556,7 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
 BOOST_AUTO_TEST_CASE(a_node_that_reflects_the_handshake_without_the_secret_stays_out) {
   auto a = std::make_unique<node>("correct horse battery staple");
   auto x = std::make_unique<node>();
-  group g{"counter", "reflected"};
+  group_key g{"counter", "reflected"};
   auto ra = a->replica<gcounter>("a", g);
   auto evil = x->replica<gcounter>("evil", g);
   BOOST_REQUIRE(mutate(*x->sys, evil, op("increment", {"666"})));
@@ -582,7 +582,7 @@ namespace {
 // Whether replica r sends `asker` anything (a state chunk) in answer to a need_state and a
 // digest that differs from its own. The stats request that follows is answered after both were
 // handled, so a chunk sent for them is in the mailbox by the time the stats reply arrives.
-bool serves(caf::scoped_actor& asker, const replica_actor& r, const group& g) {
+bool serves(caf::scoped_actor& asker, const replica_actor& r, const group_key& g) {
   asker->send(r, need_state_atom::value, g.to_string());
   asker->send(r, digest_atom::value, digest_message{g.to_string(), "asker@1", 12345});
   asker->request(r, std::chrono::seconds(5), stats_atom::value).receive([](replica_stats&) {}, [](caf::error&) {});
@@ -597,7 +597,7 @@ bool serves(caf::scoped_actor& asker, const replica_actor& r, const group& g) {
 
 BOOST_AUTO_TEST_CASE(replicas_serve_only_current_members_of_their_group) {
   node n;
-  group g{"counter", "members-only"};
+  group_key g{"counter", "members-only"};
   auto r = n.replica<gcounter>("a", g);
   BOOST_REQUIRE(mutate(*n.sys, r, op("increment", {"5"})));
   caf::scoped_actor stranger{*n.sys};
@@ -640,7 +640,7 @@ BOOST_AUTO_TEST_CASE(stop_node_keeps_the_last_change_of_every_replica_and_the_sy
     for (int i = 0; i < groups; ++i) {
       replication_options ro;
       ro.replica_id = "r";
-      ro.group = group{"counter", "c" + std::to_string(i)};
+      ro.group = group_key{"counter", "c" + std::to_string(i)};
       ro.storage = store;
       ro.membership = membership;
       ro.snapshot_interval = std::chrono::hours(1);  // only stopping saves
@@ -658,12 +658,12 @@ BOOST_AUTO_TEST_CASE(stop_node_keeps_the_last_change_of_every_replica_and_the_sy
   }
   auto b = std::move(*grove::storage::open_dets(o));
   for (int i = 0; i < groups; ++i)
-    BOOST_TEST((*grove::storage::load<gcounter>(*b, group{"counter", "c" + std::to_string(i)}))->value() == std::uint64_t(rounds));
+    BOOST_TEST((*grove::storage::load<gcounter>(*b, group_key{"counter", "c" + std::to_string(i)}))->value() == std::uint64_t(rounds));
 }
 
 BOOST_AUTO_TEST_CASE(a_flood_of_error_messages_writes_a_bounded_number_of_log_lines) {
   node n;
-  auto r = n.replica<gcounter>("a", group{"counter", "flooded"});
+  auto r = n.replica<gcounter>("a", group_key{"counter", "flooded"});
   std::stringstream captured;
   auto* original = std::cerr.rdbuf(captured.rdbuf());
   caf::scoped_actor flooder{*n.sys};

@@ -1,4 +1,4 @@
-// The storage actor: the storage contract suite through it, group commit, flush on exit, and a
+// The storage actor: the storage contract suite through it, group_key commit, flush on exit, and a
 // client on another actor system reaching it over the io middleman.
 #define BOOST_TEST_MODULE storage_actor
 #include <boost/mpl/list.hpp>
@@ -37,11 +37,11 @@ public:
     : actor_(actor), client_(grove::actors::make_storage_client(sys, actor)) {}
   ~owning_client() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 
-  grove::status save(const grove::storage::group& g, grove::bytes_view v) override { return client_->save(g, v); }
+  grove::status save(const grove::storage::group_key& g, grove::bytes_view v) override { return client_->save(g, v); }
   grove::status save_batch(const std::vector<grove::storage::group_value>& e) override { return client_->save_batch(e); }
-  grove::expected<std::optional<grove::bytes>> load(const grove::storage::group& g) override { return client_->load(g); }
-  grove::status erase(const grove::storage::group& g) override { return client_->erase(g); }
-  grove::expected<std::vector<grove::storage::group>> list_groups() override { return client_->list_groups(); }
+  grove::expected<std::optional<grove::bytes>> load(const grove::storage::group_key& g) override { return client_->load(g); }
+  grove::status erase(const grove::storage::group_key& g) override { return client_->erase(g); }
+  grove::expected<std::vector<grove::storage::group_key>> list_groups() override { return client_->list_groups(); }
   grove::status sync() override { return client_->sync(); }
   grove::status close() override { return client_->close(); }
   std::string describe() const override { return client_->describe(); }
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(group_commit_joins_concurrent_durable_saves_and_answers_eve
     threads.emplace_back([&, t] {
       auto client = make_storage_client(sys, actor);
       for (int i = 0; i < saves_each; ++i) {
-        auto ok = client->save(group{"counter", "r" + std::to_string(t)}, std::to_string(i));
+        auto ok = client->save(group_key{"counter", "r" + std::to_string(t)}, std::to_string(i));
         ++(ok ? answered : failed);
       }
     });
@@ -111,12 +111,12 @@ BOOST_AUTO_TEST_CASE(errors_go_back_to_the_requester_and_the_actor_keeps_serving
   temp_dir dir;
   auto actor = spawn_storage_actor(sys, grove::testing::ets_flavor::open(dir));
   auto client = make_storage_client(sys, actor);
-  auto bad = client->save(group{"bad kind!", "x"}, "v");
+  auto bad = client->save(group_key{"bad kind!", "x"}, "v");
   BOOST_REQUIRE(!bad);
   BOOST_TEST(bad.error().code() == errc::invalid_argument);
   BOOST_TEST(bad.error().message().find("kind") != std::string::npos);
-  BOOST_TEST(bool(client->save(group{"good", "x"}, "v")));
-  BOOST_TEST(**client->load(group{"good", "x"}) == "v");
+  BOOST_TEST(bool(client->save(group_key{"good", "x"}, "v")));
+  BOOST_TEST(**client->load(group_key{"good", "x"}) == "v");
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(on_exit_the_actor_commits_and_closes_its_backend) {
   {
     auto actor = spawn_storage_actor(sys, std::move(*open_dets(opts)));
     auto client = make_storage_client(sys, actor);
-    BOOST_REQUIRE(client->save(group{"counter", "c"}, "flushed on exit"));
+    BOOST_REQUIRE(client->save(group_key{"counter", "c"}, "flushed on exit"));
     caf::scoped_actor self{sys};
     self->send_exit(actor, caf::exit_reason::user_shutdown);
     self->wait_for(actor);
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(on_exit_the_actor_commits_and_closes_its_backend) {
   // The file is closed: another process could open it for writing; here, a fresh open sees it.
   auto reopened = open_dets(opts);
   BOOST_REQUIRE(reopened);
-  BOOST_TEST(**(*reopened)->load(group{"counter", "c"}) == "flushed on exit");
+  BOOST_TEST(**(*reopened)->load(group_key{"counter", "c"}) == "flushed on exit");
 }
 
 BOOST_AUTO_TEST_CASE(a_client_on_another_actor_system_uses_it_over_the_middleman) {
@@ -153,11 +153,11 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_actor_system_uses_it_over_the_middleman
       auto remote = client_sys->middleman().remote_actor<storage_actor>("127.0.0.1", *port);
       BOOST_REQUIRE(remote);
       auto client = make_storage_client(*client_sys, *remote, std::chrono::seconds(10));
-      BOOST_TEST(bool(client->save(group{"counter", "remote"}, "from another node")));
-      BOOST_TEST(**client->load(group{"counter", "remote"}) == "from another node");
+      BOOST_TEST(bool(client->save(group_key{"counter", "remote"}, "from another node")));
+      BOOST_TEST(**client->load(group_key{"counter", "remote"}) == "from another node");
       BOOST_TEST(client->list_groups()->size() == 1u);
-      BOOST_TEST(!client->load(group{"counter", "absent"})->has_value());
-      auto bad = client->save(group{"", "x"}, "v");
+      BOOST_TEST(!client->load(group_key{"counter", "absent"})->has_value());
+      auto bad = client->save(group_key{"", "x"}, "v");
       BOOST_REQUIRE(!bad);
       BOOST_TEST(bad.error().code() == errc::invalid_argument);  // the grove error crossed the wire
     }
@@ -213,10 +213,10 @@ public:
     }
     return inner_->save_batch(entries);
   }
-  grove::status save(const group& g, grove::bytes_view v) override { return inner_->save(g, v); }
-  grove::expected<std::optional<grove::bytes>> load(const group& g) override { return inner_->load(g); }
-  grove::status erase(const group& g) override { return inner_->erase(g); }
-  grove::expected<std::vector<group>> list_groups() override { return inner_->list_groups(); }
+  grove::status save(const group_key& g, grove::bytes_view v) override { return inner_->save(g, v); }
+  grove::expected<std::optional<grove::bytes>> load(const group_key& g) override { return inner_->load(g); }
+  grove::status erase(const group_key& g) override { return inner_->erase(g); }
+  grove::expected<std::vector<group_key>> list_groups() override { return inner_->list_groups(); }
   grove::status sync() override { return inner_->sync(); }
   grove::status close() override { return inner_->close(); }
   std::string describe() const override { return "gated " + inner_->describe(); }
@@ -249,13 +249,13 @@ BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_nev
   auto actor = gated_storage("oversized-in-commit", gate);
   caf::scoped_actor self{shared_system()};
   gate->close();
-  self->send(actor, save_atom::value, group{"counter", "first"}, grove::bytes("held at the gate"));
+  self->send(actor, save_atom::value, group_key{"counter", "first"}, grove::bytes("held at the gate"));
   gate->wait_until_inside();
   // These wait behind the held commit and then meet in one commit; the load comes before it ran.
-  self->send(actor, save_atom::value, group{"counter", "a"}, grove::bytes("fine"));
-  self->send(actor, save_atom::value, group{"counter", "big"}, grove::bytes(1000, 'x'));
-  self->send(actor, save_atom::value, group{"counter", "b"}, grove::bytes("also fine"));
-  self->send(actor, load_atom::value, group{"counter", "big"});
+  self->send(actor, save_atom::value, group_key{"counter", "a"}, grove::bytes("fine"));
+  self->send(actor, save_atom::value, group_key{"counter", "big"}, grove::bytes(1000, 'x'));
+  self->send(actor, save_atom::value, group_key{"counter", "b"}, grove::bytes("also fine"));
+  self->send(actor, load_atom::value, group_key{"counter", "big"});
   gate->open();
   BOOST_TEST(!next_answer(self));                          // first
   load_result big_loaded{true, "?"};
@@ -273,8 +273,8 @@ BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_nev
     BOOST_TEST((gate->batches == std::vector<std::size_t>{1, 3, 1, 1, 1}));  // joint, then each alone
   }
   auto client = make_storage_client(shared_system(), actor);
-  BOOST_TEST(**client->load(group{"counter", "b"}) == "also fine");
-  BOOST_TEST(!client->load(group{"counter", "big"})->has_value());
+  BOOST_TEST(**client->load(group_key{"counter", "b"}) == "also fine");
+  BOOST_TEST(!client->load(group_key{"counter", "big"})->has_value());
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -282,11 +282,11 @@ BOOST_AUTO_TEST_CASE(a_client_save_batch_is_all_or_nothing) {
   auto gate = std::make_shared<gated_backend::control>();
   auto actor = gated_storage("client-batch", gate);
   auto client = make_storage_client(shared_system(), actor);
-  auto r = client->save_batch({{group{"counter", "ok"}, "small"}, {group{"counter", "big"}, grove::bytes(1000, 'x')}});
+  auto r = client->save_batch({{group_key{"counter", "ok"}, "small"}, {group_key{"counter", "big"}, grove::bytes(1000, 'x')}});
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().code() == errc::too_large);
-  BOOST_TEST(!client->load(group{"counter", "ok"})->has_value());  // nothing of the batch stored
-  BOOST_TEST(bool(client->save_batch({{group{"counter", "ok"}, "small"}, {group{"counter", "ok2"}, "small"}})));
+  BOOST_TEST(!client->load(group_key{"counter", "ok"})->has_value());  // nothing of the batch stored
+  BOOST_TEST(bool(client->save_batch({{group_key{"counter", "ok"}, "small"}, {group_key{"counter", "ok2"}, "small"}})));
   BOOST_TEST(client->list_groups()->size() == 2u);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
@@ -296,12 +296,12 @@ BOOST_AUTO_TEST_CASE(saves_handled_before_an_exit_message_are_committed_and_answ
   auto actor = gated_storage("exit-commit", gate);
   caf::scoped_actor self{shared_system()};
   gate->close();
-  self->send(actor, save_atom::value, group{"counter", "first"}, grove::bytes("held at the gate"));
+  self->send(actor, save_atom::value, group_key{"counter", "first"}, grove::bytes("held at the gate"));
   gate->wait_until_inside();
   // Handled after the held commit; their commit message queues behind the exit, so they are still
   // waiting when the exit is handled.
-  self->send(actor, save_atom::value, group{"counter", "a"}, grove::bytes("1"));
-  self->send(actor, save_atom::value, group{"counter", "b"}, grove::bytes("2"));
+  self->send(actor, save_atom::value, group_key{"counter", "a"}, grove::bytes("1"));
+  self->send(actor, save_atom::value, group_key{"counter", "b"}, grove::bytes("2"));
   self->send_exit(actor, caf::exit_reason::user_shutdown);
   gate->open();
   for (int i = 0; i < 3; ++i) BOOST_TEST(!next_answer(self));
@@ -313,5 +313,5 @@ BOOST_AUTO_TEST_CASE(saves_handled_before_an_exit_message_are_committed_and_answ
   grove::storage::ets_options o;
   o.table = "exit-commit";
   auto table = std::move(*grove::storage::open_ets(o));
-  BOOST_TEST(**table->load(group{"counter", "b"}) == "2");
+  BOOST_TEST(**table->load(group_key{"counter", "b"}) == "2");
 }

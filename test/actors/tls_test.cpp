@@ -18,7 +18,7 @@ using namespace grove::actors;
 using namespace grove::crdt;
 using namespace grove::testing;
 using grove::errc;
-using grove::storage::group;
+using grove::storage::group_key;
 
 namespace {
 
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(nodes_with_certificates_from_the_cluster_ca_connect_and_con
   // c learns of b through a (CAF's automatic direct connections are off with TLS: they would be
   // plaintext), so what b and c send each other goes through a.
   BOOST_REQUIRE(connect(*c->sys, c->membership, "127.0.0.1", *port));
-  group g{"set", "tls"};
+  group_key g{"set", "tls"};
   auto ra = a->replica<orset<std::string>>("a", g);
   auto rb = b->replica<orset<std::string>>("b", g);
   auto rc = c->replica<orset<std::string>>("c", g);
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(self_signed_foreign_anonymous_and_plaintext_peers_are_refus
   auto a = std::make_unique<node>("", with_tls(files_of("node1")));
   auto port = listen(*a->sys, a->membership, 0);
   BOOST_REQUIRE(port);
-  group g{"counter", "tls"};
+  group_key g{"counter", "tls"};
   auto ra = a->replica<gcounter>("a", g);
   std::vector<std::unique_ptr<node>> intruders;
   intruders.push_back(std::make_unique<node>("", with_tls(files_of("rogue", "rogue"))));
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(refused_handshakes_do_not_break_established_connections) {
   auto port = listen(*a->sys, a->membership, 0);
   BOOST_REQUIRE(port);
   BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
-  group g{"counter", "tls-established"};
+  group_key g{"counter", "tls-established"};
   auto ra = a->replica<gcounter>("a", g);
   auto rb = b->replica<gcounter>("b", g);
   BOOST_REQUIRE(mutate(*b->sys, rb, op("increment", {"1"})));

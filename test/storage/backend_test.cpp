@@ -28,7 +28,7 @@ using grove::testing::temp_dir;
 
 namespace {
 
-group g(const std::string& kind, const std::string& name) { return group{kind, name}; }
+group_key g(const std::string& kind, const std::string& name) { return group_key{kind, name}; }
 
 dets_options dets_at(const std::string& file) {
   dets_options opts;
@@ -51,24 +51,24 @@ int in_child(F f) {
 BOOST_AUTO_TEST_SUITE(groups)
 
 BOOST_AUTO_TEST_CASE(encoding_is_collision_free_where_kind_colon_name_is_not) {
-  group a{"ab", "c:d"}, b{"ab:c", "d"};
+  group_key a{"ab", "c:d"}, b{"ab:c", "d"};
   BOOST_TEST(a.encode() != b.encode());
-  BOOST_TEST((*group::decode(a.encode()) == a));
-  BOOST_TEST(!group::decode(""));
-  BOOST_TEST(!group::decode(std::string(1, '\x09') + "short"));
+  BOOST_TEST((*group_key::decode(a.encode()) == a));
+  BOOST_TEST(!group_key::decode(""));
+  BOOST_TEST(!group_key::decode(std::string(1, '\x09') + "short"));
 }
 
 BOOST_AUTO_TEST_CASE(printable_form_escapes_and_parses_back) {
-  group x{"counter", "views"};
+  group_key x{"counter", "views"};
   BOOST_TEST(x.to_string() == "counter:views");
-  BOOST_TEST((*group::parse("counter:views") == x));
-  BOOST_TEST((*group::parse("map:a:b") == group{"map", "a:b"}));
-  BOOST_TEST((group{"k", std::string("a\nb", 3)}.to_string() == "k:a\\x0ab"));
+  BOOST_TEST((*group_key::parse("counter:views") == x));
+  BOOST_TEST((*group_key::parse("map:a:b") == group_key{"map", "a:b"}));
+  BOOST_TEST((group_key{"k", std::string("a\nb", 3)}.to_string() == "k:a\\x0ab"));
   for (const auto& name : {std::string("a\xff\\b"), std::string("caf\xc3\xa9"), std::string("x\0y", 3)})
-    BOOST_TEST((*group::parse(group{"k", name}.to_string()) == group{"k", name}));
-  BOOST_TEST(group::parse("k:bad\\q").error().code() == errc::invalid_argument);
-  BOOST_TEST(group::parse("no-colon").error().code() == errc::invalid_argument);
-  BOOST_TEST(group::parse(":name").error().code() == errc::invalid_argument);
+    BOOST_TEST((*group_key::parse(group_key{"k", name}.to_string()) == group_key{"k", name}));
+  BOOST_TEST(group_key::parse("k:bad\\q").error().code() == errc::invalid_argument);
+  BOOST_TEST(group_key::parse("no-colon").error().code() == errc::invalid_argument);
+  BOOST_TEST(group_key::parse(":name").error().code() == errc::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,15 +17,15 @@
 namespace contract {
 
 using grove::errc;
-using grove::storage::group;
+using grove::storage::group_key;
 using grove::storage::group_value;
 
-inline group g(const std::string& kind, const std::string& name) { return group{kind, name}; }
+inline group_key g(const std::string& kind, const std::string& name) { return group_key{kind, name}; }
 
 }  // namespace contract
 
 using contract::errc;
-using contract::group;
+using contract::group_key;
 using contract::group_value;
 
 BOOST_AUTO_TEST_SUITE(storage_contract)
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(list_groups_is_sorted_and_complete, F, contract_fl
   grove::testing::temp_dir dir;
   auto b = F::open(dir);
   // Kinds of different lengths: the encoded key order is not the (kind, name) order.
-  std::vector<group> expected{contract::g("a", "z"), contract::g("counter", "a"), contract::g("counter", "b"),
+  std::vector<group_key> expected{contract::g("a", "z"), contract::g("counter", "a"), contract::g("counter", "b"),
                               contract::g("map", "m"), contract::g("zz", "0")};
   for (int i = 0; i < 200; ++i) expected.push_back(contract::g("bulk", "g" + std::to_string(i)));
   auto shuffled = expected;

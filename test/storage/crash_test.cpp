@@ -28,7 +28,7 @@ namespace {
 
 constexpr int groups_in_use = 50;
 
-group group_of(std::uint64_t i) { return group{"counter", "g" + std::to_string(i % groups_in_use)}; }
+group_key group_of(std::uint64_t i) { return group_key{"counter", "g" + std::to_string(i % groups_in_use)}; }
 
 // Child: saves gcounters whose value is the save's sequence number, forever, and writes each
 // sequence number to `report` once its save returned success.
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(every_acknowledged_durable_save_survives_kill_9) {
                                   << " groups acknowledged, reopen " << reopen_ms << " ms");
       BOOST_REQUIRE_MESSAGE(b, "reopen failed: " + (b ? std::string() : b.error().to_string()));
       for (const auto& [name, value] : expected) {
-        auto c = load<gcounter>(**b, group{"counter", name});
+        auto c = load<gcounter>(**b, group_key{"counter", name});
         BOOST_REQUIRE(c);
         BOOST_REQUIRE(c->has_value());
         BOOST_TEST((*c)->value() >= value, name << " holds " << (*c)->value() << ", acknowledged " << value);
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(damaged_bytes_in_the_file_fail_only_the_group_they_hit) {
     for (int i = 0; i < 20; ++i) {
       grove::crdt::lww_register<std::string> r("w");
       r.set(marker(i));
-      BOOST_REQUIRE(save(*b, group{"register", std::to_string(i)}, r));
+      BOOST_REQUIRE(save(*b, group_key{"register", std::to_string(i)}, r));
     }
   }
   auto bytes = read_file(opts.file);
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(damaged_bytes_in_the_file_fail_only_the_group_they_hit) {
 
   auto b = std::move(*open_dets(opts));
   for (int i = 0; i < 20; ++i) {
-    auto r = load<grove::crdt::lww_register<std::string>>(*b, group{"register", std::to_string(i)});
+    auto r = load<grove::crdt::lww_register<std::string>>(*b, group_key{"register", std::to_string(i)});
     if (i == 7) {
       BOOST_REQUIRE(!r);
       BOOST_TEST(r.error().code() == grove::errc::checksum_mismatch);
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(a_file_with_both_header_pages_destroyed_is_refused_clearly)
   opts.file = dir.file("headless.grove");
   {
     auto b = std::move(*open_dets(opts));
-    BOOST_REQUIRE(b->save(group{"k", "n"}, "v"));
+    BOOST_REQUIRE(b->save(group_key{"k", "n"}, "v"));
   }
   auto bytes = read_file(opts.file);
   BOOST_REQUIRE(bytes.size() > 8192);

@@ -46,12 +46,12 @@ int main(int argc, char** argv) {
   }
   if (command == "save-many" && argc == 5) {
     for (int i = 0; i < std::atoi(argv[4]); ++i)
-      if (auto ok = (*b)->save(group{"n", std::to_string(i)}, "v"); !ok) return fail(ok.error());
+      if (auto ok = (*b)->save(group_key{"n", std::to_string(i)}, "v"); !ok) return fail(ok.error());
     std::cout << "ok" << std::endl;
     return 0;
   }
   if (argc < 6) return 2;
-  group g{argv[4], argv[5]};
+  group_key g{argv[4], argv[5]};
   if (command == "save" && argc == 7) {
     auto ok = (*b)->save(g, argv[6]);
     if (!ok) return fail(ok.error());

@@ -32,9 +32,9 @@ std::string build_store(const temp_dir& dir) {
   s.add("alice");
   ormap<std::string, lww_register<std::string>> m("a");
   m.update("color", [](auto& r) { r.set("green"); });
-  BOOST_REQUIRE(save(*b, group{"counter", "views"}, c));
-  BOOST_REQUIRE(save(*b, group{"set", "users"}, s));
-  BOOST_REQUIRE(save(*b, group{"map", "settings"}, m));
+  BOOST_REQUIRE(save(*b, group_key{"counter", "views"}, c));
+  BOOST_REQUIRE(save(*b, group_key{"set", "users"}, s));
+  BOOST_REQUIRE(save(*b, group_key{"map", "settings"}, m));
   return opts.file;
 }
 
@@ -84,8 +84,8 @@ BOOST_AUTO_TEST_CASE(dump_shows_values_that_are_not_utf8_escaped) {
     s.add("a\xff" "b");
     ormap<std::string, lww_register<std::string>> m("a");
     m.update("k\xfe", [](auto& r) { r.set(std::string("v\0", 2)); });
-    BOOST_REQUIRE(save(*b, group{"set", "x\xff"}, s));
-    BOOST_REQUIRE(save(*b, group{"map", "m"}, m));
+    BOOST_REQUIRE(save(*b, group_key{"set", "x\xff"}, s));
+    BOOST_REQUIRE(save(*b, group_key{"map", "m"}, m));
   }
   auto set = inspect({opts.file, "dump", "set:x\\xff", "--json"});
   BOOST_TEST(set.exit_code == 0);
@@ -112,8 +112,8 @@ BOOST_AUTO_TEST_CASE(verify_passes_a_good_store_and_names_each_damaged_group) {
     gcounter c("a");
     auto damaged = encode(c);
     damaged[damaged.size() - 1] ^= 1;
-    BOOST_REQUIRE(b->save(group{"counter", "broken"}, damaged));
-    BOOST_REQUIRE(b->save(group{"blob", "garbage"}, "not a grove value"));
+    BOOST_REQUIRE(b->save(group_key{"counter", "broken"}, damaged));
+    BOOST_REQUIRE(b->save(group_key{"blob", "garbage"}, "not a grove value"));
   }
   auto bad = inspect({file, "verify"});
   BOOST_TEST(bad.exit_code == 1);

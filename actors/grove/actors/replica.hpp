@@ -171,7 +171,7 @@ struct replication_options {
   /// This replica's id, unique in the group (required).
   std::string replica_id;
   /// The replication group (required; validated like a storage group).
-  storage::group group;
+  storage::group_key group;
   std::chrono::milliseconds sync_interval{5000};
   std::chrono::milliseconds snapshot_interval{60000};
   /// Digest exchange period; zero means 4 x sync_interval.

@@ -8,7 +8,7 @@
 // (backend::save_batch). A requester is answered when its save is as durable as the backend
 // promises (on disk for a durable DETS-style backend). Each request gets its own outcome: when the
 // shared transaction fails (one value too large, say), every request is retried alone, so one bad
-// save fails only its own requester. A batch request (a vector of group values) is all or nothing.
+// save fails only its own requester. A batch request (a vector of group_key values) is all or nothing.
 // A load, erase, list or sync commits what is waiting first, so a load never serves a value that
 // its commit would refuse.
 //
@@ -35,7 +35,7 @@ namespace grove::storage {
 
 /// CAF serialization of a group (it may come from a remote node: backends validate it).
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, group& x) {
+typename Inspector::result_type inspect(Inspector& f, group_key& x) {
   return f(caf::meta::type_name("grove.group"), x.kind, x.name);
 }
 
@@ -82,15 +82,15 @@ typename Inspector::result_type inspect(Inspector& f, storage_stats& x) {
 /// The storage actor's interface.
 using storage_actor = caf::typed_actor<
   // Saves the encoded state of a group.
-  caf::replies_to<save_atom, storage::group, bytes>::with<done_atom>,
+  caf::replies_to<save_atom, storage::group_key, bytes>::with<done_atom>,
   // Saves several groups in one transaction: all of them or, with an error, none.
   caf::replies_to<save_atom, std::vector<storage::group_value>>::with<done_atom>,
   // Loads a group's state.
-  caf::replies_to<load_atom, storage::group>::with<load_result>,
+  caf::replies_to<load_atom, storage::group_key>::with<load_result>,
   // Removes a group (succeeds when it is not stored).
-  caf::replies_to<erase_atom, storage::group>::with<done_atom>,
+  caf::replies_to<erase_atom, storage::group_key>::with<done_atom>,
   // Every stored group, sorted.
-  caf::replies_to<list_atom>::with<std::vector<storage::group>>,
+  caf::replies_to<list_atom>::with<std::vector<storage::group_key>>,
   // Makes everything saved so far durable.
   caf::replies_to<flush_atom>::with<done_atom>,
   caf::replies_to<stats_atom>::with<storage_stats>>;

@@ -1,4 +1,5 @@
-// group: the key of the storage behaviour, like Grove's `{:counter, "views"}`: a kind and a name.
+// group_key: the key of the storage behaviour, Grove's "group" (like `{:counter, "views"}`): a kind and a
+// name. (Named group_key so that it is never read as caf::group, CAF's publish/subscribe group.)
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 namespace grove::storage {
 
-struct group {
+struct group_key {
   std::string kind;  // 1..64 bytes of [A-Za-z0-9_.-]
   std::string name;  // 1..max_name_size bytes, any bytes
 
@@ -23,18 +24,18 @@ struct group {
   /// an encoding (unlike "kind:name").
   bytes encode() const;
   /// Inverse of encode(); errc::malformed for bytes that no group encodes to.
-  static expected<group> decode(bytes_view in);
+  static expected<group_key> decode(bytes_view in);
 
   /// "kind:name" with the name escaped as escape_bytes does (grove/crdt/escape.hpp): valid UTF-8
   /// stays, a backslash is "\\", other bytes are "\xHH". parse(to_string()) gives the group back.
   std::string to_string() const;
   /// Parses "kind:name" (the kind ends at the first ':'; the name is unescaped), then validates.
   /// Errors: invalid_argument (no ':', a bad escape, limits; the input is quoted, at most 64 bytes).
-  static expected<group> parse(std::string_view text);
+  static expected<group_key> parse(std::string_view text);
 
-  friend bool operator==(const group& a, const group& b) { return a.kind == b.kind && a.name == b.name; }
-  friend bool operator!=(const group& a, const group& b) { return !(a == b); }
-  friend bool operator<(const group& a, const group& b) {
+  friend bool operator==(const group_key& a, const group_key& b) { return a.kind == b.kind && a.name == b.name; }
+  friend bool operator!=(const group_key& a, const group_key& b) { return !(a == b); }
+  friend bool operator<(const group_key& a, const group_key& b) {
     return a.kind < b.kind || (a.kind == b.kind && a.name < b.name);
   }
 };

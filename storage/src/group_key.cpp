@@ -1,4 +1,4 @@
-#include "grove/storage/group.hpp"
+#include "grove/storage/group_key.hpp"
 
 #include <cctype>
 
@@ -14,7 +14,7 @@ bool valid_kind_char(char c) {
 
 }  // namespace
 
-status group::validate() const {
+status group_key::validate() const {
   if (kind.empty() || kind.size() > max_kind_size)
     return error(errc::invalid_argument, "group kind must be 1 to " + std::to_string(max_kind_size) + " bytes");
   for (char c : kind)
@@ -25,7 +25,7 @@ status group::validate() const {
   return {};
 }
 
-bytes group::encode() const {
+bytes group_key::encode() const {
   bytes out;
   out.reserve(1 + kind.size() + name.size());
   out.push_back(static_cast<char>(kind.size()));
@@ -34,24 +34,24 @@ bytes group::encode() const {
   return out;
 }
 
-expected<group> group::decode(bytes_view in) {
+expected<group_key> group_key::decode(bytes_view in) {
   if (in.empty()) return error(errc::malformed, "empty group key");
   std::size_t kind_size = static_cast<unsigned char>(in[0]);
   if (in.size() < 1 + kind_size) return error(errc::malformed, "group key shorter than its kind");
-  group g{std::string(in.substr(1, kind_size)), std::string(in.substr(1 + kind_size))};
+  group_key g{std::string(in.substr(1, kind_size)), std::string(in.substr(1 + kind_size))};
   if (auto ok = g.validate(); !ok) return error(errc::malformed, "bad group key: " + ok.error().message());
   return g;
 }
 
-std::string group::to_string() const { return kind + ":" + escape_bytes(name); }
+std::string group_key::to_string() const { return kind + ":" + escape_bytes(name); }
 
-expected<group> group::parse(std::string_view text) {
+expected<group_key> group_key::parse(std::string_view text) {
   auto colon = text.find(':');
   if (colon == std::string_view::npos)
     return error(errc::invalid_argument, "group " + quote_input(text) + " is not written KIND:NAME");
   auto name = unescape_bytes(text.substr(colon + 1));
   if (!name) return error(errc::invalid_argument, "group " + quote_input(text) + ": " + name.error().message());
-  group g{std::string(text.substr(0, colon)), std::move(*name)};
+  group_key g{std::string(text.substr(0, colon)), std::move(*name)};
   if (auto ok = g.validate(); !ok) return ok.error();
   return g;
 }
