@@ -242,15 +242,21 @@ std::optional<errc> next_answer(caf::scoped_actor& self) {
   return out;
 }
 
+// Makes the actor commit one save ("first") and holds that commit at the gate, so that what the
+// test sends next waits in the actor's mailbox until the gate opens.
+void hold_a_commit(caf::scoped_actor& self, const storage_actor& actor, gated_backend::control& gate) {
+  gate.close();
+  self->send(actor, save_atom::value, group_key{"counter", "first"}, grove::bytes("held at the gate"));
+  gate.wait_until_inside();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_never_served) {
   auto gate = std::make_shared<gated_backend::control>();
   auto actor = gated_storage("oversized-in-commit", gate);
   caf::scoped_actor self{shared_system()};
-  gate->close();
-  self->send(actor, save_atom::value, group_key{"counter", "first"}, grove::bytes("held at the gate"));
-  gate->wait_until_inside();
+  hold_a_commit(self, actor, *gate);
   // These wait behind the held commit and then meet in one commit; the load comes before it ran.
   self->send(actor, save_atom::value, group_key{"counter", "a"}, grove::bytes("fine"));
   self->send(actor, save_atom::value, group_key{"counter", "big"}, grove::bytes(1000, 'x'));
@@ -295,9 +301,7 @@ BOOST_AUTO_TEST_CASE(saves_handled_before_an_exit_message_are_committed_and_answ
   auto gate = std::make_shared<gated_backend::control>();
   auto actor = gated_storage("exit-commit", gate);
   caf::scoped_actor self{shared_system()};
-  gate->close();
-  self->send(actor, save_atom::value, group_key{"counter", "first"}, grove::bytes("held at the gate"));
-  gate->wait_until_inside();
+  hold_a_commit(self, actor, *gate);
   // Handled after the held commit; their commit message queues behind the exit, so they are still
   // waiting when the exit is handled.
   self->send(actor, save_atom::value, group_key{"counter", "a"}, grove::bytes("1"));
