@@ -138,6 +138,25 @@ expected<replica_actor> spawn_kind(caf::actor_system& sys, const std::string& ki
   return error(errc::invalid_argument, "unknown group kind " + quote_input(kind) + " (counter, pncounter, set, map, register, list)");
 }
 
+// Every line grove-node writes to stdout goes through here: answers come from the command loop,
+// events about other nodes from an actor, and lines must not interleave.
+void print_line(const std::string& line) {
+  static std::mutex stdout_mutex;
+  std::lock_guard<std::mutex> lock(stdout_mutex);
+  std::cout << line << std::endl;
+}
+
+// Prints membership's node events ("up"/"down" and the node's address) as peer_up/peer_down
+// events. (It takes an argument: CAF 0.17's spawn of argument-less functions trips UBSan.)
+caf::behavior node_event_printer(caf::event_based_actor*, bool as_json) {
+  return {
+    [as_json](node_event_atom, const std::string& event, const std::string& who) {
+      auto name = "peer_" + event;
+      print_line(as_json ? tools::dump_json({{"event", name}, {"peer", who}}) : "peer " + event + ": " + who);
+    },
+  };
+}
+
 class node {
 public:
   node(caf::actor_system& sys, node_options opts) : sys_(sys), opts_(std::move(opts)), self_(sys) {}
@@ -153,6 +172,8 @@ public:
       membership_opts.secret = std::move(*secret);
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
+    event_printer_ = sys_.spawn(node_event_printer, opts_.as_json);
+    caf::anon_send(membership_, watch_nodes_atom::value, event_printer_);
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
     auto tls = uses_tls(sys_);
@@ -188,6 +209,11 @@ public:
       warn("stopping: " + ok.error().to_string());
     membership_ = nullptr;
     storage_ = nullptr;
+    if (event_printer_) {
+      self_->send_exit(event_printer_, caf::exit_reason::user_shutdown);
+      self_->wait_for(event_printer_);
+      event_printer_ = nullptr;
+    }
   }
 
   /// Answers an input that was not run.
@@ -196,7 +222,7 @@ public:
   // Printed on stderr, and in --json mode also as an event on stdout.
   void warn(const std::string& text) {
     std::cerr << "grove-node: warning: " << text << std::endl;
-    if (opts_.as_json) std::cout << tools::dump_json({{"event", "warning"}, {"warning", text}}) << std::endl;
+    if (opts_.as_json) print_line(tools::dump_json({{"event", "warning"}, {"warning", text}}));
   }
 
 private:
@@ -226,7 +252,7 @@ private:
                 : status{error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT")};
     if (ok) answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
     else answer({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
-                "cannot connect to " + peer + ": " + ok.error().to_string());
+                "cannot connect to " + peer + " (retrying in the background): " + ok.error().to_string());
   }
 
   // Starts a replica for every group in the store (each loads its own state).
@@ -322,8 +348,13 @@ private:
         .receive([&](std::vector<caf::strong_actor_ptr>& ms) { members = ms.size(); }, [](caf::error&) {});
       per_group[g] = members;
     }
-    answer({{"ok", true}, {"nodes", nodes}, {"members", per_group}},
-           std::to_string(nodes) + " other nodes; members per group " + tools::dump_json(per_group));
+    std::vector<std::string> connected, unreachable;
+    self_->request(membership_, std::chrono::seconds(5), addresses_atom::value)
+      .receive([&](std::vector<std::string>& c, std::vector<std::string>& u) { connected = std::move(c), unreachable = std::move(u); },
+               [](caf::error&) {});
+    answer({{"ok", true}, {"nodes", nodes}, {"members", per_group}, {"connected", connected}, {"unreachable", unreachable}},
+           std::to_string(nodes) + " other nodes; members per group " + tools::dump_json(per_group) +
+             "; unreachable (being retried) " + tools::dump_json(json(unreachable)));
   }
 
   void snapshot() {
@@ -348,10 +379,7 @@ private:
     return result;
   }
 
-  void answer(json j, const std::string& text) {
-    if (opts_.as_json) std::cout << tools::dump_json(j) << std::endl;
-    else std::cout << text << std::endl;
-  }
+  void answer(json j, const std::string& text) { print_line(opts_.as_json ? tools::dump_json(j) : text); }
 
   void answer_error(const error& e) {
     answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string());
@@ -362,6 +390,7 @@ private:
   caf::scoped_actor self_;
   storage_actor storage_;
   membership_actor membership_;
+  caf::actor event_printer_;
   std::map<std::string, replica_actor> replicas_;
 };
 

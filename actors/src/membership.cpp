@@ -6,7 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/publish.hpp>
-#include <caf/openssl/remote_actor.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/membership.hpp"
@@ -26,9 +26,29 @@ using members = std::set<caf::strong_actor_ptr>;
 // what a misbehaving local caller or peer node can make this actor hold.
 constexpr std::size_t max_members_per_group = 1024;
 
+// Addresses a node remembers for reconnecting: a bound on what peers' announcements can add.
+constexpr std::size_t max_known_addresses = 1024;
+
+// Timer: dial a remembered address again.
+using redial_atom = caf::atom_constant<caf::atom("grv_redial")>;
+using membership_impl = membership_actor::extend<caf::reacts_to<redial_atom, std::string>>;
+
 struct node_info {
   caf::actor handle;
   std::map<std::string, members> groups;  // the node's own members
+  bool greeted = false;                   // its first hello arrived (announced as up)
+};
+
+// An address this node dials whenever it is not connected there: given to connect(), or
+// announced by a node in its hello.
+struct known_address {
+  std::string host;
+  std::uint16_t port = 0;
+  caf::actor_addr node;                            // the membership actor there, while connected
+  std::chrono::milliseconds delay = reconnect_first_delay;  // before the next attempt
+  bool dialing = false;
+  bool scheduled = false;                          // a redial timer is pending
+  std::vector<caf::typed_response_promise<done_atom>> waiting;  // connect() calls to answer
 };
 
 struct membership_state {
@@ -40,10 +60,13 @@ struct membership_state {
   std::map<std::string, members> local;                  // group -> members on this node
   std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
   std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
+  std::map<std::string, known_address> addresses;          // by "host:port"
+  std::string own_address;                                 // "host:port" it listens on, if any
+  std::set<caf::actor> watchers;                           // get node_event_atom messages
   detail::log_limiter log;
 };
 
-using membership_ptr = membership_actor::stateful_pointer<membership_state>;
+using membership_ptr = membership_impl::stateful_pointer<membership_state>;
 
 caf::actor self_handle(membership_ptr self) { return caf::actor_cast<caf::actor>(self); }
 
@@ -110,7 +133,89 @@ bool from_trusted(membership_ptr self) {
 
 void say_hello(membership_ptr self, const caf::actor& node) {
   self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
-             known_nodes(self));
+             known_nodes(self), self->state.own_address);
+}
+
+std::string address_key(const std::string& host, std::uint16_t port) { return host + ":" + std::to_string(port); }
+
+void notify_watchers(membership_ptr self, const std::string& event, const std::string& who) {
+  for (const auto& w : self->state.watchers) caf::anon_send(w, node_event_atom::value, event, who);
+}
+
+// Dials `key` again after its current delay (doubled for the time after, up to the cap), unless
+// it is connected, being dialled, or already waiting for its timer.
+void schedule_dial(membership_ptr self, const std::string& key) {
+  auto& a = self->state.addresses[key];
+  if (a.scheduled || a.dialing || a.node) return;
+  a.scheduled = true;
+  self->delayed_send(self, a.delay, redial_atom::value, key);
+  a.delay = std::min(a.delay * 2, reconnect_max_delay);
+}
+
+void answer_waiting(known_address& a, const caf::error& e) {
+  for (auto& p : a.waiting) {
+    if (e) p.deliver(e);
+    else p.deliver(done_atom::value);
+  }
+  a.waiting.clear();
+}
+
+// Connects to a remembered address without blocking (the middleman's own connect request, TLS
+// or plaintext as the node is configured), then introduces itself there (the handshake runs as
+// for any new node). A failure schedules the next attempt.
+void introduce(membership_ptr self, const caf::actor& node);
+
+void dial(membership_ptr self, const std::string& key) {
+  auto& a = self->state.addresses[key];
+  if (a.dialing || a.node) return;
+  a.dialing = true;
+  auto& sys = self->system();
+  auto middleman = uses_tls(sys) ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  self->request(middleman, connection_timeout, caf::connect_atom::value, a.host, a.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& interface) {
+        auto& a = self->state.addresses[key];
+        a.dialing = false;
+        static const auto membership_interface =
+          self->system().message_types(caf::detail::type_list<membership_actor>{});
+        if (!ptr || interface != membership_interface) {
+          answer_waiting(a, to_caf_error(error(errc::unavailable, key + " is not a Grove node of this version")));
+          return schedule_dial(self, key);
+        }
+        auto node = caf::actor_cast<caf::actor>(ptr);
+        a.node = node.address();
+        self->monitor(node);  // a drop before the handshake ends must be seen too
+        answer_waiting(a, caf::error{});
+        introduce(self, node);
+      },
+      [=](caf::error& e) {
+        auto& a = self->state.addresses[key];
+        a.dialing = false;
+        answer_waiting(a, to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + self->system().render(e))));
+        schedule_dial(self, key);
+      });
+}
+
+// Remembers the address a connected node announced, so that it is dialled again if it drops.
+void remember_address(membership_ptr self, const caf::actor& node, const std::string& announced) {
+  auto& st = self->state;
+  auto colon = announced.rfind(':');
+  if (announced.empty() || announced == st.own_address || colon == std::string::npos) return;
+  if (st.addresses.count(announced) == 0 && st.addresses.size() >= max_known_addresses) return;
+  auto port = std::strtoul(announced.c_str() + colon + 1, nullptr, 10);
+  if (port == 0 || port > 65535) return;
+  auto& a = st.addresses[announced];
+  a.host = announced.substr(0, colon);
+  a.port = static_cast<std::uint16_t>(port);
+  a.node = node.address();
+  a.delay = reconnect_first_delay;
+}
+
+// The name of a node for events: the address it is known by, else its node id.
+std::string name_of(membership_ptr self, const caf::actor_addr& node) {
+  for (const auto& [key, a] : self->state.addresses)
+    if (a.node == node) return key;
+  return caf::to_string(node.node());
 }
 
 // Starts knowing `node`: at once without a secret, after the handshake with one.
@@ -153,10 +258,17 @@ bool sent_by(membership_ptr self, const caf::actor& claimed) {
   return sender && claimed && sender->address() == claimed.address();
 }
 
-// Records the members a node reported and introduces itself to the nodes it did not know.
-void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+// Records the members a node reported and introduces itself to the nodes it did not know; the
+// first hello of a node announces it as up.
+void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
+           const std::string& announced) {
   auto it = self->state.nodes.find(from.address());
   if (it == self->state.nodes.end()) return;
+  remember_address(self, from, announced);
+  if (!it->second.greeted) {
+    it->second.greeted = true;
+    notify_watchers(self, "up", name_of(self, from.address()));
+  }
   for (auto& e : entries) {
     if (!e.replica || e.group.empty()) continue;
     auto& ms = it->second.groups[e.group];
@@ -189,7 +301,7 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
 
 // `node` names this node in log lines. (Spawn it with arguments: CAF 0.17's spawn of a function
 // without arguments dereferences a null argument tuple, which UBSan stops.)
-membership_actor::behavior_type membership_behavior(membership_ptr self, std::string node, std::string secret) {
+membership_impl::behavior_type membership_behavior(membership_ptr self, std::string node, std::string secret) {
   self->state.node = std::move(node);
   self->state.secret = std::move(secret);
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
@@ -202,12 +314,21 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       for (auto& g : groups) remove_local(self, g, msg.source);
       return;
     }
+    st.watchers.erase(caf::actor_cast<caf::actor>(msg.source));
+    auto name = name_of(self, msg.source);
+    for (auto& [key, a] : st.addresses) {  // a connection to a remembered address dropped
+      if (a.node != msg.source) continue;
+      a.node = caf::actor_addr{};
+      a.delay = reconnect_first_delay;
+      schedule_dial(self, key);
+    }
     if (auto it = st.nodes.find(msg.source); it != st.nodes.end()) {  // a node went away
       auto node = std::move(it->second);
       st.nodes.erase(it);
       st.trusted.erase(msg.source.node());
       for (auto& [group, ms] : node.groups)
         for (auto& m : ms) announce_down(self, group, m->address());
+      if (node.greeted) notify_watchers(self, "down", name);
     }
   });
   return {
@@ -266,24 +387,57 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
       if (!from_trusted(self)) return not_trusted();
       return static_cast<std::uint64_t>(self->state.nodes.size());
     },
-    [=](connect_node_atom, caf::actor& node) -> caf::result<done_atom> {
+    [=](connect_node_atom, const std::string& host, std::uint16_t port) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
-      introduce(self, node);
-      return done_atom::value;
+      auto& st = self->state;
+      auto key = address_key(host, port);
+      if (st.addresses.count(key) == 0 && st.addresses.size() >= max_known_addresses)
+        return to_caf_error(error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses) + " addresses"));
+      auto& a = st.addresses[key];
+      a.host = host;
+      a.port = port;
+      if (a.node) return done_atom::value;
+      auto promise = self->make_response_promise<done_atom>();
+      a.waiting.push_back(promise);
+      dial(self, key);  // answers when this attempt (or the one already running) ends
+      return promise;
     },
-    [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+    [=](redial_atom, const std::string& key) {
+      auto it = self->state.addresses.find(key);
+      if (it == self->state.addresses.end()) return;
+      it->second.scheduled = false;
+      dial(self, key);
+    },
+    [=](advertise_atom, const std::string& host, std::uint16_t port) {
+      if (!from_trusted(self)) return;
+      bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
+      self->state.own_address = wildcard ? std::string() : address_key(host, port);
+    },
+    [=](addresses_atom) -> caf::result<std::vector<std::string>, std::vector<std::string>> {
+      if (!from_trusted(self)) return not_trusted();
+      std::vector<std::string> connected, unreachable;
+      for (const auto& [key, a] : self->state.addresses) (a.node ? connected : unreachable).push_back(key);
+      return caf::result<std::vector<std::string>, std::vector<std::string>>(std::move(connected), std::move(unreachable));
+    },
+    [=](watch_nodes_atom, caf::actor& who) {
+      if (!from_trusted(self) || !who) return;
+      if (self->state.watchers.insert(who).second) self->monitor(who);
+    },
+    [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
+        const std::string& announced) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
       if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
       add_node(self, from);
       self->send(caf::actor_cast<membership_actor>(from), hello_ack_atom::value, self_handle(self), local_entries(self),
-                 known_nodes(self));
-      learn(self, from, entries, nodes);
+                 known_nodes(self), self->state.own_address);
+      learn(self, from, entries, nodes, announced);
     },
-    [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes) {
+    [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
+        const std::string& announced) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
       if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
       add_node(self, from);
-      learn(self, from, entries, nodes);
+      learn(self, from, entries, nodes, announced);
     },
     [=](member_up_atom, const std::string& group, caf::strong_actor_ptr& who) {
       if (!from_trusted(self)) return;
@@ -344,7 +498,7 @@ membership_actor::behavior_type membership_behavior(membership_ptr self, std::st
 }  // namespace
 
 membership_actor spawn_membership(caf::actor_system& sys, membership_options opts) {
-  return sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts.secret));
+  return caf::actor_cast<membership_actor>(sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts.secret)));
 }
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
@@ -353,18 +507,15 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
                              : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound) return error(errc::unavailable, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
                                                 sys.render(bound.error()));
+  caf::anon_send(membership, advertise_atom::value, address, *bound);  // what others redial
   return *bound;
 }
 
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
                std::uint16_t port, std::chrono::milliseconds timeout) {
-  auto remote = uses_tls(sys) ? caf::openssl::remote_actor<membership_actor>(sys, host, port)
-                              : sys.middleman().remote_actor<membership_actor>(host, port);
-  if (!remote)
-    return error(errc::unavailable, "cannot reach " + host + ":" + std::to_string(port) + ": " + sys.render(remote.error()));
   caf::scoped_actor self{sys};
   status result;
-  self->request(membership, timeout, connect_node_atom::value, caf::actor_cast<caf::actor>(*remote))
+  self->request(membership, timeout, connect_node_atom::value, host, port)
     .receive([](done_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
   return result;
 }

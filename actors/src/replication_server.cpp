@@ -432,7 +432,7 @@ expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_option
 
 void configure_node(caf::actor_system_config& cfg) {
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(3)});
+  cfg.set("middleman.connection-timeout", caf::timespan{connection_timeout});
   // A node that learns of another through a third connects to it directly, so that the loss of
   // the third does not cut them off, and the death of either is seen at once by the other.
   cfg.set("middleman.enable-automatic-connections", true);

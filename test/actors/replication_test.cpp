@@ -17,6 +17,7 @@
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
 #include "support/node.hpp"
+#include "support/partition.hpp"
 #include "support/printing.hpp"
 #include "support/replication.hpp"
 #include "support/temp_dir.hpp"
@@ -533,9 +534,14 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](peers_atom, const std::string&, const caf::strong_actor_ptr&) { return none(); },
     [=](groups_atom) { return std::vector<std::string>{}; },
     [=](nodes_atom) { return std::uint64_t{0}; },
-    [=](connect_node_atom, caf::actor&) { return done_atom::value; },
-    [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&) { ++log->greeted; },
-    [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&) { ++log->greeted; },
+    [=](connect_node_atom, const std::string&, std::uint16_t) { return done_atom::value; },
+    [=](advertise_atom, const std::string&, std::uint16_t) {},
+    [=](addresses_atom) -> caf::result<std::vector<std::string>, std::vector<std::string>> {
+      return {std::vector<std::string>{}, std::vector<std::string>{}};
+    },
+    [=](watch_nodes_atom, caf::actor&) {},
+    [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
+    [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
     [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},
     [=](member_down_atom, const std::string&, const caf::actor_addr&) {},
     [=](auth_hello_atom, caf::actor& from, const std::string& nonce) {
@@ -544,7 +550,8 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](auth_challenge_atom, caf::actor& from, const std::string& nonce, const std::string& mac) {
       auto victim = caf::actor_cast<membership_actor>(from);
       self->send(victim, auth_challenge_atom::value, me(), nonce, mac);
-      self->send(victim, hello_atom::value, me(), std::vector<member_entry>{{g, evil}}, std::vector<caf::actor>{});
+      self->send(victim, hello_atom::value, me(), std::vector<member_entry>{{g, evil}}, std::vector<caf::actor>{},
+                 std::string());
       ++log->reflected;
     },
     [=](auth_proof_atom, caf::actor&, const std::string&) {},
@@ -679,4 +686,31 @@ BOOST_AUTO_TEST_CASE(a_flood_of_error_messages_writes_a_bounded_number_of_log_li
   BOOST_TEST(lines >= 1);
   BOOST_TEST(lines <= 40);  // 10 a second, plus one summary line per second, for a few seconds at most
   BOOST_TEST(bool(mutate(*n.sys, r, op("increment"))));  // and the replica keeps serving
+}
+
+BOOST_AUTO_TEST_CASE(a_partition_longer_than_the_connection_timeout_heals_and_both_sides_converge) {
+  auto took = partition_heals([] { return std::make_unique<node>("", without_direct_connections); });
+  BOOST_TEST_MESSAGE("plaintext: converged " << took.count() << " ms after the heal");
+}
+
+BOOST_AUTO_TEST_CASE(with_a_cluster_secret_the_handshake_runs_again_and_the_partition_heals) {
+  auto took = partition_heals([] { return std::make_unique<node>("correct horse battery staple", without_direct_connections); });
+  BOOST_TEST_MESSAGE("secret: converged " << took.count() << " ms after the heal");
+}
+
+BOOST_AUTO_TEST_CASE(a_node_whose_seed_is_down_at_start_joins_once_the_seed_listens) {
+  // A free port now; nobody listens there yet.
+  std::uint16_t seed_port = 0;
+  {
+    grove::testing::tcp_proxy placeholder(1);
+    seed_port = placeholder.port();
+  }
+  auto c = std::make_unique<node>();
+  auto failed = connect(*c->sys, c->membership, "127.0.0.1", seed_port);
+  BOOST_TEST(!failed);  // the seed is down: an error, and membership keeps dialling it
+  auto a = std::make_unique<node>();
+  BOOST_REQUIRE(listen(*a->sys, a->membership, seed_port));
+  BOOST_TEST(eventually([&] { return nodes_known(*c) == 1u && nodes_known(*a) == 1u; }, std::chrono::seconds(10)));
+  c.reset();
+  a.reset();
 }

@@ -11,6 +11,7 @@
 #include "grove/actors/tls.hpp"
 #include "grove/crdt/all.hpp"
 #include "support/node.hpp"
+#include "support/partition.hpp"
 #include "support/printing.hpp"
 #include "support/test_pki.hpp"
 
@@ -228,6 +229,11 @@ BOOST_AUTO_TEST_CASE(refused_handshakes_do_not_break_established_connections) {
   BOOST_TEST(nodes_known(*a) == 1u);
   b.reset();
   a.reset();
+}
+
+BOOST_AUTO_TEST_CASE(over_tls_with_a_secret_a_partition_heals_and_both_handshakes_run_again) {
+  auto took = partition_heals([&] { return std::make_unique<node>("s3cret", with_tls(files_of("node2"))); });
+  BOOST_TEST_MESSAGE("TLS and secret: converged " << took.count() << " ms after the heal");
 }
 
 // Grove's SSL_read/SSL_write workaround applies to CAF's calls only: a program that links

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE grove_node
 #include <boost/test/unit_test.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -434,4 +435,87 @@ BOOST_AUTO_TEST_CASE(counters_refuse_to_pass_their_range_instead_of_wrapping) {
   BOOST_TEST(n->ask("incr pncounter:y 1")["ok"] == false);
   BOOST_TEST(n->ask("get pncounter:y")["value"] == 9223372036854775807LL);
   BOOST_TEST(n->finish() == 0);
+}
+
+namespace {
+
+// A port nobody listens on right now.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t size = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+// Frozen longer than CAF's connection timeout (3 s), the others drop it; after SIGCONT it is
+// reconnected and catches up without anyone restarting anything.
+BOOST_AUTO_TEST_CASE(a_node_frozen_past_the_connection_timeout_rejoins_after_sigcont) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"), {}, "ets");
+  auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
+  auto c = start_node("c", dir.file("c"), {peer_a}, "ets");
+  port_of(*c);
+  BOOST_REQUIRE(c->wait_for_event("connected").is_object());
+  BOOST_REQUIRE(a->wait_for_event("peer_up").is_object());
+  BOOST_REQUIRE(a->ask("incr counter:frozen 1")["ok"] == true);
+  BOOST_REQUIRE(c->ask("incr counter:frozen 2")["ok"] == true);
+  BOOST_REQUIRE(converges(*a, "get counter:frozen", 3));
+  BOOST_REQUIRE(converges(*c, "get counter:frozen", 3));
+  ::kill(c->pid(), SIGSTOP);
+  auto down = a->wait_for_event("peer_down");
+  BOOST_TEST(down.is_object());
+  BOOST_REQUIRE(a->ask("incr counter:frozen 10")["ok"] == true);
+  BOOST_TEST(a->ask("peers")["nodes"] == 0);
+  ::kill(c->pid(), SIGCONT);
+  auto resumed = std::chrono::steady_clock::now();
+  BOOST_TEST(a->wait_for_event("peer_up").is_object());
+  BOOST_TEST(converges(*c, "get counter:frozen", 13));
+  BOOST_TEST(converges(*a, "get counter:frozen", 13));
+  BOOST_TEST_MESSAGE("equal " << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - resumed).count()
+                              << " ms after SIGCONT");
+  BOOST_TEST(c->ask("peers")["nodes"] == 1);
+  for (auto* n : {a.get(), c.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_seed_restarted_on_the_same_port_is_found_again) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"));
+  auto port = port_of(*a);
+  auto b = start_node("b", dir.file("b"), {"127.0.0.1:" + std::to_string(port)}, "ets");
+  port_of(*b);
+  BOOST_REQUIRE(b->wait_for_event("connected").is_object());
+  BOOST_REQUIRE(a->ask("incr counter:seeded 5")["ok"] == true);
+  BOOST_REQUIRE(converges(*b, "get counter:seeded", 5));
+  a->kill9();
+  BOOST_TEST(b->wait_for_event("peer_down").is_object());
+  BOOST_TEST(b->ask("peers")["unreachable"].size() == 1u);
+  BOOST_REQUIRE(b->ask("incr counter:seeded 7")["ok"] == true);
+  a = start_node("a", dir.file("a"), {}, "dets", {"--port", std::to_string(port)});
+  BOOST_REQUIRE_EQUAL(port_of(*a), port);
+  BOOST_TEST(b->wait_for_event("peer_up").is_object());
+  BOOST_TEST(converges(*a, "get counter:seeded", 12));
+  BOOST_TEST(b->ask("peers")["unreachable"].empty());
+  for (auto* n : {a.get(), b.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_whose_seeds_are_all_down_joins_once_one_comes_up) {
+  temp_dir dir;
+  auto port = free_port();
+  auto b = start_node("b", dir.file("b"), {"127.0.0.1:" + std::to_string(port)}, "ets");
+  port_of(*b);
+  auto failed = b->wait_for_event("peer_failed");
+  BOOST_TEST(failed["error"].get<std::string>().find("cannot reach") != std::string::npos);
+  BOOST_REQUIRE(b->ask("incr counter:late 3")["ok"] == true);
+  auto a = start_node("a", dir.file("a"), {}, "ets", {"--port", std::to_string(port)});
+  BOOST_REQUIRE_EQUAL(port_of(*a), port);
+  BOOST_TEST(b->wait_for_event("peer_up").is_object());
+  BOOST_TEST(converges(*a, "get counter:late", 3));  // a reads the group b hosts
+  for (auto* n : {a.get(), b.get()}) BOOST_TEST(n->finish() == 0);
 }

@@ -4,6 +4,7 @@
 // is a secret); a replica learns of its peers from here (peer_up/peer_down, see replica.hpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ using peers_atom = caf::atom_constant<caf::atom("grv_peers")>;
 using groups_atom = caf::atom_constant<caf::atom("grv_groups")>;
 using nodes_atom = caf::atom_constant<caf::atom("grv_nodes")>;
 using connect_node_atom = caf::atom_constant<caf::atom("grv_conn")>;
+using advertise_atom = caf::atom_constant<caf::atom("grv_advert")>;
+using addresses_atom = caf::atom_constant<caf::atom("grv_addrs")>;
+using watch_nodes_atom = caf::atom_constant<caf::atom("grv_watch")>;
+/// Sent to watchers: (node_event_atom, "up" or "down", the node's address or, if it has none, id).
+using node_event_atom = caf::atom_constant<caf::atom("grv_nodeev")>;
 using hello_atom = caf::atom_constant<caf::atom("grv_hello")>;
 using hello_ack_atom = caf::atom_constant<caf::atom("grv_hellok")>;
 using member_up_atom = caf::atom_constant<caf::atom("grv_mup")>;
@@ -59,11 +65,19 @@ using membership_actor = caf::typed_actor<
   caf::replies_to<groups_atom>::with<std::vector<std::string>>,
   // Number of other nodes connected.
   caf::replies_to<nodes_atom>::with<std::uint64_t>,
-  // Connects to another node's membership (see connect()).
-  caf::replies_to<connect_node_atom, caf::actor>::with<done_atom>,
-  // Node-to-node protocol: introductions with members and known nodes, then joins and leaves.
-  caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
-  caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>>,
+  // Connects to the node listening on host:port (see connect()), and remembers the address: after
+  // a failure, and whenever the connection drops later, it tries again with backoff.
+  caf::replies_to<connect_node_atom, std::string, std::uint16_t>::with<done_atom>,
+  // The address this node listens on, as other nodes should dial it (listen() sends it).
+  caf::reacts_to<advertise_atom, std::string, std::uint16_t>,
+  // Every node address known: (connected ones, unreachable ones that are being retried).
+  caf::replies_to<addresses_atom>::with<std::vector<std::string>, std::vector<std::string>>,
+  // Sends node_event_atom messages to the given actor from now on (until it is gone).
+  caf::reacts_to<watch_nodes_atom, caf::actor>,
+  // Node-to-node protocol: introductions with members, known nodes and the sender's own address
+  // ("host:port", empty when it does not listen), then joins and leaves.
+  caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
+  caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
   caf::reacts_to<member_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<member_down_atom, std::string, caf::actor_addr>,
   // Handshake: (initiator, nonce_a); (responder, nonce_b, mac_b); (initiator, mac_a).
