@@ -173,7 +173,7 @@ public:
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
     event_printer_ = sys_.spawn(node_event_printer, opts_.as_json);
-    caf::anon_send(membership_, watch_nodes_atom::value, event_printer_);
+    self_->send(membership_, watch_nodes_atom::value, event_printer_);  // not anonymous: see membership
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
     auto tls = uses_tls(sys_);

@@ -29,9 +29,15 @@ constexpr std::size_t max_members_per_group = 1024;
 // Addresses a node remembers for reconnecting: a bound on what peers' announcements can add.
 constexpr std::size_t max_known_addresses = 1024;
 
-// Timer: dial a remembered address again.
+// Timers: dial a remembered address again; check that a handshake ended.
 using redial_atom = caf::atom_constant<caf::atom("grv_redial")>;
-using membership_impl = membership_actor::extend<caf::reacts_to<redial_atom, std::string>>;
+using handshake_check_atom = caf::atom_constant<caf::atom("grv_hschk")>;
+using membership_impl = membership_actor::extend<caf::reacts_to<redial_atom, std::string>,
+                                                 caf::reacts_to<handshake_check_atom, caf::actor, std::string>>;
+
+// A handshake not finished by then starts again (its messages can be lost with a connection that
+// closes under it, for instance when two nodes dial each other at once and CAF keeps one link).
+constexpr std::chrono::milliseconds handshake_deadline{2000};
 
 struct node_info {
   caf::actor handle;
@@ -185,6 +191,8 @@ void dial(membership_ptr self, const std::string& key) {
         auto node = caf::actor_cast<caf::actor>(ptr);
         a.node = node.address();
         self->monitor(node);  // a drop before the handshake ends must be seen too
+        self->state.outgoing.erase(a.node);  // a new link: a handshake of the old one is void
+        self->state.incoming.erase(a.node);
         answer_waiting(a, caf::error{});
         introduce(self, node);
       },
@@ -229,6 +237,7 @@ void introduce(membership_ptr self, const caf::actor& node) {
   auto nonce = detail::random_nonce();
   self->state.outgoing[node.address()] = nonce;
   self->send(caf::actor_cast<membership_actor>(node), auth_hello_atom::value, self_handle(self), nonce);
+  self->delayed_send(self, handshake_deadline, handshake_check_atom::value, node, nonce);
 }
 
 // Handshakes a node keeps open at once: a bound on what unanswered hellos can make it hold.
@@ -315,6 +324,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       return;
     }
     st.watchers.erase(caf::actor_cast<caf::actor>(msg.source));
+    st.outgoing.erase(msg.source);
+    st.incoming.erase(msg.source);
     auto name = name_of(self, msg.source);
     for (auto& [key, a] : st.addresses) {  // a connection to a remembered address dropped
       if (a.node != msg.source) continue;
@@ -401,6 +412,15 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       a.waiting.push_back(promise);
       dial(self, key);  // answers when this attempt (or the one already running) ends
       return promise;
+    },
+    [=](handshake_check_atom, caf::actor& node, const std::string& nonce) {
+      auto& st = self->state;
+      auto it = st.outgoing.find(node.address());
+      if (it == st.outgoing.end() || it->second != nonce) return;  // finished, or a newer one runs
+      st.outgoing.erase(it);
+      bool still_linked = false;  // only a node this one dialled, and still reaches, is asked again
+      for (const auto& [key, a] : st.addresses) still_linked = still_linked || a.node == node.address();
+      if (still_linked) introduce(self, node);
     },
     [=](redial_atom, const std::string& key) {
       auto it = self->state.addresses.find(key);
@@ -507,7 +527,9 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
                              : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound) return error(errc::unavailable, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
                                                 sys.render(bound.error()));
-  caf::anon_send(membership, advertise_atom::value, address, *bound);  // what others redial
+  // What others redial. Sent by a local actor: with a secret, membership ignores anonymous messages.
+  caf::scoped_actor self{sys};
+  self->send(membership, advertise_atom::value, address, *bound);
   return *bound;
 }
 

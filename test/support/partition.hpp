@@ -32,7 +32,10 @@ inline std::chrono::milliseconds partition_heals(const std::function<std::unique
   tcp_proxy proxy(*port);
   // a announces the proxy as its address (as a node behind a NAT would), so that c, which learns
   // it from a's hello, redials through the proxy too.
-  caf::anon_send(a->membership, actors::advertise_atom::value, std::string("127.0.0.1"), proxy.port());
+  {
+    caf::scoped_actor local{*a->sys};  // a local sender: with a secret, anonymous messages are ignored
+    local->send(a->membership, actors::advertise_atom::value, std::string("127.0.0.1"), proxy.port());
+  }  // (a scoped actor must be gone before its actor system)
   BOOST_REQUIRE(actors::connect(*c->sys, c->membership, "127.0.0.1", proxy.port()));
   storage::group_key g{"counter", "partitioned"};
   auto ra = a->replica<crdt::gcounter>("a", g);

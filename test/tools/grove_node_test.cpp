@@ -455,12 +455,12 @@ int free_port() {
 }  // namespace
 
 // Frozen longer than CAF's connection timeout (3 s), the others drop it; after SIGCONT it is
-// reconnected and catches up without anyone restarting anything.
-BOOST_AUTO_TEST_CASE(a_node_frozen_past_the_connection_timeout_rejoins_after_sigcont) {
-  temp_dir dir;
-  auto a = start_node("a", dir.file("a"), {}, "ets");
+// reconnected and catches up without anyone restarting anything. `extra` holds TLS and secret
+// options (the handshakes run again) or nothing (plaintext).
+void frozen_node_rejoins(const temp_dir& dir, const std::vector<std::string>& extra_a, const std::vector<std::string>& extra_c) {
+  auto a = start_node("a", dir.file("a"), {}, "ets", extra_a);
   auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
-  auto c = start_node("c", dir.file("c"), {peer_a}, "ets");
+  auto c = start_node("c", dir.file("c"), {peer_a}, "ets", extra_c);
   port_of(*c);
   BOOST_REQUIRE(c->wait_for_event("connected").is_object());
   BOOST_REQUIRE(a->wait_for_event("peer_up").is_object());
@@ -482,6 +482,20 @@ BOOST_AUTO_TEST_CASE(a_node_frozen_past_the_connection_timeout_rejoins_after_sig
                               << " ms after SIGCONT");
   BOOST_TEST(c->ask("peers")["nodes"] == 1);
   for (auto* n : {a.get(), c.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_frozen_past_the_connection_timeout_rejoins_after_sigcont) {
+  temp_dir dir;
+  frozen_node_rejoins(dir, {}, {});
+}
+
+BOOST_AUTO_TEST_CASE(over_tls_with_a_secret_a_frozen_node_rejoins_after_sigcont) {
+  temp_dir dir;
+  test_pki pki;
+  std::ofstream(dir.file("secret")) << "s3cret\n";
+  auto a_args = tls_args(pki, "node1"), c_args = tls_args(pki, "node2");
+  for (auto* args : {&a_args, &c_args}) args->insert(args->end(), {"--secret-file", dir.file("secret")});
+  frozen_node_rejoins(dir, a_args, c_args);
 }
 
 BOOST_AUTO_TEST_CASE(a_seed_restarted_on_the_same_port_is_found_again) {
