@@ -1,6 +1,6 @@
 // The storage actor (architecture §7): saves and loads from one pipelining requester on the
 // in-memory backend, and durable saves on the on-disk backend from one requester at a time and
-// from 8 concurrent requesters (group_key commit).
+// from 8 concurrent requesters (group commit).
 #include <chrono>
 #include <filesystem>
 #include <thread>

@@ -323,7 +323,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       for (auto& g : groups) remove_local(self, g, msg.source);
       return;
     }
-    st.watchers.erase(caf::actor_cast<caf::actor>(msg.source));
+    for (auto it = st.watchers.begin(); it != st.watchers.end();)  // a watcher that is gone
+      it = it->address() == msg.source ? st.watchers.erase(it) : std::next(it);
     st.outgoing.erase(msg.source);
     st.incoming.erase(msg.source);
     auto name = name_of(self, msg.source);

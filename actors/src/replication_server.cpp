@@ -81,7 +81,7 @@ std::uint64_t state_digest(replica_ptr self) {
   return *st.digest_cache;
 }
 
-// A peer that sends what no replica of this group_key sends (a malformed or oversized message) is
+// A peer that sends what no replica of this group sends (a malformed or oversized message) is
 // dropped: this replica stops sending to it. It comes back only if membership announces it again.
 void drop_sender(replica_ptr self, const std::string& why) {
   auto sender = self->current_sender();

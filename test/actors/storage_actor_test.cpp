@@ -1,4 +1,4 @@
-// The storage actor: the storage contract suite through it, group_key commit, flush on exit, and a
+// The storage actor: the storage contract suite through it, group commit, flush on exit, and a
 // client on another actor system reaching it over the io middleman.
 #define BOOST_TEST_MODULE storage_actor
 #include <boost/mpl/list.hpp>

@@ -8,7 +8,7 @@
 // (backend::save_batch). A requester is answered when its save is as durable as the backend
 // promises (on disk for a durable DETS-style backend). Each request gets its own outcome: when the
 // shared transaction fails (one value too large, say), every request is retried alone, so one bad
-// save fails only its own requester. A batch request (a vector of group_key values) is all or nothing.
+// save fails only its own requester. A batch request (a vector of group values) is all or nothing.
 // A load, erase, list or sync commits what is waiting first, so a load never serves a value that
 // its commit would refuse.
 //

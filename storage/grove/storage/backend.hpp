@@ -6,7 +6,7 @@
 //  - save: when it returns success, the backend's durability promise holds (see each backend);
 //    a value larger than the backend's max_value_size is errc::too_large and stores nothing;
 //  - load of a group never saved (or erased) is an empty optional, not an error;
-//  - erase of a missing group_key succeeds;
+//  - erase of a missing group succeeds;
 //  - list_groups returns every stored group, sorted by (kind, name);
 //  - close is idempotent; every call after it fails with errc::closed;
 //  - a group that fails validate() is errc::invalid_argument.
