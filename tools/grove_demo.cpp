@@ -107,16 +107,32 @@ json run(demo_node& n, const std::string& command) {
 }
 
 // Polls `get GROUP` on every node until all return `expected` (or 30 s pass).
+// On failure, says what each node had last.
 bool all_agree(std::vector<demo_node*> nodes, const std::string& group, const json& expected) {
   auto until = std::chrono::steady_clock::now() + 30s;
+  std::vector<json> seen(nodes.size());
   while (std::chrono::steady_clock::now() < until) {
     bool same = true;
-    for (auto* n : nodes) {
-      auto answer = n->process->ask("get " + group);
-      if (!answer.is_object() || answer["value"] != expected) same = false;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      seen[i] = nodes[i]->process->ask("get " + group);
+      if (!seen[i].is_object() || seen[i]["value"] != expected) same = false;
     }
     if (same) return true;
     std::this_thread::sleep_for(100ms);
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) say(nodes[i]->name, "get " + group + "  ->  " + seen[i].dump());
+  return false;
+}
+
+// Polls `get GROUP` on one node until its value (an array) contains `element` (or 30 s pass).
+bool sees(demo_node& n, const std::string& group, const std::string& element) {
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto answer = n.process->ask("get " + group);
+    if (answer.is_object() && answer["value"].is_array())
+      for (const auto& x : answer["value"])
+        if (x == element) return true;
+    std::this_thread::sleep_for(20ms);
   }
   return false;
 }
@@ -159,6 +175,8 @@ int main() {
     run(*n, "put map:settings owner-" + n->name + " " + n->name + " was here");
     settings["owner-" + n->name] = n->name + " was here";
   }
+  // An observed remove removes what the node has seen: b waits until a's add has reached it.
+  check(sees(b, "set:users", "user-a"), "b has seen user-a, added on a");
   run(b, "remove set:users user-a");
   users.erase("user-a");
 

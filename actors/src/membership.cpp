@@ -191,8 +191,6 @@ void dial(membership_ptr self, const std::string& key) {
         auto node = caf::actor_cast<caf::actor>(ptr);
         a.node = node.address();
         self->monitor(node);  // a drop before the handshake ends must be seen too
-        self->state.outgoing.erase(a.node);  // a new link: a handshake of the old one is void
-        self->state.incoming.erase(a.node);
         answer_waiting(a, caf::error{});
         introduce(self, node);
       },
@@ -487,27 +485,28 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       auto nonce_b = detail::random_nonce();
       st.incoming[from.address()] = {nonce_a, nonce_b};
       auto mac_b = handshake_mac(st.secret, role::responder, from.node(), self->node(), nonce_a, nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_b, mac_b);
+      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_a, nonce_b,
+                 mac_b);
     },
-    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_b, const std::string& mac_b) {
+    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_a, const std::string& nonce_b,
+        const std::string& mac_b) {
       auto& st = self->state;
       auto it = sent_by(self, from) ? st.outgoing.find(from.address()) : st.outgoing.end();
-      if (it == st.outgoing.end()) return;
-      auto nonce_a = it->second;
+      if (it == st.outgoing.end() || it->second != nonce_a) return;  // none running, or an older one
       st.outgoing.erase(it);
       // Verify before proving: a node that cannot show the secret gets nothing made with it.
       auto expected_b = handshake_mac(st.secret, role::responder, self->node(), from.node(), nonce_a, nonce_b);
       if (!detail::same_mac(mac_b, expected_b)) return log_refused(self, from, "it does not know the cluster secret");
       auto mac_a = handshake_mac(st.secret, role::initiator, self->node(), from.node(), nonce_a, nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_proof_atom::value, self_handle(self), mac_a);
+      self->send(caf::actor_cast<membership_actor>(from), auth_proof_atom::value, self_handle(self), nonce_b, mac_a);
       st.trusted.insert(from.node());
       if (add_node(self, from)) say_hello(self, from);
     },
-    [=](auth_proof_atom, caf::actor& from, const std::string& mac_a) {
+    [=](auth_proof_atom, caf::actor& from, const std::string& nonce_b, const std::string& mac_a) {
       auto& st = self->state;
       auto it = sent_by(self, from) ? st.incoming.find(from.address()) : st.incoming.end();
-      if (it == st.incoming.end()) return;
-      auto [nonce_a, nonce_b] = it->second;
+      if (it == st.incoming.end() || it->second.second != nonce_b) return;  // none running, or an older one
+      auto nonce_a = it->second.first;
       st.incoming.erase(it);
       auto expected_a = handshake_mac(st.secret, role::initiator, from.node(), self->node(), nonce_a, nonce_b);
       if (!detail::same_mac(mac_a, expected_a)) return log_refused(self, from, "it does not know the cluster secret");

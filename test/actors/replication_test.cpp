@@ -547,14 +547,15 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](auth_hello_atom, caf::actor& from, const std::string& nonce) {
       self->send(caf::actor_cast<membership_actor>(from), auth_hello_atom::value, me(), nonce);
     },
-    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce, const std::string& mac) {
+    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_a, const std::string& nonce_b,
+        const std::string& mac) {
       auto victim = caf::actor_cast<membership_actor>(from);
-      self->send(victim, auth_challenge_atom::value, me(), nonce, mac);
+      self->send(victim, auth_challenge_atom::value, me(), nonce_a, nonce_b, mac);
       self->send(victim, hello_atom::value, me(), std::vector<member_entry>{{g, evil}}, std::vector<caf::actor>{},
                  std::string());
       ++log->reflected;
     },
-    [=](auth_proof_atom, caf::actor&, const std::string&) {},
+    [=](auth_proof_atom, caf::actor&, const std::string&, const std::string&) {},
   };
 }
 

@@ -80,10 +80,12 @@ using membership_actor = caf::typed_actor<
   caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
   caf::reacts_to<member_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<member_down_atom, std::string, caf::actor_addr>,
-  // Handshake: (initiator, nonce_a); (responder, nonce_b, mac_b); (initiator, mac_a).
+  // Handshake: (initiator, nonce_a); (responder, nonce_a, nonce_b, mac_b); (initiator, nonce_b,
+  // mac_a). Challenge and proof repeat the nonce they answer, so that a message of an older
+  // handshake between the same two nodes is told apart from a wrong MAC and ignored.
   caf::reacts_to<auth_hello_atom, caf::actor, std::string>,
-  caf::reacts_to<auth_challenge_atom, caf::actor, std::string, std::string>,
-  caf::reacts_to<auth_proof_atom, caf::actor, std::string>>;
+  caf::reacts_to<auth_challenge_atom, caf::actor, std::string, std::string, std::string>,
+  caf::reacts_to<auth_proof_atom, caf::actor, std::string, std::string>>;
 
 /// Options of a node's membership actor.
 struct membership_options {
