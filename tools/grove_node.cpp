@@ -443,7 +443,8 @@ constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 template <class Line, class TooLong>
 void read_lines(Line handle_line, TooLong too_long) {
   std::string line;
-  std::size_t overlong = 0;  // > 0: bytes of a line being skipped because it is too long
+  bool skipping = false;     // inside a line that is too long: counted, not kept
+  std::size_t skipped = 0;   // its size so far
   std::vector<char> chunk(64 * 1024);
   for (;;) {
     pollfd fds[2] = {{0, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
@@ -454,24 +455,25 @@ void read_lines(Line handle_line, TooLong too_long) {
     if (fds[1].revents) return;
     ssize_t n = ::read(0, chunk.data(), chunk.size());
     if (n <= 0) {
-      if (overlong > 0) too_long(overlong);
+      if (skipping) too_long(skipped);
       else if (!line.empty()) handle_line(line);
       return;
     }
     for (std::string_view data(chunk.data(), static_cast<std::size_t>(n)); !data.empty();) {
       auto newline = data.find('\n');
       auto piece = data.substr(0, newline);
-      if (overlong == 0 && line.size() + piece.size() > max_line_bytes) {
-        overlong = line.size();
+      if (!skipping && line.size() + piece.size() > max_line_bytes) {
+        skipping = true;
+        skipped = line.size();
         line.clear();
       }
-      if (overlong > 0) overlong += piece.size();
+      if (skipping) skipped += piece.size();
       else line.append(piece);
       if (newline == std::string_view::npos) break;
       data.remove_prefix(newline + 1);
-      if (overlong > 0) {
-        too_long(overlong);
-        overlong = 0;
+      if (skipping) {
+        too_long(skipped);
+        skipping = false;
       } else if (!handle_line(line)) {
         return;
       }
