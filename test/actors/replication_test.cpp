@@ -331,6 +331,8 @@ BOOST_AUTO_TEST_CASE(a_replica_restarted_from_its_store_has_its_old_state_and_wh
   BOOST_REQUIRE(eventually([&] { return value_of<orset<std::string>>(*n.sys, c)->size() == 2; }));
   stop_all(*n.sys, {caf::actor_cast<caf::actor>(c)});  // final snapshot goes to the store
   BOOST_REQUIRE(mutate(*n.sys, a, op("add", {"from a meanwhile"})));
+  // An observed remove: b removes only what it has seen, so it must have a's add first.
+  BOOST_REQUIRE(eventually([&] { return value_of<orset<std::string>>(*n.sys, b)->contains("from a before"); }));
   BOOST_REQUIRE(mutate(*n.sys, b, op("remove", {"from a before"})));
   auto c2 = n.replica<orset<std::string>>("c", g, with_store);
   std::set<std::string> expected{"from c before", "from a meanwhile"};
