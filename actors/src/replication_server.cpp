@@ -21,9 +21,11 @@ namespace {
 using sync_tick_atom = caf::atom_constant<caf::atom("grv_tsync")>;
 using snapshot_tick_atom = caf::atom_constant<caf::atom("grv_tsnap")>;
 using digest_tick_atom = caf::atom_constant<caf::atom("grv_tdig")>;
+// Sent to itself after a mutation with durability log: append what changed to the log.
+using log_flush_atom = caf::atom_constant<caf::atom("grv_tlog")>;
 
 using replica_impl = replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>,
-                                           caf::reacts_to<digest_tick_atom>>;
+                                           caf::reacts_to<digest_tick_atom>, caf::reacts_to<log_flush_atom>>;
 
 // Bounds on what a peer can make a replica buffer while it assembles a full state.
 constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
@@ -33,6 +35,12 @@ struct incoming_transfer {
   std::uint64_t seq = 0;
   std::vector<bytes> parts;
   std::uint32_t received = 0;
+};
+
+// One log append and the requesters it acknowledges.
+struct log_batch {
+  bytes delta;
+  std::vector<caf::typed_response_promise<done_atom>> requesters;
 };
 
 struct replica_state {
@@ -48,6 +56,15 @@ struct replica_state {
   std::uint64_t seq = 0;
   std::uint64_t next_transfer = 0;
   bool changed_since_snapshot = false;
+  // Durability log: mutations applied but not yet in an append, the newest append still running,
+  // the number of the last log entry, and what decides when the log is compacted.
+  std::vector<caf::typed_response_promise<done_atom>> unlogged;
+  bool log_flush_scheduled = false;
+  std::shared_ptr<log_batch> newest_append;
+  std::uint64_t log_seq = 0;
+  std::size_t log_bytes = 0;       // appended since the last snapshot was started
+  std::size_t snapshot_bytes = 0;  // size of the last snapshot
+  bool snapshot_running = false;
   bool changed_since_notify = false;
   std::optional<std::uint64_t> digest_cache;
   std::mt19937_64 drop_rng;
@@ -154,11 +171,11 @@ void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq
   if (it == st.last_seq.end() || seq > it->second) st.last_seq[from] = seq;
 }
 
-// Sends the accumulated delta to every peer (nothing when nothing changed).
-void broadcast_delta(replica_ptr self) {
+bool logs(replica_ptr self) { return self->state.opts.durability == durability_mode::log; }
+
+// Sends a delta to every peer as the next in this replica's sequence.
+void send_delta(replica_ptr self, const bytes& delta) {
   auto& st = self->state;
-  if (!st.slot->has_delta()) return;
-  auto delta = st.slot->take_delta();
   ++st.seq;
   std::bernoulli_distribution drop(st.opts.drop_deltas);
   for (auto& [addr, peer] : st.peers) {
@@ -175,6 +192,13 @@ void broadcast_delta(replica_ptr self) {
   }
 }
 
+// Sends the accumulated delta to every peer (nothing when nothing changed). With a log, deltas
+// leave only once logged (finish_append sends them).
+void broadcast_delta(replica_ptr self) {
+  if (logs(self) || !self->state.slot->has_delta()) return;
+  send_delta(self, self->state.slot->take_delta());
+}
+
 void notify_subscribers(replica_ptr self) {
   auto& st = self->state;
   if (!st.changed_since_notify || st.subscribers.empty()) return;
@@ -183,20 +207,127 @@ void notify_subscribers(replica_ptr self) {
   for (const auto& s : st.subscribers) caf::anon_send(s, changed_atom::value, st.group_text, encoded);
 }
 
+// The write that saves the state as a snapshot and drops the log entries it covers (every entry
+// appended so far: their deltas were taken from the state). Appends sent before it are committed
+// before it, or with it, by the storage actor.
+std::vector<storage::write_op> snapshot_ops(replica_ptr self, bytes state) {
+  auto& st = self->state;
+  std::vector<storage::write_op> ops;
+  ops.push_back(storage::write_op::save(st.opts.group, std::move(state)));
+  if (st.log_seq > 0) ops.push_back(storage::write_op::truncate(st.opts.group, st.log_seq));
+  return ops;
+}
+
 void save_snapshot(replica_ptr self, std::function<void(caf::error)> done) {
   auto& st = self->state;
   st.changed_since_snapshot = false;
-  self->request(*st.opts.storage, std::chrono::seconds(60), save_atom::value, st.opts.group, st.slot->state())
+  st.snapshot_running = true;
+  auto state = st.slot->state();
+  st.snapshot_bytes = state.size();
+  auto covered_log_bytes = std::exchange(st.log_bytes, 0);
+  self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, snapshot_ops(self, std::move(state)))
     .then(
       [=](done_atom) {
+        self->state.snapshot_running = false;
         ++self->state.stats.snapshots;
         done(caf::error{});
       },
       [=](caf::error& e) {
-        self->state.changed_since_snapshot = true;  // try again at the next tick
+        auto& st = self->state;
+        st.snapshot_running = false;
+        st.changed_since_snapshot = true;  // try again at the next tick
+        st.log_bytes += covered_log_bytes;  // the log was not dropped
         log_error(self, "snapshot failed: " + self->system().render(e));
         done(e);
       });
+}
+
+// A log past its bound is compacted now rather than at the next snapshot tick.
+void compact_if_due(replica_ptr self) {
+  auto& st = self->state;
+  if (st.snapshot_running || st.log_bytes <= std::max(st.opts.max_log_bytes, st.snapshot_bytes)) return;
+  ++st.stats.early_snapshots;
+  save_snapshot(self, [](caf::error) {});
+}
+
+// Acknowledges a mutation that was applied: now, or with durability log once its delta is logged.
+caf::result<done_atom> acknowledge(replica_ptr self) {
+  auto& st = self->state;
+  ++st.stats.mutations;
+  mark_changed(self);
+  if (!logs(self)) return done_atom::value;
+  auto promise = self->make_response_promise<done_atom>();
+  st.unlogged.push_back(promise);
+  if (!st.log_flush_scheduled) {
+    // Mutations already in the mailbox are handled before this message: they join the append.
+    st.log_flush_scheduled = true;
+    self->send(self, log_flush_atom::value);
+  }
+  return promise;
+}
+
+void finish_append(replica_ptr self, const std::shared_ptr<log_batch>& batch, const caf::error& e) {
+  auto& st = self->state;
+  if (st.newest_append == batch) st.newest_append.reset();
+  if (e) {
+    log_error(self, "log append failed: " + self->system().render(e));
+    st.changed_since_snapshot = true;  // the next snapshot saves what the log lacks
+  } else {
+    ++st.stats.log_appends;
+  }
+  for (auto& r : batch->requesters) {
+    if (e) r.deliver(e);
+    else r.deliver(done_atom::value);
+  }
+  send_delta(self, batch->delta);
+  compact_if_due(self);
+}
+
+// Appends what the unlogged mutations changed to the log, as one entry.
+void flush_log(replica_ptr self) {
+  auto& st = self->state;
+  st.log_flush_scheduled = false;
+  auto requesters = std::move(st.unlogged);
+  st.unlogged.clear();
+  if (!st.slot->has_delta()) {
+    // Nothing to log (a remove of a missing element, say): acknowledged with the append that is
+    // running, so acknowledgements keep the order of the mutations.
+    if (!st.newest_append)
+      for (auto& r : requesters) r.deliver(done_atom::value);
+    else
+      for (auto& r : requesters) st.newest_append->requesters.push_back(std::move(r));
+    return;
+  }
+  auto batch = std::make_shared<log_batch>();
+  batch->delta = st.slot->take_delta();
+  batch->requesters = std::move(requesters);
+  st.newest_append = batch;
+  auto seq = ++st.log_seq;
+  st.log_bytes += batch->delta.size();
+  std::vector<storage::write_op> ops;
+  ops.push_back(storage::write_op::append(st.opts.group, seq, batch->delta));
+  self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, std::move(ops))
+    .then([=](done_atom) { finish_append(self, batch, caf::error{}); },
+          [=](caf::error& e) { finish_append(self, batch, e); });
+}
+
+// Merges what the store holds for the group: the snapshot, then each log entry after it. A damaged
+// entry is skipped with an error naming the group and the entry; the others still count.
+void restore(replica_ptr self, load_result& r) {
+  auto& st = self->state;
+  if (r.found) {
+    st.snapshot_bytes = r.value.size();
+    if (auto ok = st.slot->merge(r.value); !ok)
+      log_error(self, "the stored state is unreadable, starting without it: " + ok.error().to_string());
+  }
+  for (const auto& entry : r.log) {
+    st.log_seq = std::max(st.log_seq, entry.seq);  // numbers are never reused, damaged or not
+    st.log_bytes += entry.delta.size();
+    if (auto ok = st.slot->merge(entry.delta); !ok)
+      log_error(self, "log entry " + std::to_string(entry.seq) + " of group " + st.group_text +
+                        " is damaged, skipped: " + ok.error().to_string());
+  }
+  st.changed_since_snapshot = false;
 }
 
 void add_peer(replica_ptr self, const caf::strong_actor_ptr& ptr) {
@@ -271,7 +402,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
     if (st.opts.storage && st.changed_since_snapshot)
-      caf::anon_send(*st.opts.storage, save_atom::value, st.opts.group, st.slot->state());  // final snapshot
+      caf::anon_send(*st.opts.storage, write_atom::value, snapshot_ops(self, st.slot->state()));  // final snapshot
     self->quit(msg.reason);
   });
   // An error message from anyone (a peer that rejects what it got, a hostile node) must not stop
@@ -287,11 +418,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     self->request(*self->state.opts.storage, std::chrono::seconds(60), load_atom::value, self->state.opts.group)
       .await(
         [=](load_result& r) {
-          if (r.found) {
-            if (auto ok = self->state.slot->merge(r.value); !ok)
-              log_error(self, "the stored state is unreadable, starting without it: " + ok.error().to_string());
-          }
-          self->state.changed_since_snapshot = false;
+          restore(self, r);
           join_group(self);
         },
         [=](caf::error& e) {
@@ -306,18 +433,15 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   return {
     [=](mutate_atom, const crdt::operation& op) -> caf::result<done_atom> {
       if (auto ok = self->state.slot->apply(op); !ok) return to_caf_error(ok.error());
-      ++self->state.stats.mutations;
-      mark_changed(self);
-      return done_atom::value;
+      return acknowledge(self);
     },
     [=](mutate_atom, const local_mutation& m) -> caf::result<done_atom> {
       if (auto ok = self->state.slot->apply(m); !ok) return to_caf_error(ok.error());
-      ++self->state.stats.mutations;
-      mark_changed(self);
-      return done_atom::value;
+      return acknowledge(self);
     },
     [=](state_atom) -> bytes { return self->state.slot->state(); },
     [=](broadcast_atom) -> done_atom {
+      if (logs(self) && self->state.log_flush_scheduled) flush_log(self);  // logged deltas go out at once
       broadcast_delta(self);
       notify_subscribers(self);
       return done_atom::value;
@@ -368,6 +492,9 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       self->state.peers.erase(peer);
       self->state.stats.peers = self->state.peers.size();
     },
+    [=](log_flush_atom) {
+      if (self->state.log_flush_scheduled) flush_log(self);
+    },
     [=](sync_tick_atom) {
       broadcast_delta(self);
       notify_subscribers(self);
@@ -375,7 +502,8 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](snapshot_tick_atom) {
       ++self->state.stats.snapshot_ticks;
-      if (self->state.opts.storage && self->state.changed_since_snapshot) save_snapshot(self, [](caf::error) {});
+      auto& st = self->state;
+      if (st.opts.storage && st.changed_since_snapshot && !st.snapshot_running) save_snapshot(self, [](caf::error) {});
       self->delayed_send(self, self->state.opts.snapshot_interval, snapshot_tick_atom::value);
     },
     [=](digest_tick_atom) {
@@ -400,6 +528,8 @@ status check_options(const replication_options& o) {
   if (o.digest_interval.count() < 0) return invalid("digest_interval is negative");
   if (o.max_message_bytes < 1024) return invalid("max_message_bytes must be at least 1024");
   if (!(o.drop_deltas >= 0.0 && o.drop_deltas <= 1.0)) return invalid("drop_deltas must be within [0, 1]");
+  if (o.durability == durability_mode::log && !o.storage) return invalid("durability log needs a storage actor");
+  if (o.max_log_bytes == 0) return invalid("max_log_bytes must be positive");
   if (o.name.size() > 10) return invalid("name '" + o.name + "' is longer than 10 characters");
   for (char c : o.name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return invalid("name '" + o.name + "' has characters other than [A-Za-z0-9_]");

@@ -13,15 +13,15 @@ using commit_atom = caf::atom_constant<caf::atom("grv_commit")>;
 
 using storage_impl = storage_actor::extend<caf::reacts_to<commit_atom>>;
 
-// One save request (a single group or a batch) waiting for its commit, and its requester.
-struct waiting_save {
-  std::vector<storage::group_value> entries;
+// One save or write request waiting for its commit, and its requester.
+struct waiting_write {
+  std::vector<storage::write_op> ops;
   caf::typed_response_promise<done_atom> promise;
 };
 
 struct storage_state {
   std::unique_ptr<storage::backend> store;
-  std::vector<waiting_save> waiting;
+  std::vector<waiting_write> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
 
@@ -31,24 +31,24 @@ struct storage_state {
     (void)store->close();
   }
 
-  // Commits the waiting saves and answers their requesters: one transaction for all of them when
-  // it succeeds; when it fails, one per request, so each requester gets the outcome of its own save.
+  // Commits the waiting writes and answers their requesters: one transaction for all of them when
+  // it succeeds; when it fails, one per request, so each requester gets the outcome of its own.
   void commit() {
     commit_scheduled = false;
     if (waiting.empty()) return;
     auto requests = std::move(waiting);
     waiting.clear();
-    std::vector<storage::group_value> all;
-    for (auto& r : requests) all.insert(all.end(), r.entries.begin(), r.entries.end());
+    std::vector<storage::write_op> all;
+    for (auto& r : requests) all.insert(all.end(), r.ops.begin(), r.ops.end());
     ++stats.commits;
-    auto together = store->save_batch(all);
+    auto together = store->write(all);
     if (together || requests.size() == 1) {
       for (auto& r : requests) answer_commit(r.promise, together);
       return;
     }
     for (auto& r : requests) {
       ++stats.commits;
-      answer_commit(r.promise, store->save_batch(r.entries));
+      answer_commit(r.promise, store->write(r.ops));
     }
   }
 
@@ -63,8 +63,8 @@ struct storage_state {
 
   bool is_waiting(const storage::group_key& g) const {
     for (const auto& r : waiting)
-      for (const auto& e : r.entries)
-        if (e.key == g) return true;
+      for (const auto& op : r.ops)
+        if (op.key == g) return true;
     return false;
   }
 
@@ -84,16 +84,21 @@ struct storage_state {
 
 using storage_ptr = storage_impl::stateful_pointer<storage_state>;
 
-// Adds a save request to the next commit; the requester is answered when it has run.
-caf::result<done_atom> enqueue_save(storage_ptr self, std::vector<storage::group_value> entries) {
+// Adds a write request to the next commit; the requester is answered when it has run.
+caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::write_op> ops) {
   auto& st = self->state;
-  for (const auto& e : entries) {
-    ++st.stats.saves;
-    st.stats.bytes_saved += e.value.size();
-    if (auto ok = e.key.validate(); !ok) return st.answer(ok);
+  for (const auto& op : ops) {
+    if (op.what == storage::write_op::kind::save) {
+      ++st.stats.saves;
+      st.stats.bytes_saved += op.value.size();
+    } else if (op.what == storage::write_op::kind::append) {
+      ++st.stats.appends;
+      st.stats.bytes_appended += op.value.size();
+    }
+    if (auto ok = op.key.validate(); !ok) return st.answer(ok);
   }
   auto promise = self->make_response_promise<done_atom>();
-  st.waiting.push_back({std::move(entries), promise});
+  st.waiting.push_back({std::move(ops), promise});
   if (!st.commit_scheduled) {
     // Saves already in the mailbox are handled before this message: they join the commit.
     st.commit_scheduled = true;
@@ -114,12 +119,18 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
   });
   return {
     [=](save_atom, storage::group_key& g, bytes& value) -> caf::result<done_atom> {
-      std::vector<storage::group_value> one;
-      one.push_back({std::move(g), std::move(value)});
-      return enqueue_save(self, std::move(one));
+      std::vector<storage::write_op> one;
+      one.push_back(storage::write_op::save(std::move(g), std::move(value)));
+      return enqueue_write(self, std::move(one));
     },
     [=](save_atom, std::vector<storage::group_value>& entries) -> caf::result<done_atom> {
-      return enqueue_save(self, std::move(entries));
+      std::vector<storage::write_op> ops;
+      ops.reserve(entries.size());
+      for (auto& e : entries) ops.push_back(storage::write_op::save(std::move(e.key), std::move(e.value)));
+      return enqueue_write(self, std::move(ops));
+    },
+    [=](write_atom, std::vector<storage::write_op>& ops) -> caf::result<done_atom> {
+      return enqueue_write(self, std::move(ops));
     },
     [=](commit_atom) { self->state.commit(); },
     [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
@@ -128,8 +139,13 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
       auto r = st.store->load(g);
       if (!r) return st.answer(expected<load_result>(r.error()));
-      if (!*r) return load_result{false, {}};
-      return load_result{true, std::move(**r)};
+      auto log = st.store->read_log(g);
+      if (!log) return st.answer(expected<load_result>(log.error()));
+      load_result out;
+      out.found = r->has_value();
+      if (out.found) out.value = std::move(**r);
+      out.log = std::move(*log);
+      return out;
     },
     [=](erase_atom, const storage::group_key& g) -> caf::result<done_atom> {
       self->state.commit();

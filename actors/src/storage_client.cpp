@@ -15,12 +15,8 @@ public:
   storage_client(caf::actor_system& sys, storage_actor actor, std::chrono::milliseconds timeout)
     : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
 
-  status save(const storage::group_key& g, bytes_view value) override {
-    return ask<done_atom>(save_atom::value, g, bytes(value));
-  }
-
-  status save_batch(const std::vector<storage::group_value>& entries) override {
-    return ask<done_atom>(save_atom::value, entries);  // one request: all or nothing
+  status write(const std::vector<storage::write_op>& ops) override {
+    return ask<done_atom>(write_atom::value, ops);  // one request: all or nothing
   }
 
   expected<std::optional<bytes>> load(const storage::group_key& g) override {
@@ -30,7 +26,11 @@ public:
     return std::optional<bytes>{std::move(r->value)};
   }
 
-  status erase(const storage::group_key& g) override { return ask<done_atom>(erase_atom::value, g); }
+  expected<std::vector<storage::log_entry>> read_log(const storage::group_key& g) override {
+    auto r = ask<load_result>(load_atom::value, g);
+    if (!r) return r.error();
+    return std::move(r->log);
+  }
 
   expected<std::vector<storage::group_key>> list_groups() override {
     return ask<std::vector<storage::group_key>>(list_atom::value);

@@ -13,6 +13,10 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<storage::group_key>>("grove.group_list");
   cfg.add_message_type<storage::group_value>("grove.group_value");
   cfg.add_message_type<std::vector<storage::group_value>>("grove.group_values");
+  cfg.add_message_type<storage::log_entry>("grove.log_entry");
+  cfg.add_message_type<std::vector<storage::log_entry>>("grove.log_entries");
+  cfg.add_message_type<storage::write_op>("grove.write_op");
+  cfg.add_message_type<std::vector<storage::write_op>>("grove.write_ops");
   cfg.add_message_type<load_result>("grove.load_result");
   cfg.add_message_type<storage_stats>("grove.storage_stats");
   cfg.add_message_type<storage_actor>("grove.storage_actor");

@@ -2,6 +2,8 @@
 
 #include <lmdb.h>
 
+#include "grove/crdt/escape.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -24,9 +26,12 @@ namespace grove::storage {
 
 namespace {
 
-// The record that marks an LMDB file as a Grove store, in the file's main database.
+// The record that marks an LMDB file as a Grove store, in the file's main database. Format 2 added
+// log entries; a format-1 file is a format-2 file without any, so this build reads both and marks
+// a format-1 file as format 2 when it opens it for writing (format-1 builds then refuse it).
 constexpr char format_key[] = "grove.format";
-constexpr char format_value[] = "grove-store 1";
+constexpr char format_value[] = "grove-store 2";
+constexpr char format_1_value[] = "grove-store 1";
 constexpr char table_prefix[] = "table:";
 constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address space
 constexpr unsigned max_tables = 256;                          // LMDB named databases per file
@@ -37,6 +42,62 @@ constexpr unsigned char lmdb_magic[] = {0xde, 0xc0, 0xef, 0xbe};
 
 MDB_val as_val(bytes_view b) { return MDB_val{b.size(), const_cast<char*>(b.data())}; }
 bytes_view as_view(const MDB_val& v) { return bytes_view(static_cast<const char*>(v.mv_data), v.mv_size); }
+
+// Keys in a table's database:
+//  - a snapshot: group_key::encode(), whose first byte (the kind's length) is 1..64;
+//  - log entry N of a group: 0x00, the length of group_key::encode() (2 bytes, big-endian), the
+//    encoding, N (8 bytes, big-endian), so a group's entries are adjacent and in order, and no
+//    group's entry key starts with another group's prefix plus 8 bytes;
+//  - only in the write buffer, never on disk: a truncation of a group's log, keyed by its prefix
+//    alone (so it sorts before the group's entries and is applied before them), valued N.
+constexpr char log_marker = '\0';
+constexpr std::size_t log_header = 3;  // marker and encoding length
+constexpr std::size_t seq_size = 8;
+
+bytes big_endian(std::uint64_t x) {
+  bytes out(seq_size, '\0');
+  for (std::size_t i = 0; i < seq_size; ++i) out[i] = static_cast<char>(x >> (8 * (seq_size - 1 - i)));
+  return out;
+}
+
+std::uint64_t read_big_endian(bytes_view in) {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < seq_size; ++i) x = (x << 8) | static_cast<std::uint8_t>(in[i]);
+  return x;
+}
+
+bytes log_prefix(const group_key& g) {
+  auto encoded = g.encode();
+  bytes out;
+  out.reserve(log_header + encoded.size() + seq_size);
+  out.push_back(log_marker);
+  out.push_back(static_cast<char>(encoded.size() >> 8));
+  out.push_back(static_cast<char>(encoded.size() & 0xff));
+  return out + encoded;
+}
+
+bytes log_key(const bytes& prefix, std::uint64_t seq) { return prefix + big_endian(seq); }
+
+enum class key_kind { snapshot, log_entry, truncation, unknown };
+
+key_kind kind_of(bytes_view key) {
+  if (key.empty()) return key_kind::unknown;
+  if (key[0] != log_marker) return key_kind::snapshot;
+  if (key.size() < log_header) return key_kind::unknown;
+  auto length = static_cast<std::size_t>(static_cast<std::uint8_t>(key[1])) << 8 | static_cast<std::uint8_t>(key[2]);
+  if (key.size() == log_header + length) return key_kind::truncation;
+  if (key.size() == log_header + length + seq_size) return key_kind::log_entry;
+  return key_kind::unknown;
+}
+
+// The prefix of a log entry or truncation key.
+bytes_view prefix_of(bytes_view key) {
+  auto length = static_cast<std::size_t>(static_cast<std::uint8_t>(key[1])) << 8 | static_cast<std::uint8_t>(key[2]);
+  return key.substr(0, log_header + length);
+}
+
+// The group a log prefix names.
+expected<group_key> group_of_prefix(bytes_view prefix) { return group_key::decode(prefix.substr(log_header)); }
 
 // LMDB reports operating-system failures as errno values, so one mapping serves both.
 error lmdb_error(int rc, const std::string& what) {
@@ -85,6 +146,60 @@ using pending_ops = std::map<pending_key, pending_value>;
 // Bytes an operation holds in the write-behind buffer.
 std::size_t op_bytes(const pending_key& key, const pending_value& value) {
   return key.second.size() + (value ? value->size() : 0);
+}
+
+// Adds one operation to `ops` as if it came after every operation already there; `size` tracks
+// the bytes held. A put or delete replaces an earlier operation on its key. A truncation drops
+// the buffered entries it covers (they come before it) and keeps the larger bound of two.
+void add_op(pending_ops& ops, pending_key key, pending_value value, std::size_t& size) {
+  if (kind_of(key.second) == key_kind::truncation) {
+    auto through = read_big_endian(*value);
+    auto first = ops.lower_bound({key.first, log_key(key.second, 0)});
+    auto last = ops.upper_bound({key.first, log_key(key.second, through)});
+    for (auto it = first; it != last; ++it) size -= op_bytes(it->first, it->second);
+    ops.erase(first, last);
+    if (auto it = ops.find(key); it != ops.end() && read_big_endian(*it->second) >= through) return;
+  }
+  auto [it, added] = ops.try_emplace(std::move(key));
+  if (!added) size -= op_bytes(it->first, it->second);
+  size += op_bytes(it->first, value);
+  it->second = std::move(value);
+}
+
+// Adds every operation of `later` (which come after those in `ops`). Key order is the right order:
+// a truncation sorts before the entries of its group, and in `later` those came after it.
+void add_ops(pending_ops& ops, pending_ops later, std::size_t& size) {
+  for (auto& [key, value] : later) add_op(ops, key, std::move(value), size);
+}
+
+// A write's operations in buffer form.
+pending_ops to_pending(MDB_dbi dbi, const std::vector<write_op>& ops) {
+  pending_ops out;
+  std::size_t size = 0;
+  auto truncation = [&](const group_key& g, std::uint64_t through) {
+    add_op(out, {dbi, log_prefix(g)}, big_endian(through), size);
+  };
+  for (const auto& op : ops) {
+    switch (op.what) {
+      case write_op::kind::save: add_op(out, {dbi, op.key.encode()}, op.value, size); break;
+      case write_op::kind::append: add_op(out, {dbi, log_key(log_prefix(op.key), op.seq)}, op.value, size); break;
+      case write_op::kind::truncate: truncation(op.key, op.seq); break;
+      case write_op::kind::erase:
+        add_op(out, {dbi, op.key.encode()}, std::nullopt, size);
+        truncation(op.key, UINT64_MAX);
+        break;
+    }
+  }
+  return out;
+}
+
+// Applies the buffered operations on one group's log to `log` (entries by number).
+void overlay_log(std::map<std::uint64_t, bytes>& log, const pending_ops& ops, MDB_dbi dbi, const bytes& prefix) {
+  if (auto t = ops.find({dbi, prefix}); t != ops.end())
+    log.erase(log.begin(), log.upper_bound(read_big_endian(*t->second)));
+  auto last = ops.upper_bound({dbi, log_key(prefix, UINT64_MAX)});
+  for (auto it = ops.lower_bound({dbi, log_key(prefix, 0)}); it != last; ++it)
+    log[read_big_endian(bytes_view(it->first.second).substr(prefix.size()))] = *it->second;
 }
 
 // What is at a path before Grove opens it.
@@ -221,12 +336,7 @@ public:
     if (full)
       if (auto ok = flush(); !ok) return ok;
     std::lock_guard<std::mutex> guard(pending_mutex_);
-    for (auto& [key, value] : ops) {
-      auto [it, added] = pending_.try_emplace(key);
-      if (!added) pending_bytes_ -= op_bytes(it->first, it->second);  // an overwrite replaces bytes
-      pending_bytes_ += op_bytes(key, value);
-      it->second = std::move(value);
-    }
+    add_ops(pending_, std::move(ops), pending_bytes_);  // an overwrite replaces bytes
     return {};
   }
 
@@ -240,13 +350,74 @@ public:
     return std::nullopt;
   }
 
-  // Buffered operations of one table (waiting ones override those being committed).
-  std::map<bytes, pending_value> buffered_table(MDB_dbi dbi) {
-    std::lock_guard<std::mutex> guard(pending_mutex_);
-    std::map<bytes, pending_value> out;
-    for (const auto* ops : {&in_flight_, &pending_})
-      for (auto it = ops->lower_bound({dbi, bytes()}); it != ops->end() && it->first.first == dbi; ++it)
-        out[it->first.second] = it->second;
+  // The log of one group: what is on disk with the buffered operations on top. Runs under writer_
+  // so that no commit moves operations from the buffer to the disk while it looks at both.
+  expected<std::vector<log_entry>> read_log(MDB_dbi dbi, const group_key& g) {
+    std::lock_guard<std::mutex> writer(writer_);
+    auto prefix = log_prefix(g);
+    std::map<std::uint64_t, bytes> log;
+    auto ok = read([&](MDB_txn* txn) -> status {
+      return scan_log(txn, dbi, prefix, UINT64_MAX, [&](std::uint64_t seq, bytes_view delta) { log[seq] = bytes(delta); });
+    });
+    if (!ok) return ok.error();
+    {
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      overlay_log(log, pending_, dbi, prefix);  // in_flight_ is empty outside a commit
+    }
+    std::vector<log_entry> out;
+    out.reserve(log.size());
+    for (auto& [seq, delta] : log) out.push_back({seq, std::move(delta)});
+    return out;
+  }
+
+  // Every group of a table with a snapshot or a log entry, on disk or buffered; sorted.
+  expected<std::vector<group_key>> list_groups(MDB_dbi dbi) {
+    std::lock_guard<std::mutex> writer(writer_);
+    std::map<bytes, bool> snapshots;           // encoded group -> has a snapshot
+    std::map<bytes, std::uint64_t> last_entry;  // log prefix -> number of its last entry
+    auto ok = read([&](MDB_txn* txn) -> status {
+      MDB_cursor* cursor = nullptr;
+      if (int rc = mdb_cursor_open(txn, dbi, &cursor); rc != 0) return lmdb_error(rc, "cannot list groups");
+      MDB_val k, v;
+      for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        auto key = as_view(k);
+        auto kind = kind_of(key);
+        if (kind == key_kind::snapshot) snapshots[bytes(key)] = true;
+        if (kind == key_kind::log_entry) last_entry[bytes(prefix_of(key))] = read_big_endian(key.substr(prefix_of(key).size()));
+      }
+      mdb_cursor_close(cursor);
+      return {};
+    });
+    if (!ok) return ok.error();
+    {
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      for (const auto& [key, value] : pending_) {  // key order: a truncation before its group's entries
+        if (key.first != dbi) continue;
+        const auto& k = key.second;
+        switch (kind_of(k)) {
+          case key_kind::snapshot: snapshots[k] = value.has_value(); break;
+          case key_kind::truncation: {
+            auto it = last_entry.find(k);
+            if (it != last_entry.end() && it->second <= read_big_endian(*value)) last_entry.erase(it);
+            break;
+          }
+          case key_kind::log_entry: {
+            auto& last = last_entry[bytes(prefix_of(k))];
+            last = std::max(last, read_big_endian(bytes_view(k).substr(prefix_of(k).size())));
+            break;
+          }
+          case key_kind::unknown: break;
+        }
+      }
+    }
+    std::vector<group_key> out;
+    for (const auto& [encoded, present] : snapshots)
+      if (present)
+        if (auto g = group_key::decode(encoded)) out.push_back(std::move(*g));
+    for (const auto& [prefix, last] : last_entry)
+      if (auto g = group_of_prefix(prefix)) out.push_back(std::move(*g));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
 
@@ -325,9 +496,14 @@ private:
       return {};
     }
     if (rc != 0) return lmdb_error(rc, "cannot read " + path_);
-    if (as_view(value) != format_value)
-      return error(errc::unsupported_version,
-                   path_ + " has store format '" + std::string(as_view(value)) + "', this build reads '" + format_value + "'");
+    if (as_view(value) == format_value) return {};
+    if (as_view(value) != format_1_value)
+      return error(errc::unsupported_version, path_ + " has store format " + quote_input(as_view(value)) +
+                                                ", this build reads '" + format_1_value + "' and '" + format_value + "'");
+    if (read_only_) return {};
+    MDB_val mark = as_val(format_value);
+    if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot upgrade " + path_);
+    if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot upgrade " + path_);
     return {};
   }
 
@@ -335,11 +511,11 @@ private:
   // meanwhile) so a write-behind save is not lost to a transient error such as a full disk.
   // Call with writer_ and pending_mutex_ held.
   void restore_in_flight() {
-    for (auto& [key, value] : in_flight_) {
-      if (pending_.count(key)) continue;
-      pending_bytes_ += op_bytes(key, value);
-      pending_.emplace(key, std::move(value));
-    }
+    std::size_t size = 0;
+    for (const auto& [key, value] : in_flight_) size += op_bytes(key, value);
+    add_ops(in_flight_, std::move(pending_), size);  // what came meanwhile goes after
+    pending_.swap(in_flight_);
+    pending_bytes_ = size;
   }
 
   // Call with writer_ held.
@@ -353,20 +529,31 @@ private:
     }
   }
 
-  // One transaction: every operation of `base` not overridden by `top`, then `top`.
+  // One transaction: the operations of `base`, then those of `top`.
   int try_write(const pending_ops& base, const pending_ops& top) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return rc;
-    for (const auto& [key, value] : base)
-      if (top.count(key) == 0)
+    auto apply_all = [&](const pending_ops& ops) {
+      for (const auto& [key, value] : ops)
         if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
-    for (const auto& [key, value] : top)
-      if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
+      return 0;
+    };
+    int rc = 0;
+    if (top.empty() || base.empty()) {
+      rc = apply_all(top.empty() ? base : top);
+    } else {
+      auto merged = base;
+      std::size_t ignored = 0;
+      add_ops(merged, top, ignored);
+      rc = apply_all(merged);
+    }
+    if (rc != 0) return rc;
     return txn.commit();
   }
 
   static int apply(MDB_txn* txn, const pending_key& key, const pending_value& value) {
+    if (kind_of(key.second) == key_kind::truncation) return truncate(txn, key.first, key.second, read_big_endian(*value));
     MDB_val k = as_val(key.second);
     if (value) {
       MDB_val v = as_val(*value);
@@ -374,6 +561,45 @@ private:
     }
     int rc = mdb_del(txn, key.first, &k, nullptr);
     return rc == MDB_NOTFOUND ? 0 : rc;
+  }
+
+  // Calls f(seq, delta) for each log entry of `prefix` numbered up to `through`, in order.
+  template <class F>
+  static int scan_log_rc(MDB_txn* txn, MDB_dbi dbi, const bytes& prefix, std::uint64_t through, F&& f) {
+    MDB_cursor* cursor = nullptr;
+    if (int rc = mdb_cursor_open(txn, dbi, &cursor); rc != 0) return rc;
+    auto start = log_key(prefix, 0);
+    MDB_val k = as_val(start), v;
+    int rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+      auto key = as_view(k);
+      if (kind_of(key) != key_kind::log_entry || prefix_of(key) != prefix) break;
+      auto seq = read_big_endian(key.substr(prefix.size()));
+      if (seq > through) break;
+      f(seq, as_view(v));
+    }
+    mdb_cursor_close(cursor);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  }
+
+  template <class F>
+  status scan_log(MDB_txn* txn, MDB_dbi dbi, const bytes& prefix, std::uint64_t through, F&& f) {
+    if (int rc = scan_log_rc(txn, dbi, prefix, through, std::forward<F>(f)); rc != 0)
+      return lmdb_error(rc, "cannot read the log in " + path_);
+    return {};
+  }
+
+  // Drops the log entries of `prefix` numbered up to `through`.
+  static int truncate(MDB_txn* txn, MDB_dbi dbi, const bytes& prefix, std::uint64_t through) {
+    std::vector<bytes> doomed;
+    if (int rc = scan_log_rc(txn, dbi, prefix, through, [&](std::uint64_t seq, bytes_view) { doomed.push_back(log_key(prefix, seq)); });
+        rc != 0)
+      return rc;
+    for (const auto& key : doomed) {
+      MDB_val k = as_val(key);
+      if (int rc = mdb_del(txn, dbi, &k, nullptr); rc != 0) return rc;
+    }
+    return 0;
   }
 
   // Doubles the map. No transaction of this process is open: writers hold writer_, readers hold
@@ -469,17 +695,10 @@ public:
 
   ~dets_backend() override { (void)close(); }
 
-  status save(const group_key& g, bytes_view value) override {
-    if (auto ok = check_write(g, value.size()); !ok) return ok;
-    return store({{{dbi_, g.encode()}, bytes(value)}});
-  }
-
-  status save_batch(const std::vector<group_value>& entries) override {
-    for (const auto& e : entries)
-      if (auto ok = check_write(e.key, e.value.size()); !ok) return ok;
-    pending_ops batch;
-    for (const auto& e : entries) batch[{dbi_, e.key.encode()}] = e.value;  // later entries win
-    return store(std::move(batch));
+  status write(const std::vector<write_op>& ops) override {
+    for (const auto& op : ops)
+      if (auto ok = check_write(op); !ok) return ok;
+    return store(to_pending(dbi_, ops));
   }
 
   expected<std::optional<bytes>> load(const group_key& g) override {
@@ -502,35 +721,17 @@ public:
     return out;
   }
 
-  status erase(const group_key& g) override {
-    if (auto ok = g.validate(); !ok) return ok;
-    if (opts_.read_only) return read_only_error();
-    return store({{{dbi_, g.encode()}, std::nullopt}});
+  expected<std::vector<log_entry>> read_log(const group_key& g) override {
+    if (auto ok = g.validate(); !ok) return ok.error();
+    auto env = handle();
+    if (!env) return env.error();
+    return (*env)->read_log(dbi_, g);
   }
 
   expected<std::vector<group_key>> list_groups() override {
     auto env = handle();
     if (!env) return env.error();
-    auto pending = (*env)->buffered_table(dbi_);
-    std::vector<group_key> out;
-    auto ok = (*env)->read([&](MDB_txn* txn) -> status {
-      MDB_cursor* cursor = nullptr;
-      if (int rc = mdb_cursor_open(txn, dbi_, &cursor); rc != 0) return lmdb_error(rc, "cannot list groups");
-      MDB_val k, v;
-      for (int rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-        auto key = as_view(k);
-        if (pending.count(bytes(key))) continue;  // the buffered operation decides
-        if (auto g = group_key::decode(key)) out.push_back(std::move(*g));
-      }
-      mdb_cursor_close(cursor);
-      return {};
-    });
-    if (!ok) return ok.error();
-    for (const auto& [key, value] : pending)
-      if (value)
-        if (auto g = group_key::decode(key)) out.push_back(std::move(*g));
-    std::sort(out.begin(), out.end());
-    return out;
+    return (*env)->list_groups(dbi_);
   }
 
   status sync() override {
@@ -560,12 +761,15 @@ private:
 
   static error read_only_error() { return error(errc::invalid_argument, "store opened read-only"); }
 
-  status check_write(const group_key& g, std::size_t size) const {
-    if (auto ok = g.validate(); !ok) return ok;
+  status check_write(const write_op& op) const {
+    if (auto ok = op.key.validate(); !ok) return ok;
     if (opts_.read_only) return read_only_error();
-    if (size > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(size) + " bytes for group " + g.to_string() +
-                                      " exceeds max_value_size " + std::to_string(opts_.max_value_size));
+    if (op.what > write_op::kind::erase) return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
+    if (op.what == write_op::kind::append && op.seq == 0)
+      return error(errc::invalid_argument, "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
+    if (op.value.size() > opts_.max_value_size)
+      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group " +
+                                      op.key.to_string() + " exceeds max_value_size " + std::to_string(opts_.max_value_size));
     return {};
   }
 

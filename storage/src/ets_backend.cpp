@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -18,13 +19,32 @@ struct group_hash {
   }
 };
 
-// One named table: group -> value.
+// What a table holds for one group: a snapshot, a log, or both.
+struct group_data {
+  std::optional<bytes> snapshot;
+  std::map<std::uint64_t, bytes> log;
+  bool empty() const { return !snapshot && log.empty(); }
+};
+
+// One named table: group -> its data.
 struct table {
   std::string name;
   std::shared_mutex mutex;
-  std::unordered_map<group_key, bytes, group_hash> values;
+  std::unordered_map<group_key, group_data, group_hash> values;
   bool destroyed = false;
 };
+
+// Applies one operation of a write to a copy of the table's data (checked beforehand).
+void apply(std::unordered_map<group_key, group_data, group_hash>& values, const write_op& op) {
+  auto& data = values[op.key];
+  switch (op.what) {
+    case write_op::kind::save: data.snapshot = op.value; break;
+    case write_op::kind::append: data.log[op.seq] = op.value; break;
+    case write_op::kind::truncate: data.log.erase(data.log.begin(), data.log.upper_bound(op.seq)); break;
+    case write_op::kind::erase: data = group_data{}; break;
+  }
+  if (data.empty()) values.erase(op.key);
+}
 
 // The process-wide registry of named tables.
 struct registry {
@@ -65,20 +85,13 @@ class ets_backend final : public backend {
 public:
   ets_backend(std::shared_ptr<table> t, const ets_options& opts) : table_(std::move(t)), opts_(opts) {}
 
-  status save(const group_key& g, bytes_view value) override {
-    if (auto ok = check_write(g, value); !ok) return ok;
+  status write(const std::vector<write_op>& ops) override {
+    for (const auto& op : ops)
+      if (auto ok = check_write(op); !ok) return ok;
     std::unique_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok;
-    table_->values[g].assign(value.data(), value.size());
-    return {};
-  }
-
-  status save_batch(const std::vector<group_value>& entries) override {
-    for (const auto& e : entries)
-      if (auto ok = check_write(e.key, e.value); !ok) return ok;
-    std::unique_lock<std::shared_mutex> lock(table_->mutex);
-    if (auto ok = check_open(); !ok) return ok;
-    for (const auto& e : entries) table_->values[e.key] = e.value;
+    // Nothing can fail once the operations are checked, so they go straight into the table.
+    for (const auto& op : ops) apply(table_->values, op);
     return {};
   }
 
@@ -88,15 +101,18 @@ public:
     if (auto ok = check_open(); !ok) return ok.error();
     auto it = table_->values.find(g);
     if (it == table_->values.end()) return std::optional<bytes>{};
-    return std::optional<bytes>{it->second};
+    return it->second.snapshot;
   }
 
-  status erase(const group_key& g) override {
-    if (auto ok = g.validate(); !ok) return ok;
-    std::unique_lock<std::shared_mutex> lock(table_->mutex);
-    if (auto ok = check_open(); !ok) return ok;
-    table_->values.erase(g);
-    return {};
+  expected<std::vector<log_entry>> read_log(const group_key& g) override {
+    if (auto ok = g.validate(); !ok) return ok.error();
+    std::shared_lock<std::shared_mutex> lock(table_->mutex);
+    if (auto ok = check_open(); !ok) return ok.error();
+    std::vector<log_entry> out;
+    auto it = table_->values.find(g);
+    if (it == table_->values.end()) return out;
+    for (const auto& [seq, delta] : it->second.log) out.push_back({seq, delta});
+    return out;
   }
 
   expected<std::vector<group_key>> list_groups() override {
@@ -124,11 +140,14 @@ public:
   std::string describe() const override { return "ets:" + table_->name; }
 
 private:
-  status check_write(const group_key& g, bytes_view value) const {
-    if (auto ok = g.validate(); !ok) return ok;
-    if (value.size() > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(value.size()) + " bytes for group " +
-                                      g.to_string() + " exceeds max_value_size " +
+  status check_write(const write_op& op) const {
+    if (auto ok = op.key.validate(); !ok) return ok;
+    if (op.what > write_op::kind::erase) return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
+    if (op.what == write_op::kind::append && op.seq == 0)
+      return error(errc::invalid_argument, "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
+    if (op.value.size() > opts_.max_value_size)
+      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group " +
+                                      op.key.to_string() + " exceeds max_value_size " +
                                       std::to_string(opts_.max_value_size));
     return {};
   }

@@ -37,10 +37,11 @@ public:
     : actor_(actor), client_(grove::actors::make_storage_client(sys, actor)) {}
   ~owning_client() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 
-  grove::status save(const grove::storage::group_key& g, grove::bytes_view v) override { return client_->save(g, v); }
-  grove::status save_batch(const std::vector<grove::storage::group_value>& e) override { return client_->save_batch(e); }
+  grove::status write(const std::vector<grove::storage::write_op>& ops) override { return client_->write(ops); }
   grove::expected<std::optional<grove::bytes>> load(const grove::storage::group_key& g) override { return client_->load(g); }
-  grove::status erase(const grove::storage::group_key& g) override { return client_->erase(g); }
+  grove::expected<std::vector<grove::storage::log_entry>> read_log(const grove::storage::group_key& g) override {
+    return client_->read_log(g);
+  }
   grove::expected<std::vector<grove::storage::group_key>> list_groups() override { return client_->list_groups(); }
   grove::status sync() override { return client_->sync(); }
   grove::status close() override { return client_->close(); }
@@ -170,16 +171,16 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_actor_system_uses_it_over_the_middleman
 
 namespace {
 
-// An in-memory backend that can hold the storage actor inside save_batch until the test opens
+// An in-memory backend that can hold the storage actor inside write until the test opens
 // the gate, so that the test can fill the actor's mailbox behind a running commit. It records the
-// number of entries of every save_batch call.
+// number of operations of every write call.
 class gated_backend final : public grove::storage::backend {
 public:
   struct control {
     std::mutex mutex;
     std::condition_variable cv;
     bool closed_gate = false;
-    bool inside = false;  // a save_batch is waiting at the gate
+    bool inside = false;  // a write is waiting at the gate
     std::vector<std::size_t> batches;
 
     void close() {
@@ -202,7 +203,7 @@ public:
   gated_backend(std::unique_ptr<grove::storage::backend> inner, std::shared_ptr<control> c)
     : inner_(std::move(inner)), c_(std::move(c)) {}
 
-  grove::status save_batch(const std::vector<grove::storage::group_value>& entries) override {
+  grove::status write(const std::vector<grove::storage::write_op>& entries) override {
     {
       std::unique_lock<std::mutex> lock(c_->mutex);
       c_->batches.push_back(entries.size());
@@ -211,11 +212,10 @@ public:
       c_->cv.wait(lock, [&] { return !c_->closed_gate; });
       c_->inside = false;
     }
-    return inner_->save_batch(entries);
+    return inner_->write(entries);
   }
-  grove::status save(const group_key& g, grove::bytes_view v) override { return inner_->save(g, v); }
   grove::expected<std::optional<grove::bytes>> load(const group_key& g) override { return inner_->load(g); }
-  grove::status erase(const group_key& g) override { return inner_->erase(g); }
+  grove::expected<std::vector<grove::storage::log_entry>> read_log(const group_key& g) override { return inner_->read_log(g); }
   grove::expected<std::vector<group_key>> list_groups() override { return inner_->list_groups(); }
   grove::status sync() override { return inner_->sync(); }
   grove::status close() override { return inner_->close(); }
@@ -264,7 +264,7 @@ BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_nev
   self->send(actor, load_atom::value, group_key{"counter", "big"});
   gate->open();
   BOOST_TEST(!next_answer(self));                          // first
-  load_result big_loaded{true, "?"};
+  load_result big_loaded{true, "?", {}};
   std::vector<std::optional<errc>> saves;
   for (int i = 0; i < 4; ++i)
     self->receive([&](done_atom) { saves.emplace_back(); }, [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },

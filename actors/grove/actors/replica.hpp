@@ -13,6 +13,22 @@
 //     membership drops the replica when it is gone (it monitors its members).
 // All timers are delayed messages to itself: stopping the actor stops them.
 //
+// Durability (replication_options::durability):
+//  - none: a mutation is acknowledged once it is applied in memory. It survives a crash of this
+//    process only once a peer merged it or a snapshot saved it.
+//  - log: a mutation is acknowledged once its delta is in the group's log in the storage actor:
+//    on disk and synced when the store is durable (dets with durable = true), in the store's
+//    write-behind buffer otherwise (on disk within auto_save). The mutations a replica receives
+//    while an append is running go into the next one, and the storage actor commits the appends
+//    of all groups that wait together, so concurrent writers share one sync. The delta goes to
+//    the peers once the log has it. At restart the replica loads the snapshot and replays the log
+//    after it, so every acknowledged mutation is back even with no peer alive. A snapshot drops
+//    the log it covers in the same transaction, and a log that grows past max(max_log_bytes, the
+//    size of the last snapshot) triggers a snapshot early. If an append fails, its requesters get
+//    the error; the mutation stays applied here, spreads to the peers, and reaches the disk with
+//    the next snapshot (as a write that timed out does in Akka).
+//    Reads are served from memory, so a read may show a mutation whose append has not finished.
+//
 // Convergence: once messages flow again, every replica of a group reaches the same state, even if
 // deltas were lost, a peer was down or partitioned, or a replica restarted from storage:
 //  - deltas carry a per-sender sequence number; a receiver that sees a gap merges what it got and
@@ -78,6 +94,9 @@ using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
 using peer_up_atom = caf::atom_constant<caf::atom("grv_pup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
 
+/// How a replica acknowledges mutations (see "Durability" above).
+enum class durability_mode : std::uint8_t { none, log };
+
 /// A delta: the changes `from` made since its previous delta, number `seq`.
 struct delta_message {
   std::string group;
@@ -117,6 +136,8 @@ struct replica_stats {
   std::uint64_t errors = 0;
   std::uint64_t peers = 0;
   std::uint64_t refused = 0;         // replica-to-replica messages from non-members, ignored
+  std::uint64_t log_appends = 0;     // log entries the storage actor confirmed (durability log)
+  std::uint64_t early_snapshots = 0;  // snapshots started because the log passed its bound
 };
 
 template <class Inspector>
@@ -135,7 +156,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
   return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
            x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers, x.refused);
+           x.peers, x.refused, x.log_appends, x.early_snapshots);
 }
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
@@ -183,6 +204,12 @@ struct replication_options {
   /// Registers the replica in the actor system's registry under this name (at most 10
   /// characters of [A-Za-z0-9_]; optional).
   std::string name;
+  /// When a mutation is acknowledged: none (applied in memory) or log (its delta is in the
+  /// storage actor's log; needs `storage`).
+  durability_mode durability = durability_mode::none;
+  /// With a log: a log of more than max(max_log_bytes, the size of the last snapshot) bytes is
+  /// compacted by a snapshot at once, without waiting for snapshot_interval.
+  std::size_t max_log_bytes = std::size_t{1} << 20;
   /// Largest replication message payload; bigger states go in chunks.
   std::size_t max_message_bytes = 256 * 1024;
   /// Test hook: drop this fraction of outgoing deltas (seeded by drop_seed).
@@ -195,7 +222,7 @@ using slot_factory = std::function<std::unique_ptr<crdt_slot>(const std::string&
 
 /// Spawns a replication server whose value `make_slot` creates. Errors (invalid_argument) for
 /// invalid options: empty replica id, invalid group, zero intervals, a tiny message size, a bad
-/// name, a drop fraction outside [0, 1].
+/// name, a drop fraction outside [0, 1], durability log without storage, a zero max_log_bytes.
 expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts, slot_factory make_slot);
 
 /// Spawns a replication server for CRDT type T.

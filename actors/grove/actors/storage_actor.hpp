@@ -4,8 +4,9 @@
 // Every request is answered: with its result, or with an error (category "grove"; convert with
 // from_caf_error). The actor keeps running after errors.
 //
-// Group commit: saves that arrive while a commit is pending join one backend transaction
-// (backend::save_batch). A requester is answered when its save is as durable as the backend
+// Group commit: saves and writes (log appends, snapshots with the truncation they allow) that
+// arrive while a commit is pending join one backend transaction (backend::write), so the replicas
+// of a node that log their deltas share one sync. A requester is answered when its save is as durable as the backend
 // promises (on disk for a durable DETS-style backend). Each request gets its own outcome: when the
 // shared transaction fails (one value too large, say), every request is retried alone, so one bad
 // save fails only its own requester. A batch request (a vector of group values) is all or nothing.
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +46,26 @@ typename Inspector::result_type inspect(Inspector& f, group_value& x) {
   return f(caf::meta::type_name("grove.group_value"), x.key, x.value);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
+  return f(caf::meta::type_name("grove.log_entry"), x.seq, x.delta);
+}
+
+inline std::string to_string(write_op::kind k) {
+  switch (k) {
+    case write_op::kind::save: return "save";
+    case write_op::kind::append: return "append";
+    case write_op::kind::truncate: return "truncate";
+    case write_op::kind::erase: return "erase";
+  }
+  return "kind " + std::to_string(static_cast<int>(k));  // from a peer: backends refuse it
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_op& x) {
+  return f(caf::meta::type_name("grove.write_op"), x.what, x.key, x.value, x.seq);
+}
+
 }  // namespace grove::storage
 
 namespace grove::actors {
@@ -53,30 +75,36 @@ using load_atom = caf::atom_constant<caf::atom("grv_load")>;
 using erase_atom = caf::atom_constant<caf::atom("grv_erase")>;
 using list_atom = caf::atom_constant<caf::atom("grv_list")>;
 using flush_atom = caf::atom_constant<caf::atom("grv_flush")>;
+using write_atom = caf::atom_constant<caf::atom("grv_write")>;
 
-/// Answer to a load: `found` is false when nothing is stored for the group.
+/// Answer to a load: the group's snapshot (`found` is false when it has none) and its log entries
+/// after the snapshot, by number. The group's value is the snapshot merged with every entry.
 struct load_result {
   bool found = false;
   bytes value;
+  std::vector<storage::log_entry> log;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_result& x) {
-  return f(caf::meta::type_name("grove.load_result"), x.found, x.value);
+  return f(caf::meta::type_name("grove.load_result"), x.found, x.value, x.log);
 }
 
 /// What the storage actor has done since it started.
 struct storage_stats {
-  std::uint64_t saves = 0;        // save requests
-  std::uint64_t loads = 0;        // load requests
-  std::uint64_t commits = 0;      // backend transactions for saves (save_batch calls)
-  std::uint64_t bytes_saved = 0;  // value bytes of all saves
-  std::uint64_t errors = 0;       // requests answered with an error
+  std::uint64_t saves = 0;           // snapshots saved (save operations, alone or in writes)
+  std::uint64_t appends = 0;         // log entries appended
+  std::uint64_t loads = 0;           // load requests
+  std::uint64_t commits = 0;         // backend transactions for saves and writes (write calls)
+  std::uint64_t bytes_saved = 0;     // value bytes of all snapshots saved
+  std::uint64_t bytes_appended = 0;  // delta bytes of all log entries appended
+  std::uint64_t errors = 0;          // requests answered with an error
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, storage_stats& x) {
-  return f(caf::meta::type_name("grove.storage_stats"), x.saves, x.loads, x.commits, x.bytes_saved, x.errors);
+  return f(caf::meta::type_name("grove.storage_stats"), x.saves, x.appends, x.loads, x.commits, x.bytes_saved,
+           x.bytes_appended, x.errors);
 }
 
 /// The storage actor's interface.
@@ -85,9 +113,12 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<save_atom, storage::group_key, bytes>::with<done_atom>,
   // Saves several groups in one transaction: all of them or, with an error, none.
   caf::replies_to<save_atom, std::vector<storage::group_value>>::with<done_atom>,
-  // Loads a group's state.
+  // Applies the operations (backend::write) in order, in one transaction: all or, with an error,
+  // none. Answered when they are as durable as the backend promises.
+  caf::replies_to<write_atom, std::vector<storage::write_op>>::with<done_atom>,
+  // Loads a group's snapshot and log.
   caf::replies_to<load_atom, storage::group_key>::with<load_result>,
-  // Removes a group (succeeds when it is not stored).
+  // Removes a group, snapshot and log (succeeds when it is not stored).
   caf::replies_to<erase_atom, storage::group_key>::with<done_atom>,
   // Every stored group, sorted.
   caf::replies_to<list_atom>::with<std::vector<storage::group_key>>,

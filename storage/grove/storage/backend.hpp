@@ -1,19 +1,24 @@
 // The storage behaviour (Grove.Storage): init, save, load, delete, list_groups, close, as a C++
-// interface. A backend stores the full encoded state of each group.
+// interface, plus a per-group delta log (append, read, truncate) that Grove does not have. A
+// backend stores, for each group, a snapshot (the full encoded state) and a log of encoded deltas
+// made after it; the group's value is the snapshot merged with every entry of its log.
 //
-// Contracts every backend keeps (checked by test/storage/contract_test.cpp for each of them):
+// Contracts every backend keeps (checked by test/storage/contract_cases.hpp for each of them):
 //  - init (the backend's `open` function) fails with a clear error for bad options, never crashes;
-//  - save: when it returns success, the backend's durability promise holds (see each backend);
-//    a value larger than the backend's max_value_size is errc::too_large and stores nothing;
-//  - load of a group never saved (or erased) is an empty optional, not an error;
-//  - erase of a missing group succeeds;
-//  - list_groups returns every stored group, sorted by (kind, name);
+//  - write: one transaction, all of its operations or (with an error) none, applied in order; when
+//    it returns success, the backend's durability promise holds (see each backend);
+//    a value or delta larger than the backend's max_value_size is errc::too_large and stores nothing;
+//  - load of a group without a snapshot (never saved, or erased) is an empty optional, not an error;
+//    read_log of a group without entries is an empty vector;
+//  - erase of a missing group succeeds; erase drops the snapshot and the whole log;
+//  - list_groups returns every group with a snapshot or a log entry, sorted by (kind, name);
 //  - close is idempotent; every call after it fails with errc::closed;
-//  - a group that fails validate() is errc::invalid_argument.
+//  - a group that fails validate() is errc::invalid_argument, and so is a log entry numbered 0.
 // Backends are safe to call from several threads at once.
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,27 +36,72 @@ struct group_value {
   bytes value;
 };
 
+/// One entry of a group's log: an encoded delta and its number. The writer numbers the entries of
+/// a group (1, 2, ...); read_log returns them by number.
+struct log_entry {
+  std::uint64_t seq = 0;
+  bytes delta;
+};
+
+/// One operation of a write transaction.
+struct write_op {
+  enum class kind : std::uint8_t {
+    save,      // `value` becomes the snapshot of `key`
+    append,    // `value` is log entry `seq` of `key` (an entry with the same number is replaced)
+    truncate,  // drops the log entries of `key` numbered up to `seq`
+    erase,     // drops the snapshot and the whole log of `key`
+  };
+  kind what = kind::save;
+  group_key key;
+  bytes value;
+  std::uint64_t seq = 0;
+
+  static write_op save(group_key g, bytes state) { return {kind::save, std::move(g), std::move(state), 0}; }
+  static write_op append(group_key g, std::uint64_t seq, bytes delta) {
+    return {kind::append, std::move(g), std::move(delta), seq};
+  }
+  static write_op truncate(group_key g, std::uint64_t through) { return {kind::truncate, std::move(g), {}, through}; }
+  static write_op erase(group_key g) { return {kind::erase, std::move(g), {}, 0}; }
+};
+
 class backend {
 public:
   virtual ~backend() = default;
 
-  /// Stores `value` as the state of `g`, replacing what was there.
-  virtual status save(const group_key& g, bytes_view value) = 0;
-  /// Stores every entry in one transaction: all or nothing. Used by the storage actor for group
-  /// commit. Later entries for the same group win.
-  virtual status save_batch(const std::vector<group_value>& entries) = 0;
-  /// The state of `g`, or an empty optional when nothing is stored.
+  /// Applies `ops` in order in one transaction: all of them, or with an error none. The storage
+  /// actor's group commit sends the operations of many requests as one write. A snapshot that
+  /// covers the log up to entry N is {save, truncate N}: on disk together or not at all.
+  virtual status write(const std::vector<write_op>& ops) = 0;
+  /// The snapshot of `g`, or an empty optional when it has none (its log may still have entries).
   virtual expected<std::optional<bytes>> load(const group_key& g) = 0;
-  /// Removes `g` (Grove's delete); succeeds when `g` is not stored.
-  virtual status erase(const group_key& g) = 0;
-  /// Every stored group, sorted.
+  /// The log entries of `g`, by number (empty when there are none).
+  virtual expected<std::vector<log_entry>> read_log(const group_key& g) = 0;
+  /// Every group with a snapshot or a log entry, sorted.
   virtual expected<std::vector<group_key>> list_groups() = 0;
-  /// Makes every successful save so far durable now (a no-op where there is no disk).
+  /// Makes every successful write so far durable now (a no-op where there is no disk).
   virtual status sync() = 0;
   /// Flushes and releases the backend; idempotent. Later calls fail with errc::closed.
   virtual status close() = 0;
   /// A short description for logs, e.g. "dets:/var/lib/app/crdts.grove#grove_dets_storage".
   virtual std::string describe() const = 0;
+
+  /// Stores `value` as the snapshot of `g`, replacing what was there (the log stays).
+  status save(const group_key& g, bytes_view value) { return write({write_op::save(g, bytes(value))}); }
+  /// Stores every entry in one transaction: all or nothing. Later entries for the same group win.
+  status save_batch(const std::vector<group_value>& entries) {
+    std::vector<write_op> ops;
+    ops.reserve(entries.size());
+    for (const auto& e : entries) ops.push_back(write_op::save(e.key, e.value));
+    return write(ops);
+  }
+  /// Appends entry `seq` (> 0) to the log of `g`.
+  status append(const group_key& g, std::uint64_t seq, bytes_view delta) {
+    return write({write_op::append(g, seq, bytes(delta))});
+  }
+  /// Drops the log entries of `g` numbered up to `through`.
+  status truncate_log(const group_key& g, std::uint64_t through) { return write({write_op::truncate(g, through)}); }
+  /// Removes `g`, snapshot and log (Grove's delete); succeeds when `g` is not stored.
+  status erase(const group_key& g) { return write({write_op::erase(g)}); }
 };
 
 /// Encodes `x` with the codec and saves it under `g`.
@@ -60,17 +110,31 @@ status save(backend& b, const group_key& g, const T& x, const crdt::codec_option
   return b.save(g, crdt::encode(x, opts));
 }
 
-/// Loads `g` and decodes it as a T owned by `owner`. A value of another CRDT type is
-/// errc::type_mismatch naming both types; a damaged value is an error naming the group.
+/// Loads `g` and decodes it as a T owned by `owner`: the snapshot merged with every log entry.
+/// Empty when the group has neither. A value of another CRDT type is errc::type_mismatch naming
+/// both types; a damaged snapshot or log entry is an error naming the group (and the entry).
 template <class T>
 expected<std::optional<T>> load(backend& b, const group_key& g, const crdt::replica_id& owner = {},
                                 const crdt::codec_options& opts = {}) {
   auto stored = b.load(g);
   if (!stored) return stored.error();
-  if (!*stored) return std::optional<T>{};
-  auto x = crdt::decode<T>(**stored, owner, opts);
-  if (!x) return error(x.error().code(), "group " + g.to_string() + ": " + x.error().message());
-  return std::optional<T>{std::move(*x)};
+  auto log = b.read_log(g);
+  if (!log) return log.error();
+  if (!*stored && log->empty()) return std::optional<T>{};
+  T value(owner);
+  if (*stored) {
+    auto x = crdt::decode<T>(**stored, owner, opts);
+    if (!x) return error(x.error().code(), "group " + g.to_string() + ": " + x.error().message());
+    value = std::move(*x);
+  }
+  for (const auto& entry : *log) {
+    auto d = crdt::decode<T>(entry.delta, owner, opts);
+    if (!d)
+      return error(d.error().code(), "group " + g.to_string() + ", log entry " + std::to_string(entry.seq) + ": " +
+                                       d.error().message());
+    value.merge(*d);
+  }
+  return std::optional<T>{std::move(value)};
 }
 
 }  // namespace grove::storage
