@@ -12,7 +12,9 @@ using contract_flavors = boost::mpl::list<grove::testing::ets_flavor, grove::tes
 
 #include "storage/contract_cases.hpp"
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <csignal>
 
@@ -168,6 +170,107 @@ BOOST_AUTO_TEST_CASE(an_lmdb_file_that_is_not_a_grove_store_is_refused) {
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().code() == errc::not_a_store);
   BOOST_TEST(r.error().message().find("not a Grove store") != std::string::npos);
+}
+
+namespace {
+
+// The format record of a store file, read with LMDB directly ("" when there is none).
+std::string format_record(const std::string& path) {
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  mdb_env_create(&env);
+  std::string out;
+  if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_RDONLY, 0600) == 0 && mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
+    MDB_val k{12, const_cast<char*>("grove.format")}, v;
+    if (mdb_dbi_open(txn, nullptr, 0, &dbi) == 0 && mdb_get(txn, dbi, &k, &v) == 0)
+      out.assign(static_cast<const char*>(v.mv_data), v.mv_size);
+    mdb_txn_abort(txn);
+  }
+  mdb_env_close(env);
+  return out;
+}
+
+void set_format_record(const std::string& path, const std::string& format) {
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  mdb_env_create(&env);
+  BOOST_REQUIRE(mdb_env_open(env, path.c_str(), MDB_NOSUBDIR, 0600) == 0);
+  BOOST_REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  BOOST_REQUIRE(mdb_dbi_open(txn, nullptr, 0, &dbi) == 0);
+  MDB_val k{12, const_cast<char*>("grove.format")}, v{format.size(), const_cast<char*>(format.data())};
+  BOOST_REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  BOOST_REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+}
+
+}  // namespace
+
+// test/storage/fixtures/format1.grove was written by the format-1 code (before the delta log):
+// a gcounter counter:views = 42 and an orset set:users = {"written by format 1"}.
+BOOST_AUTO_TEST_CASE(a_file_written_in_format_1_opens_and_is_marked_format_2_once_written) {
+  temp_dir dir;
+  auto path = dir.file("old.grove");
+  std::filesystem::copy_file(GROVE_SOURCE_DIR "/test/storage/fixtures/format1.grove", path);
+  BOOST_REQUIRE(format_record(path) == "grove-store 1");
+  {
+    auto ro = dets_at(path);
+    ro.read_only = true;
+    auto b = open_dets(ro);
+    BOOST_REQUIRE_MESSAGE(b, "read-only open of a format-1 file failed");
+    BOOST_TEST(load<grove::crdt::gcounter>(**b, group_key{"counter", "views"})->value().value() == 42u);
+  }
+  BOOST_TEST(format_record(path) == "grove-store 1");  // reading does not change it
+  {
+    auto b = open_dets(dets_at(path));
+    BOOST_REQUIRE_MESSAGE(b, "open of a format-1 file failed");
+    BOOST_TEST((*b)->list_groups()->size() == 2u);
+    auto users = load<grove::crdt::orset<std::string>>(**b, group_key{"set", "users"});
+    BOOST_TEST(((*users)->value() == std::set<std::string>{"written by format 1"}));
+    BOOST_REQUIRE((*b)->append(group_key{"set", "users"}, 1, "d"));
+  }
+  BOOST_TEST(format_record(path) == "grove-store 2");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_of_a_newer_format_is_refused_with_a_clear_error) {
+  temp_dir dir;
+  auto path = dir.file("future.grove");
+  { BOOST_REQUIRE(open_dets(dets_at(path))); }
+  BOOST_REQUIRE(format_record(path) == "grove-store 2");
+  set_format_record(path, "grove-store 3");
+  for (bool read_only : {false, true}) {
+    auto opts = dets_at(path);
+    opts.read_only = read_only;
+    auto r = open_dets(opts);
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().code() == errc::unsupported_version);
+    BOOST_TEST(r.error().message().find("grove-store 3") != std::string::npos);
+    BOOST_TEST(r.error().message().find("'grove-store 2'") != std::string::npos);
+  }
+  BOOST_TEST(format_record(path) == "grove-store 3");  // refused, not changed
+}
+
+BOOST_AUTO_TEST_CASE(the_log_survives_close_and_reopen_in_both_modes) {
+  for (bool durable : {true, false}) {
+    temp_dir dir;
+    auto opts = dets_at(dir.file("log.grove"));
+    opts.durable = durable;
+    group_key key{"set", "s"};
+    {
+      auto b = open_dets(opts);
+      BOOST_REQUIRE(b);
+      for (std::uint64_t i = 1; i <= 100; ++i) BOOST_REQUIRE((*b)->append(key, i, "d" + std::to_string(i)));
+      BOOST_REQUIRE((*b)->write({write_op::save(key, "s"), write_op::truncate(key, 60)}));
+    }
+    auto b = open_dets(opts);
+    BOOST_REQUIRE(b);
+    auto log = (*b)->read_log(key);
+    BOOST_REQUIRE(log);
+    BOOST_TEST(log->size() == 40u);
+    BOOST_TEST(log->front().seq == 61u);
+    BOOST_TEST(log->back().delta == "d100");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_existing_empty_file_becomes_a_new_store) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -27,6 +29,27 @@ inline group_key g(const std::string& kind, const std::string& name) { return gr
 using contract::errc;
 using contract::group_key;
 using contract::group_value;
+
+// The delta log.
+namespace contract {
+
+using grove::storage::log_entry;
+using grove::storage::write_op;
+
+// The numbers and deltas of a group's log, or a failed check.
+inline std::vector<std::pair<std::uint64_t, std::string>> log_of(grove::storage::backend& b, const group_key& key) {
+  auto r = b.read_log(key);
+  BOOST_REQUIRE_MESSAGE(r, "read_log failed");
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  for (const auto& e : *r) out.emplace_back(e.seq, e.delta);
+  return out;
+}
+
+using entries = std::vector<std::pair<std::uint64_t, std::string>>;
+
+}  // namespace contract
+
+using contract::write_op;
 
 BOOST_AUTO_TEST_SUITE(storage_contract)
 
@@ -197,6 +220,101 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(concurrent_writers_and_readers_on_several_threads,
   for (auto& w : workers) w.join();
   BOOST_TEST(failures.load() == 0);
   BOOST_TEST(b->list_groups()->size() == std::size_t{threads * per_thread});
+}
+
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(log_entries_come_back_by_number_and_truncate_drops_up_to_its_bound, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("set", "logged"), other = contract::g("set", "logged2");
+  BOOST_TEST(contract::log_of(*b, key).empty());
+  for (std::uint64_t seq : {3, 1, 2}) BOOST_REQUIRE(b->append(key, seq, "d" + std::to_string(seq)));
+  BOOST_REQUIRE(b->append(other, 1, "other"));  // a group whose name extends the first one's
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{1, "d1"}, {2, "d2"}, {3, "d3"}}));
+  BOOST_REQUIRE(b->truncate_log(key, 2));
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{3, "d3"}}));
+  BOOST_TEST((contract::log_of(*b, other) == contract::entries{{1, "other"}}));
+  BOOST_TEST(!b->load(key)->has_value());  // a log is not a snapshot
+  BOOST_REQUIRE(b->sync());
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{3, "d3"}}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_and_the_truncation_it_allows_are_one_write_in_order, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("counter", "c");
+  BOOST_REQUIRE(b->append(key, 1, "d1"));
+  BOOST_REQUIRE(b->sync());  // entry 1 on disk, the rest in one write
+  // Entries 2 and 3 come before the truncation and go with it; entry 4 comes after and stays.
+  BOOST_REQUIRE(b->write({write_op::append(key, 2, "d2"), write_op::append(key, 3, "d3"),
+                          write_op::save(key, "state through 3"), write_op::truncate(key, 3),
+                          write_op::append(key, 4, "d4")}));
+  BOOST_TEST(**b->load(key) == "state through 3");
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{4, "d4"}}));
+  BOOST_REQUIRE(b->sync());
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{4, "d4"}}));
+  // Erase drops snapshot and log; entries appended after it (a new start) stay.
+  BOOST_REQUIRE(b->write({write_op::erase(key), write_op::append(key, 1, "new")}));
+  BOOST_TEST(!b->load(key)->has_value());
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{1, "new"}}));
+  BOOST_REQUIRE(b->sync());
+  BOOST_TEST((contract::log_of(*b, key) == contract::entries{{1, "new"}}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(list_groups_includes_groups_with_only_a_log, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto logged = contract::g("set", "only-log"), saved = contract::g("set", "only-snapshot"), gone = contract::g("set", "gone");
+  BOOST_REQUIRE(b->append(logged, 7, "d"));
+  BOOST_REQUIRE(b->save(saved, "s"));
+  BOOST_REQUIRE(b->append(gone, 1, "d"));
+  BOOST_REQUIRE(b->sync());
+  BOOST_REQUIRE(b->truncate_log(gone, 1));  // its only entry: the group is gone
+  std::vector<group_key> expected{logged, saved};
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST((*b->list_groups() == expected));
+  BOOST_REQUIRE(b->sync());
+  BOOST_TEST((*b->list_groups() == expected));
+  BOOST_REQUIRE(b->erase(logged));
+  BOOST_TEST((*b->list_groups() == std::vector<group_key>{saved}));
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_write_with_one_bad_operation_stores_none_of_them, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("counter", "c");
+  for (auto bad : {write_op::append(key, 0, "entry zero"), write_op::append(key, 2, std::string(2 << 20, 'x')),
+                   write_op::save(contract::g("", "no kind"), "x")}) {
+    auto r = b->write({write_op::append(key, 1, "d1"), write_op::save(key, "s"), bad});
+    BOOST_REQUIRE(!r);
+    BOOST_TEST((r.error().code() == errc::invalid_argument || r.error().code() == errc::too_large));
+    BOOST_TEST(contract::log_of(*b, key).empty());
+    BOOST_TEST(!b->load(key)->has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(typed_load_merges_the_snapshot_with_the_log, F, contract_flavors) {
+  grove::testing::temp_dir dir;
+  auto b = F::open(dir);
+  auto key = contract::g("set", "users");
+  grove::crdt::orset<std::string> s("a@1");
+  s.add("in snapshot");
+  BOOST_REQUIRE(grove::storage::save(*b, key, s));
+  s.reset_delta();
+  s.add("in entry 1");
+  BOOST_REQUIRE(b->append(key, 1, grove::crdt::encode(s.delta())));
+  s.reset_delta();
+  s.remove("in snapshot");
+  BOOST_REQUIRE(b->append(key, 2, grove::crdt::encode(s.delta())));
+  auto loaded = grove::storage::load<grove::crdt::orset<std::string>>(*b, key);
+  BOOST_REQUIRE(loaded);
+  BOOST_REQUIRE(loaded->has_value());
+  BOOST_TEST(((*loaded)->value() == std::set<std::string>{"in entry 1"}));
+  // A damaged entry is an error that names the group and the entry.
+  BOOST_REQUIRE(b->append(key, 3, "not an encoding"));
+  auto damaged = grove::storage::load<grove::crdt::orset<std::string>>(*b, key);
+  BOOST_REQUIRE(!damaged);
+  BOOST_TEST(damaged.error().message().find("group set:users, log entry 3") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
