@@ -12,6 +12,7 @@
 #include "grove/actors/storage_actor.hpp"
 #include "grove/actors/storage_client.hpp"
 #include "support/actor_system.hpp"
+#include "support/gated_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
 #include "support/storage_flavors.hpp"
 
@@ -73,6 +74,7 @@ using namespace grove::actors;
 using grove::storage::dets_options;
 using grove::storage::open_dets;
 using grove::testing::temp_dir;
+using grove::testing::gated_backend;
 
 BOOST_AUTO_TEST_CASE(group_commit_joins_concurrent_durable_saves_and_answers_everyone) {
   temp_dir dir;
@@ -170,61 +172,6 @@ BOOST_AUTO_TEST_CASE(a_client_on_another_actor_system_uses_it_over_the_middleman
 }
 
 namespace {
-
-// An in-memory backend that can hold the storage actor inside write until the test opens
-// the gate, so that the test can fill the actor's mailbox behind a running commit. It records the
-// number of operations of every write call.
-class gated_backend final : public grove::storage::backend {
-public:
-  struct control {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool closed_gate = false;
-    bool inside = false;  // a write is waiting at the gate
-    std::vector<std::size_t> batches;
-
-    void close() {
-      std::lock_guard<std::mutex> lock(mutex);
-      closed_gate = true;
-    }
-    void wait_until_inside() {
-      std::unique_lock<std::mutex> lock(mutex);
-      BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside; }));
-    }
-    void open() {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        closed_gate = false;
-      }
-      cv.notify_all();
-    }
-  };
-
-  gated_backend(std::unique_ptr<grove::storage::backend> inner, std::shared_ptr<control> c)
-    : inner_(std::move(inner)), c_(std::move(c)) {}
-
-  grove::status write(const std::vector<grove::storage::write_op>& entries) override {
-    {
-      std::unique_lock<std::mutex> lock(c_->mutex);
-      c_->batches.push_back(entries.size());
-      c_->inside = true;
-      c_->cv.notify_all();
-      c_->cv.wait(lock, [&] { return !c_->closed_gate; });
-      c_->inside = false;
-    }
-    return inner_->write(entries);
-  }
-  grove::expected<std::optional<grove::bytes>> load(const group_key& g) override { return inner_->load(g); }
-  grove::expected<std::vector<grove::storage::log_entry>> read_log(const group_key& g) override { return inner_->read_log(g); }
-  grove::expected<std::vector<group_key>> list_groups() override { return inner_->list_groups(); }
-  grove::status sync() override { return inner_->sync(); }
-  grove::status close() override { return inner_->close(); }
-  std::string describe() const override { return "gated " + inner_->describe(); }
-
-private:
-  std::unique_ptr<grove::storage::backend> inner_;
-  std::shared_ptr<control> c_;
-};
 
 // A storage actor over an in-memory table that takes values of at most 100 bytes, behind a gate.
 storage_actor gated_storage(const std::string& table, std::shared_ptr<gated_backend::control> c) {

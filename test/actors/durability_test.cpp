@@ -1,0 +1,236 @@
+// Durability log in one process: acknowledgement waits for the log, snapshots compact it (also
+// early, past its bound), a restart replays it, a damaged entry costs only itself, and the appends
+// of many groups share commits. The kill -9 test is durability_crash_test.cpp.
+#define BOOST_TEST_MODULE durability
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "grove/actors/replication.hpp"
+#include "grove/actors/storage_client.hpp"
+#include "grove/crdt/all.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "grove/storage/ets_backend.hpp"
+#include "support/gated_backend.hpp"
+#include "support/node.hpp"
+#include "support/printing.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace grove;
+using namespace grove::actors;
+using namespace grove::testing;
+using crdt::orset;
+using storage::group_key;
+
+namespace {
+
+replication_options logged(const storage_actor& store) {
+  replication_options o;
+  o.storage = store;
+  o.durability = durability_mode::log;
+  o.snapshot_interval = std::chrono::hours(1);  // no snapshot unless a test asks for one
+  return o;
+}
+
+storage_actor ets_store(node& n, const std::string& table) {
+  storage::ets_options o;
+  o.table = table;
+  auto store = spawn_storage_actor(*n.sys, std::move(*storage::open_ets(o)));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  return store;
+}
+
+std::vector<storage::log_entry> log_of(node& n, const storage_actor& store, const group_key& g) {
+  auto client = make_storage_client(*n.sys, store);
+  auto log = client->read_log(g);
+  BOOST_REQUIRE_MESSAGE(log, "read_log failed");
+  return *log;
+}
+
+storage_stats storage_stats_of(node& n, const storage_actor& store) {
+  caf::scoped_actor self{*n.sys};
+  storage_stats out;
+  self->request(store, std::chrono::seconds(10), stats_atom::value).receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
+  return out;
+}
+
+// Sends a mutation from an actor of its own; the flag turns true when it is acknowledged.
+std::shared_ptr<std::atomic<bool>> requested_mutation(node& n, const replica_actor& r, crdt::operation mutation) {
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  n.sys->spawn([=](caf::event_based_actor* client) {
+    client->request(r, caf::infinite, mutate_atom::value, mutation).then([=](done_atom) { *answered = true; });
+  });
+  return answered;
+}
+
+// Stops a replica the hard way: no exit handler, so no final snapshot (what a crash leaves).
+void kill_replica(node& n, const replica_actor& r) {
+  caf::scoped_actor self{*n.sys};
+  self->send_exit(r, caf::exit_reason::kill);
+  self->wait_for(r);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(durability_log_needs_a_storage_actor) {
+  node n;
+  replication_options o;
+  o.replica_id = "a";
+  o.group = {"counter", "c"};
+  o.durability = durability_mode::log;
+  auto r = spawn_replica<crdt::gcounter>(*n.sys, o);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST(r.error().code() == errc::invalid_argument);
+  BOOST_TEST(r.error().message().find("storage") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_mutation_is_acknowledged_only_once_its_delta_is_in_the_log) {
+  for (auto mode : {durability_mode::log, durability_mode::none}) {
+    node n;
+    auto gate = std::make_shared<gated_backend::control>();
+    storage::ets_options eo;
+    eo.table = "gated-" + std::to_string(static_cast<int>(mode));
+    auto store = spawn_storage_actor(*n.sys, std::make_unique<gated_backend>(std::move(*storage::open_ets(eo)), gate));
+    n.owned.push_back(caf::actor_cast<caf::actor>(store));
+    auto o = logged(store);
+    o.durability = mode;
+    if (mode == durability_mode::none) o.snapshot_interval = std::chrono::milliseconds(1);  // a snapshot reaches the gate
+    group_key g{"set", "gated"};
+    auto r = n.replica<orset<std::string>>("a", g, o);
+    BOOST_REQUIRE(mutate(*n.sys, r, op("add", {"first"})));  // the gate is open: the load went through
+    gate->close();
+    auto answered = requested_mutation(n, r, op("add", {"held"}));
+    gate->wait_until_inside();  // the append (or, with none, a snapshot) is at the store, held there
+    if (mode == durability_mode::log) {
+      // Not acknowledged while its delta is not in the log (an answer sent before the append
+      // would arrive within microseconds).
+      BOOST_TEST(holds_throughout([&] { return !answered->load(); }, std::chrono::milliseconds(300)));
+      gate->open();
+      BOOST_TEST(eventually([&] { return answered->load(); }));
+      BOOST_TEST(log_of(n, store, g).size() == 2u);
+    } else {
+      BOOST_TEST(eventually([&] { return answered->load(); }));  // without a log it does not wait
+      gate->open();
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_replica_that_crashed_comes_back_with_every_acknowledged_mutation_from_its_log) {
+  node n;
+  auto store = ets_store(n, "crashed-replica");
+  group_key g{"set", "replayed"};
+  auto r = n.replica<orset<std::string>>("a", g, logged(store));
+  std::set<std::string> expected;
+  for (int i = 0; i < 50; ++i) {
+    expected.insert("e" + std::to_string(i));
+    BOOST_REQUIRE(mutate(*n.sys, r, op("add", {"e" + std::to_string(i)})));
+  }
+  BOOST_REQUIRE(mutate(*n.sys, r, op("remove", {"e7"})));
+  expected.erase("e7");
+  kill_replica(n, r);
+  auto client = make_storage_client(*n.sys, store);
+  BOOST_TEST(!client->load(g)->has_value());  // no snapshot: everything is in the log
+  BOOST_TEST(log_of(n, store, g).size() == 51u);
+  auto again = n.replica<orset<std::string>>("a", g, logged(store));
+  BOOST_TEST((value_of<orset<std::string>>(*n.sys, again)->value() == expected));
+  // Its new entries are numbered after the old ones, so none replaces an entry it did not make.
+  BOOST_REQUIRE(mutate(*n.sys, again, op("add", {"after restart"})));
+  auto log = log_of(n, store, g);
+  BOOST_TEST(log.size() == 52u);
+  BOOST_TEST(log.back().seq == 52u);
+}
+
+BOOST_AUTO_TEST_CASE(snapshots_truncate_the_log_and_a_log_past_its_bound_is_compacted_early) {
+  node n;
+  auto store = ets_store(n, "compacted");
+  group_key g{"set", "compacted"}, unbounded{"set", "unbounded"};
+  auto o = logged(store);
+  o.max_log_bytes = 2048;
+  auto r = n.replica<orset<std::string>>("a", g, o);
+  auto big = logged(store);
+  big.max_log_bytes = std::size_t{1} << 30;
+  auto u = n.replica<orset<std::string>>("a", unbounded, big);
+  for (int i = 0; i < 300; ++i) {
+    BOOST_REQUIRE(mutate(*n.sys, r, op("add", {"element " + std::to_string(i)})));
+    BOOST_REQUIRE(mutate(*n.sys, u, op("add", {"element " + std::to_string(i)})));
+  }
+  BOOST_TEST(stats_of(*n.sys, r).early_snapshots >= 1u);
+  BOOST_TEST(stats_of(*n.sys, u).early_snapshots == 0u);
+  BOOST_TEST(log_of(n, store, unbounded).size() == 300u);  // without a bound nothing compacts
+  // The bounded log holds what came after the last snapshot: at most max(bound, snapshot) bytes
+  // and the entry that crossed it.
+  BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).snapshots == stats_of(*n.sys, r).early_snapshots; }));
+  auto client = make_storage_client(*n.sys, store);
+  auto snapshot_size = (*client->load(g))->size();
+  std::size_t log_bytes = 0;
+  auto log = log_of(n, store, g);
+  for (const auto& e : log) log_bytes += e.delta.size();
+  BOOST_TEST(log.size() < 300u);
+  BOOST_TEST(log_bytes <= std::max<std::size_t>(2048, snapshot_size) + 200);
+  // An explicit snapshot drops the whole log, and snapshot + log still hold every element.
+  caf::scoped_actor self{*n.sys};
+  self->request(r, std::chrono::seconds(10), snapshot_atom::value).receive([](done_atom) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  BOOST_TEST(log_of(n, store, g).empty());
+  BOOST_TEST((*storage::load<orset<std::string>>(*client, g))->size() == 300u);
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_log_entry_costs_only_itself_and_other_groups_load) {
+  temp_dir dir;
+  storage::dets_options d;
+  d.file = dir.file("damaged.grove");
+  group_key hurt{"set", "hurt"}, fine{"set", "fine"};
+  {
+    auto b = storage::open_dets(d);
+    BOOST_REQUIRE(b);
+    orset<std::string> s("old@1");
+    for (const auto* e : {"one", "two", "three"}) {
+      s.add(e);
+      BOOST_REQUIRE((*b)->append(hurt, (*b)->read_log(hurt)->size() + 1, crdt::encode(s.delta())));
+      BOOST_REQUIRE((*b)->append(fine, (*b)->read_log(fine)->size() + 1, crdt::encode(s.delta())));
+      s.reset_delta();
+    }
+    auto good = (*b)->read_log(hurt)->at(1).delta;
+    good[good.size() / 2] ^= 0x40;  // one flipped bit in entry 2: its checksum no longer matches
+    BOOST_REQUIRE((*b)->append(hurt, 2, good));
+  }
+  node n;
+  auto store = spawn_storage_actor(*n.sys, std::move(*storage::open_dets(d)));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  auto r_hurt = n.replica<orset<std::string>>("a", hurt, logged(store));
+  auto r_fine = n.replica<orset<std::string>>("a", fine, logged(store));
+  BOOST_TEST((value_of<orset<std::string>>(*n.sys, r_hurt)->value() == std::set<std::string>{"one", "three"}));
+  BOOST_TEST(stats_of(*n.sys, r_hurt).errors == 1u);
+  BOOST_TEST((value_of<orset<std::string>>(*n.sys, r_fine)->value() == std::set<std::string>{"one", "two", "three"}));
+  BOOST_TEST(stats_of(*n.sys, r_fine).errors == 0u);
+  // The damaged entry's number is not reused.
+  BOOST_REQUIRE(mutate(*n.sys, r_hurt, op("add", {"four"})));
+  BOOST_TEST(log_of(n, store, hurt).back().seq == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(appends_of_many_groups_share_commits_of_a_durable_store) {
+  temp_dir dir;
+  storage::dets_options d;
+  d.file = dir.file("shared.grove");
+  d.durable = true;
+  node n;
+  auto store = spawn_storage_actor(*n.sys, std::move(*storage::open_dets(d)));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  std::vector<replica_actor> replicas;
+  for (int i = 0; i < 8; ++i) replicas.push_back(n.replica<crdt::gcounter>("a", group_key{"counter", "c" + std::to_string(i)}, logged(store)));
+  constexpr int per_group = 200;
+  auto acknowledged = std::make_shared<std::atomic<int>>(0);
+  n.sys->spawn([=](caf::event_based_actor* client) {
+    for (int k = 0; k < per_group; ++k)
+      for (auto& r : replicas)
+        client->request(r, caf::infinite, mutate_atom::value, op("increment", {"1"})).then([=](done_atom) { ++*acknowledged; });
+  });
+  BOOST_REQUIRE(eventually([&] { return acknowledged->load() == per_group * 8; }));
+  for (auto& r : replicas) BOOST_TEST(value_of<crdt::gcounter>(*n.sys, r)->value() == std::uint64_t{per_group});
+  auto s = storage_stats_of(n, store);
+  BOOST_TEST_MESSAGE(per_group * 8 << " mutations, " << s.appends << " appends, " << s.commits << " commits");
+  BOOST_TEST(s.appends <= std::uint64_t{per_group * 8});  // mutations waiting together share an append
+  BOOST_TEST(s.commits < s.appends);                       // and appends of several groups a commit
+}
