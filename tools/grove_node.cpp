@@ -283,6 +283,9 @@ private:
     o.snapshot_interval = std::chrono::milliseconds(opts_.snapshot_ms);
     o.storage = storage_;
     o.membership = membership_;
+    // --durable: a mutation is answered once its delta is logged and synced (with --store ets the
+    // log is in memory: the answer waits for the table, and nothing survives a restart anyway).
+    if (opts_.durable) o.durability = durability_mode::log;
     auto r = spawn_kind(sys_, g.kind, std::move(o));
     if (r) replicas_.emplace(key, *r);
     return r;
@@ -504,7 +507,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", opts.data, "directory of the DETS-style store (default ./grove-data/NAME)");
   app.add_option("--sync-interval", opts.sync_ms, "delta broadcast period, ms")->check(CLI::PositiveNumber);
   app.add_option("--snapshot-interval", opts.snapshot_ms, "snapshot period, ms")->check(CLI::PositiveNumber);
-  app.add_flag("--durable", opts.durable, "each save is on disk before it is acknowledged");
+  app.add_flag("--durable", opts.durable, "each mutation is in the store's log, synced to disk, before it is acknowledged");
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
   app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");

@@ -12,15 +12,19 @@ namespace {
 
 using namespace grove::crdt;
 using json = nlohmann::json;
-using renderer = std::function<expected<json>(bytes_view)>;
+using renderer = std::function<expected<json>(const std::vector<bytes_view>&)>;
 
-// Decodes as T, then renders its value with `show`.
+// Decodes every part as T and merges them, then renders the value with `show`.
 template <class T, class Show>
 renderer render_as(Show show) {
-  return [show](bytes_view in) -> expected<json> {
-    auto x = decode<T>(in);
-    if (!x) return x.error();
-    return show(*x);
+  return [show](const std::vector<bytes_view>& parts) -> expected<json> {
+    T value;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      auto x = decode<T>(parts[i]);
+      if (!x) return parts.size() == 1 ? x.error() : error(x.error().code(), "part " + std::to_string(i) + ": " + x.error().message());
+      value.merge(*x);
+    }
+    return show(value);
   };
 }
 
@@ -70,13 +74,16 @@ const std::map<std::string, renderer>& renderers() {
 
 bool is_known_type(const std::string& type_name) { return renderers().count(type_name) > 0; }
 
-expected<nlohmann::json> value_to_json(bytes_view encoded) {
-  auto info = read_envelope(encoded);
+expected<nlohmann::json> value_to_json(bytes_view encoded) { return merged_value_to_json({encoded}); }
+
+expected<nlohmann::json> merged_value_to_json(const std::vector<bytes_view>& parts) {
+  if (parts.empty()) return error(errc::invalid_argument, "no value to show");
+  auto info = read_envelope(parts.front());
   if (!info) return info.error();
   auto it = renderers().find(info->type_name);
   if (it == renderers().end())
     return error(errc::type_mismatch, "no decoder for values of type " + quote_input(info->type_name));
-  return it->second(encoded);
+  return it->second(parts);  // decode<T> refuses a part of another type
 }
 
 std::string dump_json(const nlohmann::json& j, int indent) {

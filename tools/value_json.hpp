@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +20,11 @@ bool is_known_type(const std::string& type_name);
 /// Decodes `encoded` (any known type, read from its envelope) and returns its value as JSON.
 /// Errors: those of decode, and errc::type_mismatch for an unknown type.
 expected<nlohmann::json> value_to_json(bytes_view encoded);
+
+/// The value of several encodings of one type merged (a snapshot and the log entries after it,
+/// say), as JSON. Errors: those of decode, naming the part (0 is the first), and
+/// errc::type_mismatch for an unknown type or parts of different types.
+expected<nlohmann::json> merged_value_to_json(const std::vector<bytes_view>& parts);
 
 /// j as text (indent -1: one line). Never throws for content: the tools print every line through
 /// it, and a byte that is not UTF-8 in a string becomes U+FFFD instead of aborting the process.

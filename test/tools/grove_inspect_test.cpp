@@ -122,6 +122,55 @@ BOOST_AUTO_TEST_CASE(verify_passes_a_good_store_and_names_each_damaged_group) {
   BOOST_TEST(bad.out.find("counter:views") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(groups_with_a_log_show_its_entries_merge_them_and_verify_each) {
+  temp_dir dir;
+  auto file = build_store(dir);
+  {
+    dets_options opts;
+    opts.file = file;
+    opts.durable = true;
+    auto b = std::move(*open_dets(opts));
+    orset<std::string> s("b");
+    s.add("carol");
+    BOOST_REQUIRE(b->append(group_key{"set", "users"}, 1, encode(s.delta())));
+    s.reset_delta();
+    s.add("dave");
+    BOOST_REQUIRE(b->append(group_key{"set", "users"}, 2, encode(s.delta())));
+    gcounter c("b");
+    BOOST_REQUIRE(c.increment(5));
+    BOOST_REQUIRE(b->append(group_key{"counter", "log-only"}, 1, encode(c.delta())));
+  }
+  auto rows = json::parse(inspect({file, "list", "--json"}).out);
+  BOOST_REQUIRE(rows.size() == 4u);
+  BOOST_TEST(rows[0]["group"] == "counter:log-only");
+  BOOST_TEST(rows[0]["type"] == "grove.gcounter");
+  BOOST_TEST(rows[0]["bytes"] == 0);
+  BOOST_TEST(rows[0]["log_entries"] == 1);
+  BOOST_TEST(rows[3]["group"] == "set:users");
+  BOOST_TEST(rows[3]["log_entries"] == 2);
+  BOOST_TEST(rows[3]["log_bytes"].get<int>() > 0);
+  BOOST_TEST(inspect({file, "list"}).out.find("set:users\tgrove.orset<string>\t") != std::string::npos);
+  auto set = json::parse(inspect({file, "dump", "set:users", "--json"}).out);
+  BOOST_TEST(set["value"] == json::parse(R"(["alice","bob","carol","dave"])"));
+  BOOST_TEST(json::parse(inspect({file, "dump", "counter:log-only", "--json"}).out)["value"] == 5);
+  auto good = inspect({file, "verify"});
+  BOOST_TEST(good.exit_code == 0);
+  BOOST_TEST(good.out.find("ok: 4 groups, 3 log entries, 0 bad") != std::string::npos);
+  {
+    dets_options opts;
+    opts.file = file;
+    opts.durable = true;
+    auto b = std::move(*open_dets(opts));
+    BOOST_REQUIRE(b->append(group_key{"set", "users"}, 3, "not a delta"));
+    BOOST_REQUIRE(b->append(group_key{"set", "users"}, 4, encode(gcounter("b"))));
+  }
+  auto bad = inspect({file, "verify"});
+  BOOST_TEST(bad.exit_code == 1);
+  BOOST_TEST(bad.out.find("bad: set:users: log entry 3: bad_magic") != std::string::npos);
+  BOOST_TEST(bad.out.find("bad: set:users: log entry 4: type_mismatch") != std::string::npos);
+  BOOST_TEST(bad.out.find("FAILED: 4 groups, 5 log entries, 1 bad") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_file_or_a_file_that_is_not_a_store_is_a_clear_error) {
   temp_dir dir;
   auto missing = inspect({dir.file("nope.grove"), "list"});
