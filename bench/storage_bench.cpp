@@ -4,11 +4,11 @@
 #include <chrono>
 #include <filesystem>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
+#include "support/disk_probe.hpp"
 #include "support/fixtures.hpp"
 #include "support/json_lines.hpp"
 
@@ -19,17 +19,8 @@ using grove::bench::groups;
 
 namespace {
 
-std::string fresh_file(const std::string& name) {
-  auto path = grove::bench::scratch_dir() + "/grove-bench-" + std::to_string(::getpid()) + "-" + name;
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-lock");
-  return path;
-}
-
-void remove_store(const std::string& path) {
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-lock");
-}
+using grove::bench::fresh_file;
+using grove::bench::remove_store;
 
 void ets_save(benchmark::State& state) {
   destroy_ets("bench");
@@ -145,18 +136,7 @@ void dets_durable_save_40mb(benchmark::State& state) {
 }
 BENCHMARK(dets_durable_save_40mb)->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The disk's limit: pwrite 4 KiB + fdatasync.
-void disk_fdatasync_4k(benchmark::State& state) {
-  auto path = fresh_file("fsync.probe");
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-  char page[4096] = {1};
-  for (auto _ : state) {
-    if (::pwrite(fd, page, sizeof page, 0) != sizeof page || ::fdatasync(fd) != 0) state.SkipWithError("fsync failed");
-  }
-  ::close(fd);
-  std::filesystem::remove(path);
-  state.SetItemsProcessed(state.iterations());
-}
+using grove::bench::disk_fdatasync_4k;
 BENCHMARK(disk_fdatasync_4k)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace

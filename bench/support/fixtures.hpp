@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "grove/crdt/all.hpp"
 #include "grove/storage/group_key.hpp"
@@ -41,6 +44,20 @@ inline std::string scratch_dir() {
   for (const char* var : {"GROVE_BENCH_DIR", "TMPDIR"})
     if (const char* v = std::getenv(var)) return v;
   return "/tmp";
+}
+
+/// A path for a store file in scratch_dir() that no other run uses, with nothing there yet.
+inline std::string fresh_file(const std::string& name) {
+  auto path = scratch_dir() + "/grove-bench-" + std::to_string(::getpid()) + "-" + name;
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-lock");
+  return path;
+}
+
+/// Removes a store file and its lock file.
+inline void remove_store(const std::string& path) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-lock");
 }
 
 }  // namespace grove::bench

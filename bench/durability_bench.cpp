@@ -1,0 +1,214 @@
+// Durable mutations (replicas with durability log on a durable DETS-style store), read against the
+// disk's own fdatasync rate measured in the same run:
+//  - durable_mutations/groups:G: G gcounter groups, a client per group keeping 64 increments in
+//    flight; items/s counts acknowledged mutations of all groups; disk_bytes_per_commit is what
+//    one LMDB transaction costs on the disk;
+//  - log_writes_per_add/adds:A/elements:E: A adds to a set that starts with E elements, 64 in
+//    flight, default compaction bound; store_bytes_per_add is the delta and snapshot bytes the
+//    replica handed the store per add, disk_bytes_per_add what the process wrote to the disk
+//    (/proc/self/io write_bytes: every LMDB page, snapshots included) per add;
+//  - restart_1000_groups_100k_log_entries: open the store and start 1,000 replicas that load
+//    their snapshot and replay 100 log entries each, until all of them answer.
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "grove/actors/replication.hpp"
+#include "grove/storage/dets_backend.hpp"
+#include "support/actor_bench.hpp"
+#include "support/disk_probe.hpp"
+#include "support/fixtures.hpp"
+
+using namespace grove;
+using namespace grove::actors;
+using grove::bench::fresh_file;
+using grove::bench::remove_store;
+
+namespace {
+
+caf::actor_system& sys() { return *grove::bench::bench_system(); }
+
+constexpr int in_flight = 64;
+
+storage_actor durable_store(const std::string& path) {
+  storage::dets_options opts;
+  opts.file = path;
+  opts.durable = true;
+  return spawn_storage_actor(sys(), std::move(*storage::open_dets(opts)));
+}
+
+replication_options logged(const storage_actor& store, storage::group_key g) {
+  replication_options o;
+  o.replica_id = "bench";
+  o.group = std::move(g);
+  o.storage = store;
+  o.durability = durability_mode::log;
+  return o;
+}
+
+// A client that sends `total` mutations made by `make(i)` to `r`, keeping `in_flight` unanswered,
+// and counts the acknowledgements into `done`.
+void spawn_client(const replica_actor& r, std::uint64_t total, std::function<crdt::operation(std::uint64_t)> make,
+                  std::shared_ptr<std::atomic<std::uint64_t>> done) {
+  sys().spawn([=](caf::event_based_actor* self) {
+    auto sent = std::make_shared<std::uint64_t>(0), answered = std::make_shared<std::uint64_t>(0);
+    auto send_one = std::make_shared<std::function<void()>>();
+    *send_one = [=] {
+      if (*sent == total) return;
+      self->request(r, caf::infinite, mutate_atom::value, make((*sent)++)).then([=](done_atom) {
+        ++*done;
+        if (++*answered == total) *send_one = nullptr;  // it holds itself: let the client go
+        else (*send_one)();
+      });
+    };
+    for (int i = 0; i < in_flight; ++i) (*send_one)();
+  });
+}
+
+void wait_for(const std::atomic<std::uint64_t>& done, std::uint64_t target) {
+  while (done.load() < target) std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
+storage_stats stats_of(const storage_actor& store) {
+  caf::scoped_actor self{sys()};
+  storage_stats out;
+  self->request(store, std::chrono::seconds(60), stats_atom::value).receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
+  return out;
+}
+
+void stop(const std::vector<caf::actor>& actors) {
+  caf::scoped_actor self{sys()};
+  for (const auto& a : actors) self->send_exit(a, caf::exit_reason::user_shutdown);
+  for (const auto& a : actors) self->wait_for(a);
+}
+
+std::uint64_t process_disk_writes() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (in >> key >> value)
+    if (key == "write_bytes:") return value;
+  return 0;
+}
+
+void durable_mutations(benchmark::State& state) {
+  const auto group_count = static_cast<int>(state.range(0));
+  const std::uint64_t per_group = group_count == 1 ? 200'000 : 50'000;
+  auto path = fresh_file("durable-mutations.grove");
+  auto store = durable_store(path);
+  std::vector<replica_actor> replicas;
+  for (int i = 0; i < group_count; ++i)
+    replicas.push_back(*spawn_replica<crdt::gcounter>(sys(), logged(store, {"counter", "c" + std::to_string(i)})));
+  auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto disk_before = process_disk_writes();
+  for (auto _ : state) {
+    for (auto& r : replicas) spawn_client(r, per_group, [](std::uint64_t) { return crdt::operation{"increment", {"1"}}; }, done);
+    wait_for(*done, per_group * group_count);
+  }
+  auto s = stats_of(store);
+  state.SetItemsProcessed(static_cast<std::int64_t>(per_group * group_count));
+  state.counters["groups"] = group_count;
+  state.counters["appends"] = static_cast<double>(s.appends);
+  state.counters["commits"] = static_cast<double>(s.commits);
+  state.counters["disk_bytes_per_commit"] = static_cast<double>(process_disk_writes() - disk_before) / static_cast<double>(s.commits);
+  std::vector<caf::actor> all;
+  for (auto& r : replicas) all.push_back(caf::actor_cast<caf::actor>(r));
+  stop(all);
+  stop({caf::actor_cast<caf::actor>(store)});
+  remove_store(path);
+}
+BENCHMARK(durable_mutations)->ArgName("groups")->Arg(1)->Arg(8)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void log_writes_per_add(benchmark::State& state) {
+  const auto elements = static_cast<std::size_t>(state.range(1));
+  const std::uint64_t adds = static_cast<std::uint64_t>(state.range(0));
+  auto path = fresh_file("big-set.grove");
+  storage::group_key g{"set", "big"};
+  {
+    storage::dets_options opts;
+    opts.file = path;
+    opts.durable = true;
+    auto b = std::move(*storage::open_dets(opts));
+    crdt::orset<std::string> s("loader");
+    for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
+    (void)storage::save(*b, g, s);
+  }
+  auto store = durable_store(path);
+  auto r = *spawn_replica<crdt::orset<std::string>>(sys(), logged(store, g));
+  {
+    caf::scoped_actor self{sys()};  // the replica answers once it has loaded the set
+    self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});
+  }
+  auto before = stats_of(store);
+  auto disk_before = process_disk_writes();
+  auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
+  for (auto _ : state) {
+    spawn_client(r, adds, [](std::uint64_t i) { return crdt::operation{"add", {"new-" + std::to_string(i)}}; }, done);
+    wait_for(*done, adds);
+  }
+  auto after = stats_of(store);
+  auto disk = process_disk_writes() - disk_before;
+  state.SetItemsProcessed(static_cast<std::int64_t>(adds));
+  state.counters["disk_bytes_per_add"] = static_cast<double>(disk) / adds;
+  state.counters["store_bytes_per_add"] =
+    static_cast<double>(after.bytes_appended + after.bytes_saved - before.bytes_appended - before.bytes_saved) / adds;
+  state.counters["snapshots"] = static_cast<double>(after.saves - before.saves);
+  state.counters["appends"] = static_cast<double>(after.appends - before.appends);
+  stop({caf::actor_cast<caf::actor>(r)});
+  stop({caf::actor_cast<caf::actor>(store)});
+  remove_store(path);
+}
+BENCHMARK(log_writes_per_add)->ArgNames({"adds", "elements"})->Args({400'000, 1'000'000})->Args({400'000, 1'000})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void restart_1000_groups_100k_log_entries(benchmark::State& state) {
+  constexpr int group_count = 1'000, entries_per_group = 100;
+  auto path = fresh_file("restart.grove");
+  {
+    storage::dets_options opts;
+    opts.file = path;
+    auto b = std::move(*storage::open_dets(opts));
+    for (int i = 0; i < group_count; ++i) {
+      storage::group_key g{"counter", "c" + std::to_string(i)};
+      crdt::gcounter c("before@1");
+      (void)c.increment(1);
+      std::vector<storage::write_op> ops{storage::write_op::save(g, crdt::encode(c))};
+      for (int e = 1; e <= entries_per_group; ++e) {
+        c.reset_delta();
+        (void)c.increment(1);
+        ops.push_back(storage::write_op::append(g, e, crdt::encode(c.delta())));
+      }
+      (void)b->write(ops);
+    }
+  }
+  std::vector<replica_actor> replicas;
+  storage_actor store;
+  for (auto _ : state) {
+    store = durable_store(path);
+    for (int i = 0; i < group_count; ++i)
+      replicas.push_back(*spawn_replica<crdt::gcounter>(sys(), logged(store, {"counter", "c" + std::to_string(i)})));
+    caf::scoped_actor self{sys()};
+    for (auto& r : replicas) self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});
+  }
+  state.counters["groups"] = group_count;
+  state.counters["log_entries"] = group_count * entries_per_group;
+  std::vector<caf::actor> all;
+  for (auto& r : replicas) all.push_back(caf::actor_cast<caf::actor>(r));
+  stop(all);
+  stop({caf::actor_cast<caf::actor>(store)});
+  replicas.clear();
+  store = storage_actor{};
+  remove_store(path);
+}
+BENCHMARK(restart_1000_groups_100k_log_entries)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+using grove::bench::disk_fdatasync_4k;
+BENCHMARK(disk_fdatasync_4k)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) { return grove::bench::run_actor_benchmarks(argc, argv); }
