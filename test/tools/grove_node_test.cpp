@@ -148,6 +148,32 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_restores_every_stored_group) {
   BOOST_TEST(n->ask("get set:kept")["value"] == json::parse(R"(["x"])"));
 }
 
+// The issue's report: a lone --durable node, mutations piped in, kill -9 right after the last
+// answer, no snapshot in between (the interval is ten minutes): every answered mutation is back.
+BOOST_AUTO_TEST_CASE(a_lone_durable_node_killed_right_after_answering_keeps_every_answered_mutation) {
+  temp_dir dir;
+  auto lone = [&] {
+    return std::make_unique<node_process>(std::vector<std::string>{
+      GROVE_NODE, "--name", "lone", "--json", "--data", dir.file("lone"), "--durable", "--snapshot-interval", "600000",
+      "--scheduler.max-threads=2"});
+  };
+  auto n = lone();
+  port_of(*n);
+  json expected = json::array();
+  for (int i = 0; i < 50; ++i) {
+    BOOST_REQUIRE(n->ask("incr counter:lone 1")["ok"] == true);
+    BOOST_REQUIRE(n->ask("add set:lone e" + std::to_string(100 + i))["ok"] == true);
+    expected.push_back("e" + std::to_string(100 + i));
+  }
+  n->kill9();
+  n = lone();
+  port_of(*n);
+  BOOST_TEST(n->wait_for_event("restored")["groups"] == 2);
+  BOOST_TEST(n->ask("get counter:lone")["value"] == 50);
+  BOOST_TEST(n->ask("get set:lone")["value"] == expected);
+  BOOST_TEST(n->finish() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(three_node_processes_converge_survive_a_kill_9_and_reconverge_after_restart) {
   temp_dir dir;
   auto a = start_node("a", dir.file("a"));
