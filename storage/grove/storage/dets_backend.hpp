@@ -1,15 +1,18 @@
 // The DETS-style backend (Grove.Storage.DETS): groups stored on disk in one file, on LMDB.
 //
 // Files: `file` and LMDB's lock file `file-lock`. Several tables live in one file (at most 256;
-// the 257th is errc::too_large). The file is marked as a Grove store by a format record; a file
-// that is not one (another format, or an LMDB file of someone else) is refused with
-// errc::not_a_store, and the refusal leaves the directory as it was (a file that does not start
-// like an LMDB file is refused before LMDB opens it; a lock file made by the refused open is
-// removed). An existing empty file becomes a new store: a crash while a store is being created
+// the 257th is errc::too_large). A group's snapshot and its log entries live in the same table,
+// so one transaction (one write) carries appends of many groups and a snapshot with the truncation
+// it allows. The file is marked as a Grove store by a format record, "grove-store 2" since the
+// log; a format-1 file (no log entries) opens, and a writable open marks it format 2. A newer
+// format is errc::unsupported_version naming both. A file that is not a store (an LMDB file of
+// someone else, anything else) is refused with errc::not_a_store, and the refusal leaves the
+// directory as it was (a file that does not start like an LMDB file is refused before LMDB opens
+// it; a lock file made by the refused open is removed). An existing empty file becomes a new store: a crash while a store is being created
 // leaves one, and refusing it would strand the user; nothing can be lost by it. Files are created
 // with mode 0600.
 //
-// Durability:
+// Durability (of every write: saves, log appends, truncations, erases alike):
 //  - write-behind (default, like DETS's auto_save): save() returns once the value is in this
 //    process's write buffer; loads see it at once; the buffer is committed to disk every
 //    `auto_save` ms, on sync(), on close(), and before a save that would take it past
@@ -21,8 +24,10 @@
 //    value it had at some flush: possibly an older one, never a damaged one.
 //    The flush period runs on a thread of the environment, not as a CAF timer: storage/ does not
 //    depend on CAF (actors -> storage -> crdt), and a backend used without actors must flush too.
-//    The storage actor answers each save only after save_batch returned, so it adds no timer.
-//  - durable: save() returns once the value is on disk (one LMDB transaction, synced).
+//    The storage actor answers each request only after write returned, so it adds no timer.
+//    A write's truncation waits in the buffer like a value and drops the buffered log entries it
+//    covers; loads and read_log see the buffer on top of the disk.
+//  - durable: write() returns once its operations are on disk (one LMDB transaction, synced).
 // Every commit is a synced LMDB transaction, so the file is never corrupt and never needs repair.
 //
 // No 2 GB limit: the memory map starts at `initial_map_size` and doubles whenever it fills, up to

@@ -1,4 +1,4 @@
-// The ETS-style backend (Grove.Storage.ETS): an in-memory table.
+// The ETS-style backend (Grove.Storage.ETS): an in-memory table of snapshots and logs.
 //
 // Named tables: every open of one name in one process shares the same data, until
 // destroy(name) drops it. Data lives as long as the process (or until destroy): it is lost on
