@@ -1,6 +1,7 @@
 #include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -31,9 +32,16 @@ using replica_impl = replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::
 constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
 constexpr std::size_t max_open_transfers = 64;
 
+// Bounds on the buffer of recent own deltas that a replica resends to a peer that lacks them.
+constexpr std::size_t max_recent_deltas = 1024;
+constexpr std::size_t recent_bytes_per_message_size = 4;  // x max_message_bytes
+// Digest rounds after the last change (or mismatch) before the digest timer stops.
+constexpr int quiet_digest_rounds = 2;
+
 struct incoming_transfer {
   std::uint64_t seq = 0;
   std::vector<bytes> parts;
+  std::vector<merged_through> merged;
   std::uint32_t received = 0;
 };
 
@@ -49,8 +57,11 @@ struct replica_state {
   std::string self_id;  // replica_id@incarnation: the owner of the dots this replica makes
   std::unique_ptr<crdt_slot> slot;
   std::map<caf::actor_addr, replica_actor> peers;
-  std::map<std::string, std::uint64_t> last_seq;  // per sender incarnation
-  std::set<std::string> awaiting_state;           // senders asked for their full state
+  std::map<caf::actor_addr, std::string> origin_of;  // a peer's replica_id@incarnation, from its messages
+  std::map<std::string, std::uint64_t> merged;       // per origin: its deltas merged without a gap
+  std::set<std::string> awaiting;                    // origins asked for deltas or state (once per round)
+  std::deque<std::pair<std::uint64_t, bytes>> recent;  // own deltas by number, for resending
+  std::size_t recent_bytes = 0;
   std::map<std::pair<std::string, std::uint64_t>, incoming_transfer> transfers;
   std::set<caf::actor> subscribers;
   std::uint64_t seq = 0;
@@ -66,6 +77,14 @@ struct replica_state {
   std::size_t snapshot_bytes = 0;  // size of the last snapshot
   bool snapshot_running = false;
   bool changed_since_notify = false;
+  // Timers armed (one pending delayed message each at most) and the digest rounds' progress.
+  bool sync_armed = false;
+  bool snapshot_armed = false;
+  bool digest_armed = false;
+  bool changed_since_digest = false;
+  int quiet_rounds = 0;
+  // The encoded state and its digest, made once per version (any change resets them).
+  std::optional<bytes> state_cache;
   std::optional<std::uint64_t> digest_cache;
   std::mt19937_64 drop_rng;
   replica_stats stats;
@@ -79,23 +98,74 @@ void log_error(replica_ptr self, const std::string& what) {
   self->state.log.write("[grove] replica " + self->state.self_id + " of " + self->state.group_text + ": " + what);
 }
 
+// Timers: each is armed when there is something for it to do and not re-armed when idle.
+void arm_sync(replica_ptr self) {
+  auto& st = self->state;
+  if (st.sync_armed || (!st.slot->has_delta() && st.subscribers.empty())) return;
+  st.sync_armed = true;
+  self->delayed_send(self, st.opts.sync_interval, sync_tick_atom::value);
+}
+
+void arm_snapshot(replica_ptr self) {
+  auto& st = self->state;
+  if (st.snapshot_armed || !st.opts.storage) return;
+  st.snapshot_armed = true;
+  self->delayed_send(self, st.opts.snapshot_interval, snapshot_tick_atom::value);
+}
+
+void arm_digest(replica_ptr self) {
+  auto& st = self->state;
+  if (st.digest_armed || st.peers.empty()) return;
+  st.digest_armed = true;
+  self->delayed_send(self, st.opts.digest_interval, digest_tick_atom::value);
+}
+
+// After anything that may have changed the state: forget its encoding, and arm what must follow.
 void mark_changed(replica_ptr self) {
   auto& st = self->state;
   st.changed_since_snapshot = true;
   st.changed_since_notify = true;
+  st.changed_since_digest = true;
+  st.state_cache.reset();
   st.digest_cache.reset();
+  arm_sync(self);
+  arm_snapshot(self);
+  arm_digest(self);
+}
+
+// The encoded state, made once per version (for every peer, subscriber and snapshot of it).
+const bytes& encoded_state(replica_ptr self) {
+  auto& st = self->state;
+  if (!st.state_cache) st.state_cache = st.slot->state();
+  return *st.state_cache;
 }
 
 // The codec's trailing checksum covers the whole encoding: equal states, equal digests.
 std::uint64_t state_digest(replica_ptr self) {
   auto& st = self->state;
   if (!st.digest_cache) {
-    auto encoded = st.slot->state();
+    const auto& encoded = encoded_state(self);
     std::uint64_t d = 0;
     for (int i = 0; i < 8; ++i) d |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(encoded[encoded.size() - 8 + i])) << (8 * i);
     st.digest_cache = d;
   }
   return *st.digest_cache;
+}
+
+// How far this replica has merged its own deltas and those of each current member.
+std::vector<merged_through> merged_summary(replica_ptr self) {
+  auto& st = self->state;
+  std::vector<merged_through> out{{st.self_id, st.seq}};
+  for (const auto& [addr, origin] : st.origin_of) {
+    auto it = st.merged.find(origin);
+    out.push_back({origin, it == st.merged.end() ? 0 : it->second});
+  }
+  return out;
+}
+
+// A peer's origin (replica_id@incarnation), as its messages name it.
+void note_origin(replica_ptr self, const std::string& origin) {
+  if (auto sender = self->current_sender()) self->state.origin_of[sender->address()] = origin;
 }
 
 // A peer that sends what no replica of this group sends (a malformed or oversized message) is
@@ -141,34 +211,71 @@ bool merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
 
 void send_state(replica_ptr self, const replica_actor& peer) {
   auto& st = self->state;
-  auto encoded = st.slot->state();
+  const auto& encoded = encoded_state(self);
   auto chunk = st.opts.max_message_bytes;
   auto count = static_cast<std::uint32_t>(std::max<std::size_t>(1, (encoded.size() + chunk - 1) / chunk));
   auto transfer = ++st.next_transfer;
   for (std::uint32_t i = 0; i < count; ++i) {
     auto piece = encoded.substr(std::size_t{i} * chunk, chunk);
-    self->send(peer, chunk_atom::value, state_chunk{st.group_text, st.self_id, st.seq, transfer, i, count, std::move(piece)});
+    std::vector<merged_through> merged;
+    if (i == 0) merged = merged_summary(self);
+    self->send(peer, chunk_atom::value,
+               state_chunk{st.group_text, st.self_id, st.seq, transfer, i, count, std::move(piece), std::move(merged)});
   }
   ++st.stats.states_sent;
 }
 
 void ask_for_state(replica_ptr self, const std::string& from, const replica_actor& sender) {
   auto& st = self->state;
-  if (!sender || !st.awaiting_state.insert(from).second) return;  // one request at a time per sender
+  if (!sender || !st.awaiting.insert(from).second) return;  // one request per origin and digest round
   self->send(sender, need_state_atom::value, st.group_text);
 }
 
+void ask_for_deltas(replica_ptr self, const std::string& from, std::uint64_t first, const replica_actor& sender) {
+  auto& st = self->state;
+  if (!sender || !st.awaiting.insert(from).second) return;
+  self->send(sender, need_deltas_atom::value, st.group_text, first);
+}
 
-// Records the sender's sequence number; a gap means lost deltas: ask for the full state.
+// Sends `peer` this replica's own deltas from number `first` on, from the buffer of recent ones,
+// or its full state when they are no longer all there.
+void resend_deltas(replica_ptr self, const replica_actor& peer, std::uint64_t first) {
+  auto& st = self->state;
+  if (first > st.seq) return;
+  if (st.recent.empty() || st.recent.front().first > first) return send_state(self, peer);
+  for (const auto& [seq, delta] : st.recent) {
+    if (seq < first) continue;
+    self->send(peer, delta_atom::value, delta_message{st.group_text, st.self_id, seq, delta});
+    ++st.stats.deltas_resent;
+  }
+}
+
+// Records a delta's number: the next one advances what is merged from its origin; a gap means
+// lost deltas, which the origin is asked to resend (the ones after the gap, merged already, come
+// again too, so that the count stays free of gaps).
 void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq) {
   auto& st = self->state;
-  auto it = st.last_seq.find(from);
-  std::uint64_t expected = it == st.last_seq.end() ? 1 : it->second + 1;
-  if (seq > expected) {
-    ++st.stats.gaps;
-    ask_for_state(self, from, sender_of(self));
+  auto& merged = st.merged[from];
+  if (seq <= merged) return;  // a resent one
+  if (seq == merged + 1) {
+    merged = seq;
+    st.awaiting.erase(from);
+    return;
   }
-  if (it == st.last_seq.end() || seq > it->second) st.last_seq[from] = seq;
+  ++st.stats.gaps;
+  ask_for_deltas(self, from, merged + 1, sender_of(self));
+}
+
+// Keeps a sent delta for peers that turn out to lack it, within bounds (oldest go first).
+void remember_delta(replica_ptr self, std::uint64_t seq, const bytes& delta) {
+  auto& st = self->state;
+  st.recent.emplace_back(seq, delta);
+  st.recent_bytes += delta.size();
+  while (st.recent.size() > max_recent_deltas ||
+         st.recent_bytes > recent_bytes_per_message_size * st.opts.max_message_bytes) {
+    st.recent_bytes -= st.recent.front().second.size();
+    st.recent.pop_front();
+  }
 }
 
 bool logs(replica_ptr self) { return self->state.opts.durability == durability_mode::log; }
@@ -177,12 +284,16 @@ bool logs(replica_ptr self) { return self->state.opts.durability == durability_m
 void send_delta(replica_ptr self, const bytes& delta) {
   auto& st = self->state;
   ++st.seq;
+  if (delta.size() > st.opts.max_message_bytes) {
+    // Too big for one message: the full state, in chunks. Nothing before it can be resent alone.
+    st.recent.clear();
+    st.recent_bytes = 0;
+    for (auto& [addr, peer] : st.peers) send_state(self, peer);
+    return;
+  }
+  remember_delta(self, st.seq, delta);
   std::bernoulli_distribution drop(st.opts.drop_deltas);
   for (auto& [addr, peer] : st.peers) {
-    if (delta.size() > st.opts.max_message_bytes) {
-      send_state(self, peer);  // too big for one message: the full state, in chunks
-      continue;
-    }
     if (st.opts.drop_deltas > 0 && drop(st.drop_rng)) {
       ++st.stats.deltas_dropped;
       continue;
@@ -203,7 +314,7 @@ void notify_subscribers(replica_ptr self) {
   auto& st = self->state;
   if (!st.changed_since_notify || st.subscribers.empty()) return;
   st.changed_since_notify = false;
-  auto encoded = st.slot->state();
+  const auto& encoded = encoded_state(self);
   for (const auto& s : st.subscribers) caf::anon_send(s, changed_atom::value, st.group_text, encoded);
 }
 
@@ -222,7 +333,7 @@ void save_snapshot(replica_ptr self, std::function<void(caf::error)> done) {
   auto& st = self->state;
   st.changed_since_snapshot = false;
   st.snapshot_running = true;
-  auto state = st.slot->state();
+  auto state = encoded_state(self);
   st.snapshot_bytes = state.size();
   auto covered_log_bytes = std::exchange(st.log_bytes, 0);
   self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, snapshot_ops(self, std::move(state)))
@@ -236,6 +347,7 @@ void save_snapshot(replica_ptr self, std::function<void(caf::error)> done) {
         auto& st = self->state;
         st.snapshot_running = false;
         st.changed_since_snapshot = true;  // try again at the next tick
+        arm_snapshot(self);
         st.log_bytes += covered_log_bytes;  // the log was not dropped
         log_error(self, "snapshot failed: " + self->system().render(e));
         done(e);
@@ -315,6 +427,8 @@ void flush_log(replica_ptr self) {
 // entry is skipped with an error naming the group and the entry; the others still count.
 void restore(replica_ptr self, load_result& r) {
   auto& st = self->state;
+  st.state_cache.reset();
+  st.digest_cache.reset();
   if (r.found) {
     st.snapshot_bytes = r.value.size();
     if (auto ok = st.slot->merge(r.value); !ok)
@@ -341,6 +455,22 @@ void add_peer(replica_ptr self, const caf::strong_actor_ptr& ptr) {
   // it answers the request once it knows us, so neither side waits for a digest round.
   send_state(self, peer);
   self->send(peer, need_state_atom::value, st.group_text);
+  arm_digest(self);
+}
+
+// A peer that went away: its per-peer state goes too, so metadata follows the current members.
+void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  st.peers.erase(addr);
+  st.stats.peers = st.peers.size();
+  auto it = st.origin_of.find(addr);
+  if (it == st.origin_of.end()) return;
+  auto origin = it->second;
+  st.origin_of.erase(it);
+  st.merged.erase(origin);
+  st.awaiting.erase(origin);
+  for (auto t = st.transfers.begin(); t != st.transfers.end();)
+    t = t->first.first == origin ? st.transfers.erase(t) : std::next(t);
 }
 
 void handle_chunk(replica_ptr self, state_chunk& c) {
@@ -358,6 +488,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
     t.parts.resize(c.count);
     t.seq = c.seq;
   }
+  if (c.index == 0) t.merged = std::move(c.merged);
   if (t.parts.size() != c.count) {
     st.transfers.erase(key);
     return drop_sender(self, "inconsistent state transfer from " + quote_input(c.from));
@@ -368,19 +499,71 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   bytes whole;
   for (auto& p : t.parts) whole += p;
   auto seq = t.seq;
+  auto merged = std::move(t.merged);
   st.transfers.erase(key);
   ++st.stats.states_received;
   if (!merge_remote(self, whole, "full state")) return;
-  st.awaiting_state.erase(c.from);
-  auto& last = st.last_seq[c.from];
-  last = std::max(last, seq);
+  // A full state holds every delta its sender had merged: of itself up to `seq`, and of each
+  // member it names (the current members of this replica count; others are gone).
+  st.awaiting.erase(c.from);
+  auto& own = st.merged[c.from];
+  own = std::max(own, seq);
+  for (const auto& m : merged) {
+    if (m.origin == st.self_id || m.origin == c.from) continue;
+    for (const auto& [addr, origin] : st.origin_of)
+      if (origin == m.origin) st.merged[origin] = std::max(st.merged[origin], m.seq);
+  }
 }
 
-void arm(replica_ptr self) {
-  auto& o = self->state.opts;
-  self->delayed_send(self, o.sync_interval, sync_tick_atom::value);
-  self->delayed_send(self, o.snapshot_interval, snapshot_tick_atom::value);
-  self->delayed_send(self, o.digest_interval, digest_tick_atom::value);
+// A digest from a peer: resend what it lacks of this replica's deltas, ask for what this replica
+// lacks of the peer's, and only when both have merged the same deltas of every current member and
+// no change of this replica is on its way do the checksums decide (a member that left before its
+// last delta reached everyone): then full states go both ways.
+void compare_digest(replica_ptr self, const digest_message& d, const replica_actor& sender) {
+  auto& st = self->state;
+  std::map<std::string, std::uint64_t> theirs;
+  for (const auto& m : d.merged) theirs[m.origin] = m.seq;
+  auto merged_here = [&](const std::string& origin) {
+    if (origin == st.self_id) return st.seq;
+    auto it = st.merged.find(origin);
+    return it == st.merged.end() ? std::uint64_t{0} : it->second;
+  };
+  bool mismatch = false;
+  if (theirs[st.self_id] < st.seq) {
+    resend_deltas(self, sender, theirs[st.self_id] + 1);
+    mismatch = true;
+  }
+  if (theirs[d.from] > merged_here(d.from)) {
+    ask_for_deltas(self, d.from, merged_here(d.from) + 1, sender);
+    mismatch = true;
+  }
+  bool same_deltas = theirs[d.from] == merged_here(d.from) && theirs[st.self_id] == st.seq;
+  for (const auto& [addr, origin] : st.origin_of) same_deltas = same_deltas && theirs[origin] == merged_here(origin);
+  bool own_change_pending = st.slot->has_delta() || st.newest_append;
+  if (same_deltas && !own_change_pending && d.digest != state_digest(self)) {
+    send_state(self, sender);
+    ask_for_state(self, d.from, sender);
+    mismatch = true;
+  }
+  if (mismatch) {
+    st.quiet_rounds = 0;  // keep checking until it is repaired
+    arm_digest(self);
+  }
+}
+
+// A digest round: the pending delta goes first, so the digest covers what the peers will have.
+void digest_round(replica_ptr self) {
+  auto& st = self->state;
+  st.digest_armed = false;
+  if (st.peers.empty()) return;
+  broadcast_delta(self);
+  digest_message d{st.group_text, st.self_id, state_digest(self), merged_summary(self)};
+  for (auto& [addr, peer] : st.peers) self->send(peer, digest_atom::value, d);
+  st.stats.digests_sent += st.peers.size();
+  st.awaiting.clear();  // unanswered requests may be asked again
+  st.quiet_rounds = st.changed_since_digest ? 0 : st.quiet_rounds + 1;
+  st.changed_since_digest = false;
+  if (st.quiet_rounds < quiet_digest_rounds) arm_digest(self);
 }
 
 void join_group(replica_ptr self) {
@@ -428,7 +611,6 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   } else {
     join_group(self);
   }
-  arm(self);
 
   return {
     [=](mutate_atom, const crdt::operation& op) -> caf::result<done_atom> {
@@ -439,7 +621,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       if (auto ok = self->state.slot->apply(m); !ok) return to_caf_error(ok.error());
       return acknowledge(self);
     },
-    [=](state_atom) -> bytes { return self->state.slot->state(); },
+    [=](state_atom) -> bytes { return encoded_state(self); },
     [=](broadcast_atom) -> done_atom {
       if (logs(self) && self->state.log_flush_scheduled) flush_log(self);  // logged deltas go out at once
       broadcast_delta(self);
@@ -455,9 +637,15 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       });
       return promise;
     },
-    [=](stats_atom) -> replica_stats { return self->state.stats; },
+    [=](stats_atom) -> replica_stats {
+      auto out = self->state.stats;
+      out.origins = self->state.merged.size();
+      return out;
+    },
     [=](add_subscriber_atom, caf::actor& who) {
-      if (self->state.subscribers.insert(who).second) self->monitor(who);
+      if (!self->state.subscribers.insert(who).second) return;
+      self->monitor(who);
+      arm_sync(self);
     },
     [=](remove_subscriber_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
@@ -466,55 +654,50 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       if (d.delta.size() > self->state.opts.max_message_bytes)
         return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;
+      note_origin(self, d.from);
       if (merge_remote(self, d.delta, "delta")) track_sequence(self, d.from, d.seq);
     },
     [=](chunk_atom, state_chunk& c) {
-      if (from_peer(self)) handle_chunk(self, c);
+      if (!from_peer(self)) return;
+      note_origin(self, c.from);
+      handle_chunk(self, c);
     },
     [=](digest_atom, const digest_message& d) {
-      if (!from_peer(self)) return;
-      if (d.group != self->state.group_text || d.digest == state_digest(self)) return;
-      // Different states: each side sends the other its full state.
-      auto sender = sender_of(self);
-      if (!sender) return;
-      send_state(self, sender);
-      ask_for_state(self, d.from, sender);
+      if (!from_peer(self) || d.group != self->state.group_text) return;
+      note_origin(self, d.from);
+      if (auto sender = sender_of(self)) compare_digest(self, d, sender);
     },
     [=](need_state_atom, const std::string& group) {
       if (!from_peer(self) || group != self->state.group_text) return;
       if (auto sender = sender_of(self)) send_state(self, sender);
     },
+    [=](need_deltas_atom, const std::string& group, std::uint64_t first) {
+      if (!from_peer(self) || group != self->state.group_text) return;
+      if (auto sender = sender_of(self)) resend_deltas(self, sender, first);
+    },
     [=](peer_up_atom, const std::string& group, caf::strong_actor_ptr& peer) {
       if (from_membership(self) && group == self->state.group_text) add_peer(self, peer);
     },
     [=](peer_down_atom, const std::string& group, const caf::actor_addr& peer) {
-      if (!from_membership(self) || group != self->state.group_text) return;
-      self->state.peers.erase(peer);
-      self->state.stats.peers = self->state.peers.size();
+      if (from_membership(self) && group == self->state.group_text) remove_peer(self, peer);
     },
     [=](log_flush_atom) {
       if (self->state.log_flush_scheduled) flush_log(self);
     },
     [=](sync_tick_atom) {
+      self->state.sync_armed = false;
       broadcast_delta(self);
       notify_subscribers(self);
-      self->delayed_send(self, self->state.opts.sync_interval, sync_tick_atom::value);
     },
     [=](snapshot_tick_atom) {
-      ++self->state.stats.snapshot_ticks;
       auto& st = self->state;
-      if (st.opts.storage && st.changed_since_snapshot && !st.snapshot_running) save_snapshot(self, [](caf::error) {});
-      self->delayed_send(self, self->state.opts.snapshot_interval, snapshot_tick_atom::value);
+      st.snapshot_armed = false;
+      ++st.stats.snapshot_ticks;
+      if (!st.changed_since_snapshot) return;
+      if (st.snapshot_running) arm_snapshot(self);  // after the one that runs
+      else save_snapshot(self, [](caf::error) {});
     },
-    [=](digest_tick_atom) {
-      auto& st = self->state;
-      if (!st.peers.empty()) {
-        digest_message d{st.group_text, st.self_id, state_digest(self)};
-        for (auto& [addr, peer] : st.peers) self->send(peer, digest_atom::value, d);
-      }
-      st.awaiting_state.clear();  // unanswered requests may be asked again
-      self->delayed_send(self, st.opts.digest_interval, digest_tick_atom::value);
-    },
+    [=](digest_tick_atom) { digest_round(self); },
   };
 }
 

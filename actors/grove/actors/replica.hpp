@@ -6,12 +6,14 @@
 //     (nothing else is handled until the load answered); send the full state to every peer.
 //  2. mutate: typed operations (crdt::operation, from any actor, also remote) or local functions
 //     (make_local_mutation<T>); `state` returns the encoded state (decode it as T).
-//  3. every sync_interval: send the accumulated delta to every peer, then reset it; nothing is sent
-//     when nothing changed. Subscribers get the new state at the same moment.
-//  4. every snapshot_interval: if changed since the last snapshot, save the full state.
+//  3. sync_interval after a change: send the accumulated delta to every peer, then reset it.
+//     Subscribers get the new state at the same moment.
+//  4. snapshot_interval after a change: save the full state.
 //  5. on exit (exit message, system shutdown): a final snapshot is sent to the storage actor;
 //     membership drops the replica when it is gone (it monitors its members).
-// All timers are delayed messages to itself: stopping the actor stops them.
+// All timers are delayed messages to itself: stopping the actor stops them. A timer is armed only
+// when there is something to do (a change to send, save or check), so an idle replica handles no
+// message and sends none.
 //
 // Durability (replication_options::durability):
 //  - none: a mutation is acknowledged once it is applied in memory. It survives a crash of this
@@ -32,10 +34,15 @@
 // Convergence: once messages flow again, every replica of a group reaches the same state, even if
 // deltas were lost, a peer was down or partitioned, or a replica restarted from storage:
 //  - deltas carry a per-sender sequence number; a receiver that sees a gap merges what it got and
-//    asks the sender for its full state;
+//    asks the sender for the deltas from the gap on, which the sender resends from a bounded
+//    buffer of its recent deltas (or, when they are no longer there, sends its full state);
 //  - a peer that appears (join, node connection) gets the full state and is asked for its own;
-//  - every digest_interval each replica sends its state's digest to its peers; a peer whose state
-//    differs answers with its full state and asks for the sender's.
+//  - after a change, every digest_interval until two rounds pass without change, a replica sends
+//    each peer a digest: how far it has merged the deltas of each current member (and of itself)
+//    and its state's checksum. The receiver resends the sender what the sender lacks of its own
+//    deltas, asks for the sender's deltas it lacks, and only when both have merged exactly the
+//    same deltas of every current member and still differ (a member that left before its last
+//    delta reached everyone), exchanges full states.
 // Full states travel in chunks of at most max_message_bytes, and a delta larger than that goes as a
 // full state, so no message is unbounded. Replica-to-replica messages are taken only from current
 // members of the group (as membership announced them), peer_up/peer_down only from membership.
@@ -90,12 +97,20 @@ using delta_atom = caf::atom_constant<caf::atom("grv_delta")>;
 using chunk_atom = caf::atom_constant<caf::atom("grv_chunk")>;
 using digest_atom = caf::atom_constant<caf::atom("grv_digest")>;
 using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
+/// Asks a replica to resend its own deltas from a sequence number on.
+using need_deltas_atom = caf::atom_constant<caf::atom("grv_needd")>;
 /// From membership to a replica: a peer of its group appeared / went away.
 using peer_up_atom = caf::atom_constant<caf::atom("grv_pup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
 
 /// How a replica acknowledges mutations (see "Durability" above).
 enum class durability_mode : std::uint8_t { none, log };
+
+/// How far a replica has merged the deltas of one origin (a replica_id@incarnation).
+struct merged_through {
+  std::string origin;
+  std::uint64_t seq = 0;
+};
 
 /// A delta: the changes `from` made since its previous delta, number `seq`.
 struct delta_message {
@@ -105,7 +120,8 @@ struct delta_message {
   bytes delta;
 };
 
-/// One piece of a full state. `seq` is the sender's delta sequence number when it encoded it.
+/// One piece of a full state. `seq` is the sender's delta sequence number when it encoded it; the
+/// first chunk also says how far the state covers the deltas of the sender's members.
 struct state_chunk {
   std::string group;
   std::string from;
@@ -114,13 +130,17 @@ struct state_chunk {
   std::uint32_t index = 0;
   std::uint32_t count = 0;
   bytes data;
+  std::vector<merged_through> merged;
 };
 
-/// The digest of a replica's encoded state (the codec's checksum: equal states, equal digests).
+/// A replica's anti-entropy summary: the deltas it has merged from itself and each current member
+/// (without gaps), and the digest of its encoded state (the codec's checksum: equal states, equal
+/// digests).
 struct digest_message {
   std::string group;
   std::string from;
   std::uint64_t digest = 0;
+  std::vector<merged_through> merged;
 };
 
 struct replica_stats {
@@ -128,7 +148,10 @@ struct replica_stats {
   std::uint64_t deltas_sent = 0;
   std::uint64_t deltas_received = 0;
   std::uint64_t deltas_dropped = 0;  // by the loss test hook
-  std::uint64_t gaps = 0;            // sequence gaps seen (each asks for a full state)
+  std::uint64_t gaps = 0;            // sequence gaps seen (each asks for the missing deltas)
+  std::uint64_t deltas_resent = 0;   // own deltas sent again because a peer lacked them
+  std::uint64_t digests_sent = 0;
+  std::uint64_t origins = 0;         // origins (replica incarnations) whose deltas it tracks
   std::uint64_t states_sent = 0;
   std::uint64_t states_received = 0;
   std::uint64_t snapshots = 0;       // snapshots the storage actor confirmed
@@ -145,18 +168,23 @@ typename Inspector::result_type inspect(Inspector& f, delta_message& x) {
   return f(caf::meta::type_name("grove.delta"), x.group, x.from, x.seq, x.delta);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, merged_through& x) {
+  return f(caf::meta::type_name("grove.merged_through"), x.origin, x.seq);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, state_chunk& x) {
-  return f(caf::meta::type_name("grove.state_chunk"), x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data);
+  return f(caf::meta::type_name("grove.state_chunk"), x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data,
+           x.merged);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, digest_message& x) {
-  return f(caf::meta::type_name("grove.digest"), x.group, x.from, x.digest);
+  return f(caf::meta::type_name("grove.digest"), x.group, x.from, x.digest, x.merged);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
   return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
            x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers, x.refused, x.log_appends, x.early_snapshots);
+           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins);
 }
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
@@ -185,6 +213,7 @@ using replica_actor = caf::typed_actor<
   caf::reacts_to<chunk_atom, state_chunk>,
   caf::reacts_to<digest_atom, digest_message>,
   caf::reacts_to<need_state_atom, std::string>,
+  caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
   caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<peer_down_atom, std::string, caf::actor_addr>>;
 
@@ -193,6 +222,7 @@ struct replication_options {
   std::string replica_id;
   /// The replication group (required; validated like a storage group).
   storage::group_key group;
+  /// Delay from a change to the broadcast of its delta (deltas of changes meanwhile go along).
   std::chrono::milliseconds sync_interval{5000};
   std::chrono::milliseconds snapshot_interval{60000};
   /// Digest exchange period; zero means 4 x sync_interval.
@@ -212,7 +242,7 @@ struct replication_options {
   std::size_t max_log_bytes = std::size_t{1} << 20;
   /// Largest replication message payload; bigger states go in chunks.
   std::size_t max_message_bytes = 256 * 1024;
-  /// Test hook: drop this fraction of outgoing deltas (seeded by drop_seed).
+  /// Test hook: drop this fraction of broadcast deltas (seeded by drop_seed); resent ones go out.
   double drop_deltas = 0.0;
   std::uint64_t drop_seed = 1;
 };
