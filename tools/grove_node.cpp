@@ -56,6 +56,7 @@ struct node_options {
   bool durable = false;
   bool as_json = false;
   std::size_t max_groups = 1000;
+  bool on_demand = false;
   std::string secret_file;
   tls_options tls;
   std::string tls_passphrase_file;
@@ -148,9 +149,12 @@ void print_line(const std::string& line) {
 
 // Prints membership's node events ("up"/"down" and the node's address) as peer_up/peer_down
 // events. (It takes an argument: CAF 0.17's spawn of argument-less functions trips UBSan.)
-caf::behavior node_event_printer(caf::event_based_actor*, bool as_json) {
+// Membership's events: nodes coming and going are printed; a group that another node hosts and
+// this one does not goes to `on_group`.
+caf::behavior node_event_watcher(caf::event_based_actor*, bool as_json, std::function<void(const std::string&)> on_group) {
   return {
-    [as_json](node_event_atom, const std::string& event, const std::string& who) {
+    [=](node_event_atom, const std::string& event, const std::string& who) {
+      if (event == "group") return on_group(who);
       auto name = "peer_" + event;
       print_line(as_json ? tools::dump_json({{"event", name}, {"peer", who}}) : "peer " + event + ": " + who);
     },
@@ -172,8 +176,8 @@ public:
       membership_opts.secret = std::move(*secret);
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
-    event_printer_ = sys_.spawn(node_event_printer, opts_.as_json);
-    self_->send(membership_, watch_nodes_atom::value, event_printer_);  // not anonymous: see membership
+    event_watcher_ = sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& group) { host(group); });
+    self_->send(membership_, watch_nodes_atom::value, event_watcher_);  // not anonymous: see membership
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
     auto tls = uses_tls(sys_);
@@ -201,19 +205,22 @@ public:
 
   // Final snapshots, then the store is flushed and closed (see stop_node).
   void stop() {
+    if (event_watcher_) {  // first: it may start replicas
+      self_->send_exit(event_watcher_, caf::exit_reason::user_shutdown);
+      self_->wait_for(event_watcher_);
+      event_watcher_ = nullptr;
+    }
     std::vector<replica_actor> replicas;
-    for (auto& [g, r] : replicas_) replicas.push_back(r);
-    replicas_.clear();
+    {
+      std::lock_guard<std::mutex> guard(replicas_mutex_);
+      for (auto& [g, r] : replicas_) replicas.push_back(r);
+      replicas_.clear();
+    }
     auto some = [](const auto& handle) { return handle ? std::optional(handle) : std::nullopt; };
     if (auto ok = stop_node(sys_, replicas, some(storage_), some(membership_)); !ok)
       warn("stopping: " + ok.error().to_string());
     membership_ = nullptr;
     storage_ = nullptr;
-    if (event_printer_) {
-      self_->send_exit(event_printer_, caf::exit_reason::user_shutdown);
-      self_->wait_for(event_printer_);
-      event_printer_ = nullptr;
-    }
   }
 
   /// Answers an input that was not run.
@@ -270,8 +277,29 @@ private:
     return {};
   }
 
+  // A group that another node hosts: this node hosts it too (unless --on-demand), so a group made
+  // anywhere has a copy everywhere. Runs on the event watcher's thread.
+  void host(const std::string& group_text) {
+    if (opts_.on_demand) return;
+    auto g = storage::group_key::parse(group_text);
+    if (!g) return;
+    {
+      std::lock_guard<std::mutex> guard(replicas_mutex_);
+      if (replicas_.count(g->to_string()) > 0) return;
+    }
+    if (auto r = replica(*g); !r) return warn("cannot host " + g->to_string() + ": " + r.error().to_string());
+    answer({{"event", "hosting"}, {"group", g->to_string()}}, "hosting " + g->to_string());
+  }
+
+  // The replicas this node hosts, by group (a copy: the watcher may add to them meanwhile).
+  std::map<std::string, replica_actor> hosted() {
+    std::lock_guard<std::mutex> guard(replicas_mutex_);
+    return replicas_;
+  }
+
   expected<replica_actor> replica(const storage::group_key& g) {
     auto key = g.to_string();
+    std::lock_guard<std::mutex> guard(replicas_mutex_);
     if (auto it = replicas_.find(key); it != replicas_.end()) return it->second;
     if (replicas_.size() >= opts_.max_groups)
       return error(errc::too_large, "this node already hosts " + std::to_string(opts_.max_groups) +
@@ -312,7 +340,7 @@ private:
   // Whether this node or a connected one has a replica of g: reading a group that nobody hosts
   // must not create it (a typo would otherwise take one of --max-groups).
   bool hosted_anywhere(const storage::group_key& g) {
-    if (replicas_.count(g.to_string()) > 0) return true;
+    if (hosted().count(g.to_string()) > 0) return true;
     bool found = false;
     self_->request(membership_, std::chrono::seconds(5), members_atom::value, g.to_string())
       .receive([&](std::vector<caf::strong_actor_ptr>& ms) { found = !ms.empty(); }, [](caf::error&) {});
@@ -333,7 +361,7 @@ private:
   void groups() {
     json names = json::array();
     std::string text;
-    for (auto& [g, r] : replicas_) {
+    for (auto& [g, r] : hosted()) {
       names.push_back(g);
       text += (text.empty() ? "" : " ") + g;
     }
@@ -345,7 +373,7 @@ private:
     self_->request(membership_, std::chrono::seconds(5), nodes_atom::value)
       .receive([&](std::uint64_t n) { nodes = n; }, [](caf::error&) {});
     json per_group = json::object();
-    for (auto& [g, r] : replicas_) {
+    for (auto& [g, r] : hosted()) {
       std::size_t members = 0;
       self_->request(membership_, std::chrono::seconds(5), members_atom::value, g)
         .receive([&](std::vector<caf::strong_actor_ptr>& ms) { members = ms.size(); }, [](caf::error&) {});
@@ -361,9 +389,10 @@ private:
   }
 
   void snapshot() {
-    for (auto& [g, r] : replicas_)
+    auto replicas = hosted();
+    for (auto& [g, r] : replicas)
       if (auto ok = request_ok(r, snapshot_atom::value); !ok) return answer_error(ok.error());
-    answer({{"ok", true}, {"groups", replicas_.size()}}, "saved " + std::to_string(replicas_.size()) + " groups");
+    answer({{"ok", true}, {"groups", replicas.size()}}, "saved " + std::to_string(replicas.size()) + " groups");
   }
 
   void stats() {
@@ -371,7 +400,7 @@ private:
     self_->request(storage_, std::chrono::seconds(5), stats_atom::value)
       .receive([&](storage_stats& x) { s = x; }, [](caf::error&) {});
     json storage_json{{"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
-    answer({{"ok", true}, {"storage", storage_json}, {"groups", replicas_.size()}}, "storage " + tools::dump_json(storage_json));
+    answer({{"ok", true}, {"storage", storage_json}, {"groups", hosted().size()}}, "storage " + tools::dump_json(storage_json));
   }
 
   template <class Handle, class... Ts>
@@ -393,7 +422,8 @@ private:
   caf::scoped_actor self_;
   storage_actor storage_;
   membership_actor membership_;
-  caf::actor event_printer_;
+  caf::actor event_watcher_;
+  std::mutex replicas_mutex_;  // the command thread and the event watcher both start replicas
   std::map<std::string, replica_actor> replicas_;
 };
 
@@ -510,6 +540,7 @@ int main(int argc, char** argv) {
   app.add_flag("--durable", opts.durable, "each mutation is in the store's log, synced to disk, before it is acknowledged");
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
+  app.add_flag("--on-demand", opts.on_demand, "host only groups this node is asked about (default: every group of the cluster)");
   app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
   app.add_option("--tls-certificate", opts.tls.certificate, "PEM certificate of this node, signed by the --tls-ca");
   app.add_option("--tls-key", opts.tls.key, "PEM private key of the certificate");

@@ -97,10 +97,13 @@ std::vector<caf::strong_actor_ptr> all_members(membership_ptr self, const std::s
   return out;
 }
 
-// Tells the local members of `group` (except `skip`) that `who` appeared.
+void notify_watchers(membership_ptr self, const std::string& event, const std::string& who);
+
+// Tells the local members of `group` (except `who`) that `who` appeared; when this node has no
+// member of the group, tells the watchers that another node hosts it ("group" event).
 void announce_up(membership_ptr self, const std::string& group, const caf::strong_actor_ptr& who) {
   auto it = self->state.local.find(group);
-  if (it == self->state.local.end()) return;
+  if (it == self->state.local.end() || it->second.empty()) return notify_watchers(self, "group", group);
   for (auto& m : it->second)
     if (m != who) self->send(caf::actor_cast<replica_actor>(m), peer_up_atom::value, group, who);
 }

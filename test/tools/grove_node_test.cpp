@@ -58,12 +58,13 @@ int port_of(node_process& n) {
   return ev["port"].get<int>();
 }
 
-// Asks `command` until the answer's value equals `expected` (or the deadline passes).
-bool converges(node_process& n, const std::string& command, const json& expected, std::chrono::seconds deadline = 30s) {
+// Asks `command` until the answer's `field` equals `expected` (or the deadline passes).
+bool converges(node_process& n, const std::string& command, const json& expected, std::chrono::seconds deadline = 30s,
+               const std::string& field = "value") {
   auto until = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < until) {
     auto answer = n.ask(command);
-    if (answer.is_object() && answer.value("ok", false) && answer["value"] == expected) return true;
+    if (answer.is_object() && answer.value("ok", false) && answer[field] == expected) return true;
     std::this_thread::sleep_for(50ms);
   }
   return false;
@@ -212,6 +213,32 @@ BOOST_AUTO_TEST_CASE(three_node_processes_converge_survive_a_kill_9_and_reconver
   for (auto* n : {a.get(), b.get(), c.get()}) BOOST_TEST(converges(*n, "get counter:hits", 11115));
   BOOST_TEST(converges(*c, "get set:seen", a->ask("get set:seen")["value"]));
   for (auto* n : {a.get(), b.get(), c.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+// A group made through one node is hosted by every other without being asked for (one copy per
+// node), also by a node that joins later; an --on-demand node hosts only what it is asked about.
+BOOST_AUTO_TEST_CASE(a_group_created_through_one_node_is_hosted_by_the_others_unasked) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"), {}, "ets");
+  auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
+  auto b = start_node("b", dir.file("b"), {peer_a}, "ets");
+  port_of(*b);
+  auto lazy = start_node("lazy", dir.file("lazy"), {peer_a}, "ets", {"--on-demand"});
+  port_of(*lazy);
+  BOOST_REQUIRE(b->wait_for_event("connected").is_object());
+  BOOST_REQUIRE(lazy->wait_for_event("connected").is_object());
+  BOOST_REQUIRE(a->ask("incr counter:made-on-a 7")["ok"] == true);
+  BOOST_REQUIRE(a->ask("add set:made-on-a x")["ok"] == true);
+  auto both = json::parse(R"(["counter:made-on-a","set:made-on-a"])");
+  BOOST_TEST(converges(*b, "groups", both, 30s, "groups"));
+  BOOST_TEST(converges(*b, "get counter:made-on-a", 7));
+  // A node that starts later learns the groups when it connects.
+  auto c = start_node("c", dir.file("c"), {peer_a}, "ets");
+  port_of(*c);
+  BOOST_TEST(converges(*c, "groups", both, 30s, "groups"));
+  BOOST_TEST(converges(*c, "get set:made-on-a", json::parse(R"(["x"])")));
+  BOOST_TEST(lazy->ask("groups")["groups"] == json::array());
+  for (auto* n : {a.get(), b.get(), c.get(), lazy.get()}) BOOST_TEST(n->finish() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_secret_stays_out) {

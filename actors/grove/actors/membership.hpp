@@ -30,7 +30,9 @@ using connect_node_atom = caf::atom_constant<caf::atom("grv_conn")>;
 using advertise_atom = caf::atom_constant<caf::atom("grv_advert")>;
 using addresses_atom = caf::atom_constant<caf::atom("grv_addrs")>;
 using watch_nodes_atom = caf::atom_constant<caf::atom("grv_watch")>;
-/// Sent to watchers: (node_event_atom, "up" or "down", the node's address or, if it has none, id).
+/// Sent to watchers: (node_event_atom, "up" or "down", the node's address or, if it has none, id),
+/// and (node_event_atom, "group", the group as text) when a member of a group that has no member
+/// on this node appears on another node (so a node can host every group of the cluster).
 using node_event_atom = caf::atom_constant<caf::atom("grv_nodeev")>;
 using hello_atom = caf::atom_constant<caf::atom("grv_hello")>;
 using hello_ack_atom = caf::atom_constant<caf::atom("grv_hellok")>;
