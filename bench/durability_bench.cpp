@@ -55,19 +55,19 @@ replication_options logged(const storage_actor& store, storage::group_key g) {
 // and counts the acknowledgements into `done`.
 void spawn_client(const replica_actor& r, std::uint64_t total, std::function<crdt::operation(std::uint64_t)> make,
                   std::shared_ptr<std::atomic<std::uint64_t>> done) {
-  sys().spawn([=](caf::event_based_actor* self) {
+  sys().spawn([=](caf::event_based_actor* self, const replica_actor& target) {
     auto sent = std::make_shared<std::uint64_t>(0), answered = std::make_shared<std::uint64_t>(0);
     auto send_one = std::make_shared<std::function<void()>>();
     *send_one = [=] {
       if (*sent == total) return;
-      self->request(r, caf::infinite, mutate_atom::value, make((*sent)++)).then([=](done_atom) {
+      self->request(target, caf::infinite, mutate_atom::value, make((*sent)++)).then([=](done_atom) {
         ++*done;
         if (++*answered == total) *send_one = nullptr;  // it holds itself: let the client go
         else (*send_one)();
       });
     };
     for (int i = 0; i < in_flight; ++i) (*send_one)();
-  });
+  }, r);
 }
 
 void wait_for(const std::atomic<std::uint64_t>& done, std::uint64_t target) {

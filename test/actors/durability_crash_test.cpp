@@ -75,8 +75,9 @@ constexpr int in_flight = 64;
     if (::write(pipe_out, &r, sizeof r) != sizeof r) ::_exit(5);
   };
   // The client: each pair of acknowledgements (set and counter) frees a slot for a new mutation.
-  sys.spawn([=](caf::event_based_actor* client) {
-    auto next = std::make_shared<std::uint64_t>(first_id);
+  // (Spawned with an argument: CAF 0.17 dereferences a null tuple for a function without any.)
+  sys.spawn([=](caf::event_based_actor* client, std::uint64_t first) {
+    auto next = std::make_shared<std::uint64_t>(first);
     auto send_one = std::make_shared<std::function<void()>>();
     *send_one = [=] {
       auto id = (*next)++;
@@ -94,7 +95,7 @@ constexpr int in_flight = 64;
         .then(on_ack, on_error);
     };
     for (int i = 0; i < in_flight; ++i) (*send_one)();
-  });
+  }, first_id);
   for (;;) ::pause();  // until SIGKILL
 }
 

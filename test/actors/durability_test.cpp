@@ -60,9 +60,10 @@ storage_stats storage_stats_of(node& n, const storage_actor& store) {
 // Sends a mutation from an actor of its own; the flag turns true when it is acknowledged.
 std::shared_ptr<std::atomic<bool>> requested_mutation(node& n, const replica_actor& r, crdt::operation mutation) {
   auto answered = std::make_shared<std::atomic<bool>>(false);
-  n.sys->spawn([=](caf::event_based_actor* client) {
-    client->request(r, caf::infinite, mutate_atom::value, mutation).then([=](done_atom) { *answered = true; });
-  });
+  // (Spawned with its arguments: CAF 0.17 dereferences a null tuple for a function without any.)
+  n.sys->spawn([answered](caf::event_based_actor* client, const replica_actor& target, const crdt::operation& m) {
+    client->request(target, caf::infinite, mutate_atom::value, m).then([=](done_atom) { *answered = true; });
+  }, r, mutation);
   return answered;
 }
 
@@ -222,11 +223,11 @@ BOOST_AUTO_TEST_CASE(appends_of_many_groups_share_commits_of_a_durable_store) {
   for (int i = 0; i < 8; ++i) replicas.push_back(n.replica<crdt::gcounter>("a", group_key{"counter", "c" + std::to_string(i)}, logged(store)));
   constexpr int per_group = 200;
   auto acknowledged = std::make_shared<std::atomic<int>>(0);
-  n.sys->spawn([=](caf::event_based_actor* client) {
-    for (int k = 0; k < per_group; ++k)
+  n.sys->spawn([=](caf::event_based_actor* client, int rounds) {
+    for (int k = 0; k < rounds; ++k)
       for (auto& r : replicas)
         client->request(r, caf::infinite, mutate_atom::value, op("increment", {"1"})).then([=](done_atom) { ++*acknowledged; });
-  });
+  }, per_group);
   BOOST_REQUIRE(eventually([&] { return acknowledged->load() == per_group * 8; }));
   for (auto& r : replicas) BOOST_TEST(value_of<crdt::gcounter>(*n.sys, r)->value() == std::uint64_t{per_group});
   auto s = storage_stats_of(n, store);
