@@ -749,6 +749,14 @@ void configure_node(caf::actor_system_config& cfg) {
   // A node that learns of another through a third connects to it directly, so that the loss of
   // the third does not cut them off, and the death of either is seen at once by the other.
   cfg.set("middleman.enable-automatic-connections", true);
+  // CAF's work-stealing workers poll before they sleep: after each job, 100 attempts without a
+  // pause, then 500 with a 50 us sleep each, and then, asleep, they wake every 10 ms to steal.
+  // That costs about 1% of a core per idle node, and under sporadic load (1,000 commands/s) most of
+  // a node's CPU goes to those sleeps. New work for a sleeping worker wakes it at once, so fewer
+  // polls and a longer sleep cost only the time until an idle worker steals from a busy one.
+  cfg.set("work-stealing.aggressive-poll-attempts", scheduler_poll_attempts);
+  cfg.set("work-stealing.moderate-poll-attempts", scheduler_poll_attempts);
+  cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{relaxed_scheduler_sleep});
 }
 
 }  // namespace grove::actors

@@ -23,6 +23,10 @@
 
 namespace grove::actors {
 
+/// How long an idle scheduler worker sleeps before it looks for work again, and how often it polls
+/// for work (without and with short pauses) before it sleeps (configure_node).
+constexpr std::chrono::milliseconds relaxed_scheduler_sleep{1000};
+constexpr std::size_t scheduler_poll_attempts = 10;
 /// CAF's connection timeout (configure_node): a peer silent for this long is taken as gone.
 constexpr std::chrono::milliseconds connection_timeout{3000};
 /// Delay before the first reconnection attempt after a connection dropped or failed, and the cap
@@ -46,7 +50,8 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
                std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-/// Middleman settings for nodes: heartbeats so that a silently vanished peer is noticed.
+/// Settings for nodes: heartbeats so that a silently vanished peer is noticed, automatic
+/// connections, and scheduler workers that sleep while idle instead of polling every 10 ms.
 void configure_node(caf::actor_system_config& cfg);
 
 }  // namespace grove::actors
