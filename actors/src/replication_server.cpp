@@ -37,6 +37,8 @@ constexpr std::size_t max_recent_deltas = 1024;
 constexpr std::size_t recent_bytes_per_message_size = 4;  // x max_message_bytes
 // Digest rounds after the last change (or mismatch) before the digest timer stops.
 constexpr int quiet_digest_rounds = 2;
+// A digest sent by a replica that changed since its last round carries no checksum.
+constexpr std::uint64_t no_checksum = 0;
 
 struct incoming_transfer {
   std::uint64_t seq = 0;
@@ -540,7 +542,7 @@ void compare_digest(replica_ptr self, const digest_message& d, const replica_act
   bool same_deltas = theirs[d.from] == merged_here(d.from) && theirs[st.self_id] == st.seq;
   for (const auto& [addr, origin] : st.origin_of) same_deltas = same_deltas && theirs[origin] == merged_here(origin);
   bool own_change_pending = st.slot->has_delta() || st.newest_append;
-  if (same_deltas && !own_change_pending && d.digest != state_digest(self)) {
+  if (same_deltas && !own_change_pending && d.digest != no_checksum && d.digest != state_digest(self)) {
     send_state(self, sender);
     ask_for_state(self, d.from, sender);
     mismatch = true;
@@ -557,7 +559,10 @@ void digest_round(replica_ptr self) {
   st.digest_armed = false;
   if (st.peers.empty()) return;
   broadcast_delta(self);
-  digest_message d{st.group_text, st.self_id, state_digest(self), merged_summary(self)};
+  // The checksum needs the whole state encoded: only in a round after one without change, when it
+  // can decide something (while changes flow, the merged counts alone find what is missing).
+  auto checksum = st.changed_since_digest ? no_checksum : state_digest(self);
+  digest_message d{st.group_text, st.self_id, checksum, merged_summary(self)};
   for (auto& [addr, peer] : st.peers) self->send(peer, digest_atom::value, d);
   st.stats.digests_sent += st.peers.size();
   st.awaiting.clear();  // unanswered requests may be asked again

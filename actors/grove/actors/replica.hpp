@@ -135,7 +135,8 @@ struct state_chunk {
 
 /// A replica's anti-entropy summary: the deltas it has merged from itself and each current member
 /// (without gaps), and the digest of its encoded state (the codec's checksum: equal states, equal
-/// digests).
+/// digests), or 0 when the replica changed since its previous round (encoding a big state for
+/// every round while changes flow would cost what the change does not).
 struct digest_message {
   std::string group;
   std::string from;
