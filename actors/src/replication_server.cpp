@@ -37,6 +37,9 @@ constexpr std::size_t max_recent_deltas = 1024;
 constexpr std::size_t recent_bytes_per_message_size = 4;  // x max_message_bytes
 // Digest rounds after the last change (or mismatch) before the digest timer stops.
 constexpr int quiet_digest_rounds = 2;
+// Most origins a digest or a state may list: more is no replica of this group (membership takes
+// at most 1,024 members of a group per node).
+constexpr std::size_t max_summary_origins = 1 << 16;
 // A digest sent by a replica that changed since its last round carries no checksum.
 constexpr std::uint64_t no_checksum = 0;
 
@@ -479,7 +482,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   auto& st = self->state;
   auto max_chunks = max_state_bytes / st.opts.max_message_bytes + 1;
   if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks ||
-      c.data.size() > st.opts.max_message_bytes) {
+      c.data.size() > st.opts.max_message_bytes || c.merged.size() > max_summary_origins) {
     drop_sender(self, "malformed state chunk from " + quote_input(c.from));
     return;
   }
@@ -669,6 +672,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](digest_atom, const digest_message& d) {
       if (!from_peer(self) || d.group != self->state.group_text) return;
+      if (d.merged.size() > max_summary_origins) return drop_sender(self, "digest listing too many origins");
       note_origin(self, d.from);
       if (auto sender = sender_of(self)) compare_digest(self, d, sender);
     },

@@ -521,6 +521,7 @@ caf::behavior hostile_peer(caf::event_based_actor* self, replica_actor target) {
   return {
     [=](delta_message& m) { self->send(target, delta_atom::value, std::move(m)); },
     [=](state_chunk& c) { self->send(target, chunk_atom::value, std::move(c)); },
+    [=](digest_message& d) { self->send(target, digest_atom::value, std::move(d)); },
   };
 }
 
@@ -550,6 +551,26 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"2"})));
   BOOST_REQUIRE(mutate(*n.sys, b, op("increment", {"3"})));
   for (auto& r : {a, b}) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 5u; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_peer_whose_digest_lists_more_origins_than_any_group_has_is_dropped) {
+  node n;
+  group_key g{"counter", "listy"};
+  auto a = n.replica<gcounter>("a", g);
+  auto hostile = n.sys->spawn(hostile_peer, a);
+  n.owned.push_back(hostile);
+  {
+    caf::scoped_actor self{*n.sys};
+    self->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
+                  caf::actor_cast<caf::strong_actor_ptr>(hostile))
+      .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  }
+  BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));
+  digest_message listy{g.to_string(), "h@1", 1, {}};
+  for (int i = 0; i <= (1 << 16); ++i) listy.merged.push_back({"o" + std::to_string(i), 1});
+  caf::anon_send(hostile, listy);
+  BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).peers == 0; }));
+  BOOST_TEST(stats_of(*n.sys, a).origins == 0u);  // nothing of it was kept
 }
 
 namespace {
