@@ -389,6 +389,7 @@ void finish_append(replica_ptr self, const std::shared_ptr<log_batch>& batch, co
   if (e) {
     log_error(self, "log append failed: " + self->system().render(e));
     st.changed_since_snapshot = true;  // the next snapshot saves what the log lacks
+    arm_snapshot(self);
   } else {
     ++st.stats.log_appends;
   }

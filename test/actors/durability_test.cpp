@@ -119,6 +119,58 @@ BOOST_AUTO_TEST_CASE(a_mutation_is_acknowledged_only_once_its_delta_is_in_the_lo
   }
 }
 
+namespace {
+
+// An in-memory backend whose log appends fail while `failing` is set (a full disk, say).
+class failing_appends final : public storage::backend {
+public:
+  failing_appends(std::unique_ptr<storage::backend> inner, std::shared_ptr<std::atomic<bool>> failing)
+    : inner_(std::move(inner)), failing_(std::move(failing)) {}
+  status write(const std::vector<storage::write_op>& ops) override {
+    for (const auto& op : ops)
+      if (op.what == storage::write_op::kind::append && failing_->load()) return error(errc::disk_full, "no space for the log");
+    return inner_->write(ops);
+  }
+  expected<std::optional<bytes>> load(const group_key& g) override { return inner_->load(g); }
+  expected<std::vector<storage::log_entry>> read_log(const group_key& g) override { return inner_->read_log(g); }
+  expected<std::vector<group_key>> list_groups() override { return inner_->list_groups(); }
+  status sync() override { return inner_->sync(); }
+  status close() override { return inner_->close(); }
+  std::string describe() const override { return "failing " + inner_->describe(); }
+
+private:
+  std::unique_ptr<storage::backend> inner_;
+  std::shared_ptr<std::atomic<bool>> failing_;
+};
+
+}  // namespace
+
+// A failed append: the requester gets the error, the mutation stays applied here, and the next
+// snapshot stores it.
+BOOST_AUTO_TEST_CASE(a_failed_append_answers_its_error_and_the_next_snapshot_stores_the_mutation) {
+  node n;
+  auto failing = std::make_shared<std::atomic<bool>>(true);
+  storage::ets_options eo;
+  eo.table = "failing-appends";
+  auto store = spawn_storage_actor(*n.sys, std::make_unique<failing_appends>(std::move(*storage::open_ets(eo)), failing));
+  n.owned.push_back(caf::actor_cast<caf::actor>(store));
+  group_key g{"set", "unlogged"};
+  auto o = logged(store);
+  o.snapshot_interval = std::chrono::milliseconds(50);
+  auto r = n.replica<orset<std::string>>("a", g, o);
+  auto result = mutate(*n.sys, r, op("add", {"kept anyway"}));
+  BOOST_REQUIRE(!result);
+  BOOST_TEST(result.error().code() == errc::disk_full);
+  BOOST_TEST(value_of<orset<std::string>>(*n.sys, r)->contains("kept anyway"));
+  auto client = make_storage_client(*n.sys, store);
+  BOOST_TEST(eventually([&] {
+    auto stored = storage::load<orset<std::string>>(*client, g);
+    return stored && *stored && (*stored)->contains("kept anyway");
+  }));
+  failing->store(false);
+  BOOST_TEST(bool(mutate(*n.sys, r, op("add", {"logged"}))));
+}
+
 BOOST_AUTO_TEST_CASE(a_replica_that_crashed_comes_back_with_every_acknowledged_mutation_from_its_log) {
   node n;
   auto store = ets_store(n, "crashed-replica");

@@ -39,7 +39,7 @@
 //  - a peer that appears (join, node connection) gets the full state and is asked for its own;
 //  - after a change, every digest_interval until two rounds pass without change, a replica sends
 //    each peer a digest: how far it has merged the deltas of each current member (and of itself)
-//    and its state's checksum. The receiver resends the sender what the sender lacks of its own
+//    and, in a round after one without change, its state's checksum. The receiver resends the sender what the sender lacks of its own
 //    deltas, asks for the sender's deltas it lacks, and only when both have merged exactly the
 //    same deltas of every current member and still differ (a member that left before its last
 //    delta reached everyone), exchanges full states.
