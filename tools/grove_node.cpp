@@ -283,10 +283,7 @@ private:
     if (opts_.on_demand) return;
     auto g = storage::group_key::parse(group_text);
     if (!g) return;
-    {
-      std::lock_guard<std::mutex> guard(replicas_mutex_);
-      if (replicas_.count(g->to_string()) > 0) return;
-    }
+    if (hosts(g->to_string())) return;
     if (auto r = replica(*g); !r) return warn("cannot host " + g->to_string() + ": " + r.error().to_string());
     answer({{"event", "hosting"}, {"group", g->to_string()}}, "hosting " + g->to_string());
   }
@@ -295,6 +292,16 @@ private:
   std::map<std::string, replica_actor> hosted() {
     std::lock_guard<std::mutex> guard(replicas_mutex_);
     return replicas_;
+  }
+
+  bool hosts(const std::string& group) {
+    std::lock_guard<std::mutex> guard(replicas_mutex_);
+    return replicas_.count(group) > 0;
+  }
+
+  std::size_t hosted_count() {
+    std::lock_guard<std::mutex> guard(replicas_mutex_);
+    return replicas_.size();
   }
 
   expected<replica_actor> replica(const storage::group_key& g) {
@@ -340,7 +347,7 @@ private:
   // Whether this node or a connected one has a replica of g: reading a group that nobody hosts
   // must not create it (a typo would otherwise take one of --max-groups).
   bool hosted_anywhere(const storage::group_key& g) {
-    if (hosted().count(g.to_string()) > 0) return true;
+    if (hosts(g.to_string())) return true;
     bool found = false;
     self_->request(membership_, std::chrono::seconds(5), members_atom::value, g.to_string())
       .receive([&](std::vector<caf::strong_actor_ptr>& ms) { found = !ms.empty(); }, [](caf::error&) {});
@@ -400,7 +407,7 @@ private:
     self_->request(storage_, std::chrono::seconds(5), stats_atom::value)
       .receive([&](storage_stats& x) { s = x; }, [](caf::error&) {});
     json storage_json{{"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
-    answer({{"ok", true}, {"storage", storage_json}, {"groups", hosted().size()}}, "storage " + tools::dump_json(storage_json));
+    answer({{"ok", true}, {"storage", storage_json}, {"groups", hosted_count()}}, "storage " + tools::dump_json(storage_json));
   }
 
   template <class Handle, class... Ts>

@@ -14,6 +14,7 @@
 #include "grove/crdt/all.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
+#include "support/forwarding_backend.hpp"
 #include "support/gated_backend.hpp"
 #include "support/node.hpp"
 #include "support/printing.hpp"
@@ -122,24 +123,17 @@ BOOST_AUTO_TEST_CASE(a_mutation_is_acknowledged_only_once_its_delta_is_in_the_lo
 namespace {
 
 // An in-memory backend whose log appends fail while `failing` is set (a full disk, say).
-class failing_appends final : public storage::backend {
+class failing_appends final : public forwarding_backend {
 public:
   failing_appends(std::unique_ptr<storage::backend> inner, std::shared_ptr<std::atomic<bool>> failing)
-    : inner_(std::move(inner)), failing_(std::move(failing)) {}
+    : forwarding_backend(std::move(inner), "failing "), failing_(std::move(failing)) {}
   status write(const std::vector<storage::write_op>& ops) override {
     for (const auto& op : ops)
       if (op.what == storage::write_op::kind::append && failing_->load()) return error(errc::disk_full, "no space for the log");
-    return inner_->write(ops);
+    return forwarding_backend::write(ops);
   }
-  expected<std::optional<bytes>> load(const group_key& g) override { return inner_->load(g); }
-  expected<std::vector<storage::log_entry>> read_log(const group_key& g) override { return inner_->read_log(g); }
-  expected<std::vector<group_key>> list_groups() override { return inner_->list_groups(); }
-  status sync() override { return inner_->sync(); }
-  status close() override { return inner_->close(); }
-  std::string describe() const override { return "failing " + inner_->describe(); }
 
 private:
-  std::unique_ptr<storage::backend> inner_;
   std::shared_ptr<std::atomic<bool>> failing_;
 };
 

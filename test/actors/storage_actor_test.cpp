@@ -12,6 +12,7 @@
 #include "grove/actors/storage_actor.hpp"
 #include "grove/actors/storage_client.hpp"
 #include "support/actor_system.hpp"
+#include "support/forwarding_backend.hpp"
 #include "support/gated_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
 #include "support/storage_flavors.hpp"
@@ -32,25 +33,15 @@ struct system_fixture {
 caf::actor_system& shared_system() { return *the_system; }
 
 // A client that stops its storage actor when it goes away.
-class owning_client final : public grove::storage::backend {
+class owning_client final : public grove::testing::forwarding_backend {
 public:
   owning_client(caf::actor_system& sys, grove::actors::storage_actor actor)
-    : actor_(actor), client_(grove::actors::make_storage_client(sys, actor)) {}
+    : forwarding_backend(grove::actors::make_storage_client(sys, actor), ""), actor_(actor) {}
   ~owning_client() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
 
-  grove::status write(const std::vector<grove::storage::write_op>& ops) override { return client_->write(ops); }
-  grove::expected<std::optional<grove::bytes>> load(const grove::storage::group_key& g) override { return client_->load(g); }
-  grove::expected<std::vector<grove::storage::log_entry>> read_log(const grove::storage::group_key& g) override {
-    return client_->read_log(g);
-  }
-  grove::expected<std::vector<grove::storage::group_key>> list_groups() override { return client_->list_groups(); }
-  grove::status sync() override { return client_->sync(); }
-  grove::status close() override { return client_->close(); }
-  std::string describe() const override { return client_->describe(); }
 
 private:
   grove::actors::storage_actor actor_;
-  std::unique_ptr<grove::storage::backend> client_;
 };
 
 template <class Inner>

@@ -12,13 +12,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include "grove/storage/backend.hpp"
+#include "support/forwarding_backend.hpp"
 
 namespace grove::testing {
 
 // An in-memory backend that can hold the storage actor inside write until the test opens
 // the gate, so that the test can fill the actor's mailbox behind a running commit. It records the
 // number of operations of every write call.
-class gated_backend final : public storage::backend {
+class gated_backend final : public forwarding_backend {
 public:
   struct control {
     std::mutex mutex;
@@ -45,7 +46,7 @@ public:
   };
 
   gated_backend(std::unique_ptr<storage::backend> inner, std::shared_ptr<control> c)
-    : inner_(std::move(inner)), c_(std::move(c)) {}
+    : forwarding_backend(std::move(inner), "gated "), c_(std::move(c)) {}
 
   status write(const std::vector<storage::write_op>& entries) override {
     {
@@ -56,17 +57,10 @@ public:
       c_->cv.wait(lock, [&] { return !c_->closed_gate; });
       c_->inside = false;
     }
-    return inner_->write(entries);
+    return forwarding_backend::write(entries);
   }
-  expected<std::optional<bytes>> load(const storage::group_key& g) override { return inner_->load(g); }
-  expected<std::vector<storage::log_entry>> read_log(const storage::group_key& g) override { return inner_->read_log(g); }
-  expected<std::vector<storage::group_key>> list_groups() override { return inner_->list_groups(); }
-  status sync() override { return inner_->sync(); }
-  status close() override { return inner_->close(); }
-  std::string describe() const override { return "gated " + inner_->describe(); }
 
 private:
-  std::unique_ptr<storage::backend> inner_;
   std::shared_ptr<control> c_;
 };
 
