@@ -4,6 +4,7 @@
 // Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -44,6 +45,10 @@ using namespace grove;
 using namespace grove::actors;
 using json = nlohmann::json;
 
+// Most lines a batch takes, and the longest timeout a consistency level takes.
+constexpr std::uint64_t max_batch_lines = 100'000;
+constexpr std::uint64_t max_consistency_timeout_ms = 600'000;
+
 struct node_options {
   std::string name;
   std::string address = "127.0.0.1";
@@ -57,6 +62,7 @@ struct node_options {
   bool as_json = false;
   std::size_t max_groups = 1000;
   bool on_demand = false;
+  std::uint64_t tombstone_lifetime_s = 24 * 3600;
   std::string secret_file;
   tls_options tls;
   std::string tls_passphrase_file;
@@ -149,12 +155,13 @@ void print_line(const std::string& line) {
 
 // Prints membership's node events ("up"/"down" and the node's address) as peer_up/peer_down
 // events. (It takes an argument: CAF 0.17's spawn of argument-less functions trips UBSan.)
-// Membership's events: nodes coming and going are printed; a group that another node hosts and
-// this one does not goes to `on_group`.
-caf::behavior node_event_watcher(caf::event_based_actor*, bool as_json, std::function<void(const std::string&)> on_group) {
+// Membership's events: nodes coming and going are printed; groups that another node hosts and this
+// one does not ("group") and groups dropped ("dropped") go to `on_group`.
+caf::behavior node_event_watcher(caf::event_based_actor*, bool as_json,
+                                 std::function<void(const std::string&, const std::string&)> on_group) {
   return {
     [=](node_event_atom, const std::string& event, const std::string& who) {
-      if (event == "group") return on_group(who);
+      if (event == "group" || event == "dropped") return on_group(event, who);
       auto name = "peer_" + event;
       print_line(as_json ? tools::dump_json({{"event", name}, {"peer", who}}) : "peer " + event + ": " + who);
     },
@@ -170,13 +177,17 @@ public:
     if (!backend) return backend.error();
     storage_ = spawn_storage_actor(sys_, std::move(*backend));
     membership_options membership_opts;
+    membership_opts.tombstone_lifetime = std::chrono::seconds(opts_.tombstone_lifetime_s);
     if (!opts_.secret_file.empty()) {
       auto secret = read_secret(opts_.secret_file, "secret");
       if (!secret) return secret.error();
       membership_opts.secret = std::move(*secret);
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
-    event_watcher_ = sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& group) { host(group); });
+    event_watcher_ = sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& event, const std::string& group) {
+      if (event == "group") host(group);
+      else forget(group);
+    });
     self_->send(membership_, watch_nodes_atom::value, event_watcher_);  // not anonymous: see membership
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
@@ -190,6 +201,7 @@ public:
 
   // Runs one command line; returns false for quit.
   bool run(const std::string& line) {
+    if (batch_) return collect_batch_line(line), true;
     auto cmd = tools::parse_command(line);
     if (!cmd) {
       answer_error(cmd.error());
@@ -205,6 +217,10 @@ public:
 
   // Final snapshots, then the store is flushed and closed (see stop_node).
   void stop() {
+    if (batch_)
+      answer_error(error(errc::invalid_argument, "the input ended " + std::to_string(batch_->lines) + " lines into a batch of " +
+                                                   std::to_string(batch_->expected) + "; none of it was applied"));
+    batch_.reset();
     if (event_watcher_) {  // first: it may start replicas
       self_->send_exit(event_watcher_, caf::exit_reason::user_shutdown);
       self_->wait_for(event_watcher_);
@@ -328,20 +344,125 @@ private:
 
   void execute(const tools::command& cmd) {
     if (cmd.verb == "help") return answer({{"ok", true}, {"help", tools::command_help()}}, tools::command_help());
+    if (cmd.verb == "consistency") return set_consistency(cmd.op.args);
     if (cmd.verb == "groups") return groups();
     if (cmd.verb == "peers") return peers();
     if (cmd.verb == "snapshot") return snapshot();
     if (cmd.verb == "stats") return stats();
     auto g = storage::group_key::parse(cmd.group);
     if (!g) return answer_error(g.error());
+    if (cmd.verb == "drop") return drop(*g);
+    if (cmd.verb == "batch") return start_batch(*g, cmd.op.args[0]);
     if (cmd.verb == "get" && !hosted_anywhere(*g))
       return answer_error(error(errc::not_found, "no node hosts " + quote_input(g->to_string())));
+    if (auto dropped = is_dropped(*g); !dropped) return answer_error(dropped.error());
     auto r = replica(*g);
     if (!r) return answer_error(r.error());
     if (cmd.verb == "get") return get(*g, *r);
-    auto ok = request_ok(*r, mutate_atom::value, cmd.op);
-    if (!ok) return answer_error(ok.error());
-    answer({{"ok", true}}, "ok");
+    write(*r, {cmd.op});
+  }
+
+  // Applies operations as one write at the current write consistency; answers with the number of
+  // replicas that merged it.
+  void write(const replica_actor& r, std::vector<crdt::operation> ops) {
+    replica_count count;
+    status result;
+    self_->request(r, request_timeout(write_level_), mutate_atom::value, write_request{std::move(ops), write_level_})
+      .receive([&](replica_count& c) { count = c; }, [&](caf::error& e) { result = from_caf_error(e); });
+    if (!result) return answer_error(result.error());
+    answer({{"ok", true}, {"acks", count.acks}, {"replicas", count.replicas}},
+           write_level_.level == consistency_level::local
+             ? "ok"
+             : "ok (" + std::to_string(count.acks) + " of " + std::to_string(count.replicas) + " replicas)");
+  }
+
+  // A request with a consistency level gets its own timeout and some time for the answer.
+  static std::chrono::milliseconds request_timeout(const consistency& level) {
+    return std::chrono::milliseconds(level.timeout_ms) + std::chrono::seconds(30);
+  }
+
+  // consistency read|write local|majority|all [TIMEOUT_MS]: for the commands that follow.
+  void set_consistency(const std::vector<std::string>& args) {
+    static const std::map<std::string, consistency_level> levels{
+      {"local", consistency_level::local}, {"majority", consistency_level::majority}, {"all", consistency_level::all}};
+    auto usage = error(errc::invalid_argument, "usage: consistency read|write local|majority|all [TIMEOUT_MS] (1 to " +
+                                                 std::to_string(max_consistency_timeout_ms) + " ms)");
+    auto level = levels.find(args[1]);
+    if ((args[0] != "read" && args[0] != "write") || level == levels.end()) return answer_error(usage);
+    consistency c{level->second, 5000};
+    if (args.size() > 2) {
+      auto ms = parse_count(args[2], max_consistency_timeout_ms);
+      if (!ms) return answer_error(usage);
+      c.timeout_ms = static_cast<std::uint32_t>(*ms);
+    }
+    (args[0] == "read" ? read_level_ : write_level_) = c;
+    answer({{"ok", true}, {args[0], args[1]}, {"timeout_ms", c.timeout_ms}},
+           args[0] + " " + args[1] + " (timeout " + std::to_string(c.timeout_ms) + " ms)");
+  }
+
+  // An unsigned number from 1 to `max`.
+  static std::optional<std::uint64_t> parse_count(const std::string& text, std::uint64_t max) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n == 0 || n > max) return std::nullopt;
+    return n;
+  }
+
+  // batch GROUP N: the next N lines are mutations of GROUP, applied as one write (all or none).
+  void start_batch(const storage::group_key& g, const std::string& count) {
+    auto n = parse_count(count, max_batch_lines);
+    if (!n) return answer_error(error(errc::invalid_argument, "batch: " + quote_input(count) + " is not a count from 1 to " +
+                                                                std::to_string(max_batch_lines)));
+    batch_ = pending_batch{g, *n, 0, {}, std::nullopt};
+  }
+
+  void collect_batch_line(const std::string& line) {
+    auto& b = *batch_;
+    ++b.lines;
+    if (!b.refused) {
+      auto cmd = tools::parse_command(line);
+      auto where = "batch line " + std::to_string(b.lines) + ": ";
+      if (!cmd) b.refused = error(errc::invalid_argument, where + cmd.error().message());
+      else if (cmd->op.name.empty()) b.refused = error(errc::invalid_argument, where + cmd->verb + " is not a mutation");
+      else if (cmd->group != b.group.to_string())
+        b.refused = error(errc::invalid_argument, where + "group " + quote_input(cmd->group) + " is not the batch's");
+      else b.ops.push_back(std::move(cmd->op));
+    }
+    if (b.lines < b.expected) return;
+    auto done = std::move(*batch_);
+    batch_.reset();
+    if (done.refused)
+      return answer_error(error(done.refused->code(), done.refused->message() + "; none of the batch was applied"));
+    if (auto dropped = is_dropped(done.group); !dropped) return answer_error(dropped.error());
+    auto r = replica(done.group);
+    if (!r) return answer_error(r.error());
+    write(*r, std::move(done.ops));
+  }
+
+  // drop GROUP: gone from every node and store; its tombstone keeps it gone (see --tombstone-lifetime).
+  void drop(const storage::group_key& g) {
+    status result;
+    self_->request(membership_, std::chrono::seconds(10), drop_group_atom::value, g.to_string())
+      .receive([](done_atom) {}, [&](caf::error& e) { result = from_caf_error(e); });
+    if (!result) return answer_error(result.error());
+    forget(g.to_string());
+    answer({{"ok", true}, {"dropped", g.to_string()}}, "dropped " + g.to_string());
+  }
+
+  // A dropped group is not made again while its tombstone lives (an error says so).
+  status is_dropped(const storage::group_key& g) {
+    if (hosts(g.to_string())) return {};
+    bool dropped = false;
+    self_->request(membership_, std::chrono::seconds(5), dropped_atom::value, g.to_string())
+      .receive([&](bool d) { dropped = d; }, [](caf::error&) {});
+    if (!dropped) return {};
+    return error(errc::not_found, "group " + g.to_string() + " was dropped; it can be made again once its tombstone expires");
+  }
+
+  // The replica of a dropped group stops by itself; this node forgets its handle.
+  void forget(const std::string& group) {
+    std::lock_guard<std::mutex> guard(replicas_mutex_);
+    replicas_.erase(group);
   }
 
   // Whether this node or a connected one has a replica of g: reading a group that nobody hosts
@@ -356,13 +477,20 @@ private:
 
   void get(const storage::group_key& g, const replica_actor& r) {
     bytes state;
+    replica_count count;
     status result;
-    self_->request(r, std::chrono::seconds(10), state_atom::value)
-      .receive([&](bytes& b) { state = std::move(b); }, [&](caf::error& e) { result = from_caf_error(e); });
+    self_->request(r, request_timeout(read_level_), read_atom::value, read_level_)
+      .receive(
+        [&](read_result& x) {
+          state = std::move(x.state);
+          count = x.count;
+        },
+        [&](caf::error& e) { result = from_caf_error(e); });
     if (!result) return answer_error(result.error());
     auto value = tools::value_to_json(state);
     if (!value) return answer_error(value.error());
-    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}}, tools::dump_json(*value));
+    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}, {"acks", count.acks}, {"replicas", count.replicas}},
+           tools::dump_json(*value));
   }
 
   void groups() {
@@ -432,6 +560,18 @@ private:
   caf::actor event_watcher_;
   std::mutex replicas_mutex_;  // the command thread and the event watcher both start replicas
   std::map<std::string, replica_actor> replicas_;
+  consistency read_level_;
+  consistency write_level_;
+  // A batch being read: its group, how many lines it has and has had, its operations so far, and
+  // the first line that was refused (then the rest are only counted).
+  struct pending_batch {
+    storage::group_key group;
+    std::uint64_t expected = 0;
+    std::uint64_t lines = 0;
+    std::vector<crdt::operation> ops;
+    std::optional<error> refused;
+  };
+  std::optional<pending_batch> batch_;
 };
 
 // Bounds the actor system's shutdown once the node has stopped (final snapshots taken, store
@@ -548,6 +688,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
   app.add_flag("--on-demand", opts.on_demand, "host only groups this node is asked about (default: every group of the cluster)");
+  app.add_option("--tombstone-lifetime", opts.tombstone_lifetime_s,
+                 "seconds a dropped group stays dropped (a node back later with it brings it back)")
+    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 365 * 24 * 3600));
   app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
   app.add_option("--tls-certificate", opts.tls.certificate, "PEM certificate of this node, signed by the --tls-ca");
   app.add_option("--tls-key", opts.tls.key, "PEM private key of the certificate");

@@ -13,27 +13,30 @@ struct verb_spec {
   bool has_group;
   std::size_t words;       // arguments after the group that are single words
   bool rest;               // a final argument made of the rest of the line
-  bool optional_word;      // the single word may be left out (incr, decr)
+  std::size_t required;    // how many of the words must be there (incr N may be left out)
   const char* usage;
 };
 
 const std::map<std::string, verb_spec>& verbs() {
   static const std::map<std::string, verb_spec> table{
-    {"incr", {"increment", true, 1, false, true, "incr GROUP [N]"}},
-    {"decr", {"decrement", true, 1, false, true, "decr GROUP [N]"}},
-    {"add", {"add", true, 0, true, false, "add GROUP ELEM"}},
-    {"remove", {"remove", true, 0, true, false, "remove GROUP ELEM"}},
-    {"put", {"put", true, 1, true, false, "put GROUP KEY VALUE"}},
-    {"del", {"erase", true, 1, false, false, "del GROUP KEY"}},
-    {"set", {"set", true, 0, true, false, "set GROUP VALUE"}},
-    {"insert", {"insert", true, 1, true, false, "insert GROUP INDEX VALUE"}},
-    {"get", {nullptr, true, 0, false, false, "get GROUP"}},
-    {"groups", {nullptr, false, 0, false, false, "groups"}},
-    {"peers", {nullptr, false, 0, false, false, "peers"}},
-    {"snapshot", {nullptr, false, 0, false, false, "snapshot"}},
-    {"stats", {nullptr, false, 0, false, false, "stats"}},
-    {"help", {nullptr, false, 0, false, false, "help"}},
-    {"quit", {nullptr, false, 0, false, false, "quit"}},
+    {"incr", {"increment", true, 1, false, 0, "incr GROUP [N]"}},
+    {"decr", {"decrement", true, 1, false, 0, "decr GROUP [N]"}},
+    {"add", {"add", true, 0, true, 0, "add GROUP ELEM"}},
+    {"remove", {"remove", true, 0, true, 0, "remove GROUP ELEM"}},
+    {"put", {"put", true, 1, true, 1, "put GROUP KEY VALUE"}},
+    {"del", {"erase", true, 1, false, 1, "del GROUP KEY"}},
+    {"set", {"set", true, 0, true, 0, "set GROUP VALUE"}},
+    {"insert", {"insert", true, 1, true, 1, "insert GROUP INDEX VALUE"}},
+    {"get", {nullptr, true, 0, false, 0, "get GROUP"}},
+    {"batch", {nullptr, true, 1, false, 1, "batch GROUP N (then N mutation lines of GROUP)"}},
+    {"drop", {nullptr, true, 0, false, 0, "drop GROUP"}},
+    {"consistency", {nullptr, false, 3, false, 2, "consistency read|write local|majority|all [TIMEOUT_MS]"}},
+    {"groups", {nullptr, false, 0, false, 0, "groups"}},
+    {"peers", {nullptr, false, 0, false, 0, "peers"}},
+    {"snapshot", {nullptr, false, 0, false, 0, "snapshot"}},
+    {"stats", {nullptr, false, 0, false, 0, "stats"}},
+    {"help", {nullptr, false, 0, false, 0, "help"}},
+    {"quit", {nullptr, false, 0, false, 0, "quit"}},
   };
   return table;
 }
@@ -71,7 +74,7 @@ expected<command> parse_command(std::string_view line) {
   for (std::size_t i = 0; i < spec.words; ++i) {
     auto word = next_word(line);
     if (word.empty()) {
-      if (spec.optional_word) break;
+      if (i >= spec.required) break;
       return usage(spec);
     }
     cmd.op.args.emplace_back(word);

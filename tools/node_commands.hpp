@@ -1,6 +1,8 @@
 // grove-node's command language, one command per line:
 //   incr GROUP [N]   decr GROUP [N]   add GROUP ELEM   remove GROUP ELEM   put GROUP KEY VALUE
 //   del GROUP KEY    set GROUP VALUE  insert GROUP INDEX VALUE   get GROUP
+//   batch GROUP N (and N mutation lines of GROUP)   drop GROUP
+//   consistency read|write local|majority|all [TIMEOUT_MS]
 //   groups   peers   snapshot   stats   help   quit
 // A GROUP is KIND:NAME. The last argument of add, remove, put, set and insert is the rest of the
 // line, so it may hold spaces. CAF-free, so the parser can be tested and fuzzed on its own.
@@ -17,7 +19,7 @@ namespace grove::tools {
 struct command {
   std::string verb;
   std::string group;     // empty for commands without a group
-  crdt::operation op;    // for mutations
+  crdt::operation op;    // for mutations; op.args also holds the words of other commands
 };
 
 /// Parses one line; errc::invalid_argument with the command's usage when it does not fit.

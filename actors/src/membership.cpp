@@ -69,6 +69,11 @@ struct membership_state {
   std::map<std::string, known_address> addresses;          // by "host:port"
   std::string own_address;                                 // "host:port" it listens on, if any
   std::set<caf::actor> watchers;                           // get node_event_atom messages
+  // Dropped groups: when each tombstone expires, and the same ordered by expiry (to purge).
+  std::chrono::milliseconds tombstone_lifetime{0};
+  std::size_t max_tombstones = 0;
+  std::map<std::string, std::chrono::steady_clock::time_point> tombstones;
+  std::multimap<std::chrono::steady_clock::time_point, std::string> tombstone_expiry;
   detail::log_limiter log;
 };
 
@@ -99,9 +104,78 @@ std::vector<caf::strong_actor_ptr> all_members(membership_ptr self, const std::s
 
 void notify_watchers(membership_ptr self, const std::string& event, const std::string& who);
 
+// -- dropped groups -------------------------------------------------------------------------------
+
+using tomb_clock = std::chrono::steady_clock;
+
+void purge_tombstones(membership_ptr self) {
+  auto& st = self->state;
+  auto now = tomb_clock::now();
+  while (!st.tombstone_expiry.empty() && st.tombstone_expiry.begin()->first <= now) {
+    st.tombstones.erase(st.tombstone_expiry.begin()->second);
+    st.tombstone_expiry.erase(st.tombstone_expiry.begin());
+  }
+}
+
+bool is_dropped(membership_ptr self, const std::string& group) {
+  purge_tombstones(self);
+  return self->state.tombstones.count(group) > 0;
+}
+
+// Records a tombstone living `remaining` more (at most the configured lifetime); false if the
+// group had one already.
+bool add_tombstone(membership_ptr self, const std::string& group, std::chrono::milliseconds remaining) {
+  auto& st = self->state;
+  if (is_dropped(self, group) || remaining.count() <= 0) return false;
+  if (st.tombstones.size() >= st.max_tombstones) {  // the one that expires first goes early
+    st.tombstones.erase(st.tombstone_expiry.begin()->second);
+    st.tombstone_expiry.erase(st.tombstone_expiry.begin());
+  }
+  auto expires = tomb_clock::now() + std::min(remaining, st.tombstone_lifetime);
+  st.tombstones[group] = expires;
+  st.tombstone_expiry.emplace(expires, group);
+  return true;
+}
+
+std::vector<tombstone> tombstones_of(membership_ptr self, const std::vector<std::string>& groups) {
+  auto now = tomb_clock::now();
+  std::vector<tombstone> out;
+  for (const auto& g : groups)
+    if (auto it = self->state.tombstones.find(g); it != self->state.tombstones.end())
+      out.push_back({g, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(it->second - now).count())});
+  return out;
+}
+
+std::vector<tombstone> all_tombstones(membership_ptr self) {
+  purge_tombstones(self);
+  std::vector<std::string> groups;
+  for (const auto& [g, expires] : self->state.tombstones) groups.push_back(g);
+  return tombstones_of(self, groups);
+}
+
+// Tells this node's replicas of a dropped group to erase their state and stop (they leave
+// membership when they are gone), and the watchers that it is gone.
+void drop_local_members(membership_ptr self, const std::string& group) {
+  auto it = self->state.local.find(group);
+  if (it == self->state.local.end()) return;
+  for (auto& m : it->second) self->send(caf::actor_cast<replica_actor>(m), drop_atom::value, group);
+  notify_watchers(self, "dropped", group);
+}
+
+// Tells a node's membership actor that `group` is dropped (it has a member that must go).
+void send_tombstone(membership_ptr self, const caf::actor& node, const std::string& group) {
+  self->send(caf::actor_cast<membership_actor>(node), tombstones_atom::value, tombstones_of(self, {group}));
+}
+
 // Tells the local members of `group` (except `who`) that `who` appeared; when this node has no
-// member of the group, tells the watchers that another node hosts it ("group" event).
+// member of the group, tells the watchers that another node hosts it ("group" event). A member
+// of a dropped group is not announced: its node is told to drop it.
 void announce_up(membership_ptr self, const std::string& group, const caf::strong_actor_ptr& who) {
+  if (is_dropped(self, group)) {
+    if (auto sender = self->current_sender(); sender && sender->node() != self->node())
+      send_tombstone(self, caf::actor_cast<caf::actor>(sender), group);
+    return;
+  }
   auto it = self->state.local.find(group);
   if (it == self->state.local.end() || it->second.empty()) return notify_watchers(self, "group", group);
   for (auto& m : it->second)
@@ -278,6 +352,8 @@ void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry
   if (!it->second.greeted) {
     it->second.greeted = true;
     notify_watchers(self, "up", name_of(self, from.address()));
+    if (auto dropped = all_tombstones(self); !dropped.empty())
+      self->send(caf::actor_cast<membership_actor>(from), tombstones_atom::value, std::move(dropped));
   }
   for (auto& e : entries) {
     if (!e.replica || e.group.empty()) continue;
@@ -311,9 +387,11 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
 
 // `node` names this node in log lines. (Spawn it with arguments: CAF 0.17's spawn of a function
 // without arguments dereferences a null argument tuple, which UBSan stops.)
-membership_impl::behavior_type membership_behavior(membership_ptr self, std::string node, std::string secret) {
+membership_impl::behavior_type membership_behavior(membership_ptr self, std::string node, membership_options opts) {
   self->state.node = std::move(node);
-  self->state.secret = std::move(secret);
+  self->state.secret = std::move(opts.secret);
+  self->state.tombstone_lifetime = opts.tombstone_lifetime;
+  self->state.max_tombstones = std::max<std::size_t>(1, opts.max_tombstones);
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
   self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -348,6 +426,11 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
     [=](join_group_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
       if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
+      if (is_dropped(self, group)) {
+        self->send(caf::actor_cast<replica_actor>(who), drop_atom::value, group);
+        notify_watchers(self, "dropped", group);
+        return to_caf_error(error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires"));
+      }
       if (self->state.local[group].size() >= max_members_per_group)
         return to_caf_error(error(errc::too_large, "group " + group + " already has " +
                                                      std::to_string(max_members_per_group) + " members on this node"));
@@ -445,6 +528,30 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       if (!from_trusted(self) || !who) return;
       if (self->state.watchers.insert(who).second) self->monitor(who);
     },
+    [=](drop_group_atom, const std::string& group) -> caf::result<done_atom> {
+      if (!from_trusted(self)) return not_trusted();
+      if (group.empty()) return to_caf_error(error(errc::invalid_argument, "drop needs a group"));
+      add_tombstone(self, group, self->state.tombstone_lifetime);
+      drop_local_members(self, group);
+      for (auto& [addr, node] : self->state.nodes) send_tombstone(self, node.handle, group);
+      return done_atom::value;
+    },
+    [=](dropped_atom, const std::string& group) -> caf::result<bool> {
+      if (!from_trusted(self)) return not_trusted();
+      return is_dropped(self, group);
+    },
+    [=](tombstones_atom, std::vector<tombstone>& dropped) {
+      if (!from_trusted(self) || !node_of_sender(self)) return;
+      auto sender = self->current_sender();
+      for (auto& t : dropped) {
+        if (t.group.empty()) continue;
+        // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
+        if (add_tombstone(self, t.group, std::chrono::milliseconds(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40))))
+          for (auto& [addr, node] : self->state.nodes)
+            if (addr != sender->address()) send_tombstone(self, node.handle, t.group);
+        if (is_dropped(self, t.group)) drop_local_members(self, t.group);
+      }
+    },
     [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
         const std::string& announced) {
       if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
@@ -521,7 +628,7 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
 }  // namespace
 
 membership_actor spawn_membership(caf::actor_system& sys, membership_options opts) {
-  return caf::actor_cast<membership_actor>(sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts.secret)));
+  return caf::actor_cast<membership_actor>(sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts)));
 }
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,

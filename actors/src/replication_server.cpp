@@ -24,9 +24,14 @@ using snapshot_tick_atom = caf::atom_constant<caf::atom("grv_tsnap")>;
 using digest_tick_atom = caf::atom_constant<caf::atom("grv_tdig")>;
 // Sent to itself after a mutation with durability log: append what changed to the log.
 using log_flush_atom = caf::atom_constant<caf::atom("grv_tlog")>;
+// A write or read with a consistency level that is still waiting at its deadline (by number).
+using write_timeout_atom = caf::atom_constant<caf::atom("grv_twrite")>;
+using read_timeout_atom = caf::atom_constant<caf::atom("grv_tread")>;
 
-using replica_impl = replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>,
-                                           caf::reacts_to<digest_tick_atom>, caf::reacts_to<log_flush_atom>>;
+using replica_impl =
+  replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>, caf::reacts_to<digest_tick_atom>,
+                        caf::reacts_to<log_flush_atom>, caf::reacts_to<write_timeout_atom, std::uint64_t>,
+                        caf::reacts_to<read_timeout_atom, std::uint64_t>>;
 
 // Bounds on what a peer can make a replica buffer while it assembles a full state.
 constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
@@ -50,10 +55,28 @@ struct incoming_transfer {
   std::uint32_t received = 0;
 };
 
+// What a mutation's requester gets once its delta is logged (or the append failed).
+using on_logged = std::function<void(const caf::error&)>;
+
 // One log append and the requesters it acknowledges.
 struct log_batch {
   bytes delta;
-  std::vector<caf::typed_response_promise<done_atom>> requesters;
+  std::vector<on_logged> requesters;
+};
+
+// A write with a consistency level, waiting until enough replicas merged this replica's deltas
+// through `seq`.
+struct pending_write {
+  std::uint64_t seq = 0;
+  consistency level;
+  caf::typed_response_promise<replica_count> promise;
+};
+
+// A read with a consistency level, waiting for states from enough replicas (by replica id).
+struct pending_read {
+  consistency level;
+  std::set<std::string> answered;
+  caf::typed_response_promise<read_result> promise;
 };
 
 struct replica_state {
@@ -74,7 +97,7 @@ struct replica_state {
   bool changed_since_snapshot = false;
   // Durability log: mutations applied but not yet in an append, the newest append still running,
   // the number of the last log entry, and what decides when the log is compacted.
-  std::vector<caf::typed_response_promise<done_atom>> unlogged;
+  std::vector<on_logged> unlogged;
   bool log_flush_scheduled = false;
   std::shared_ptr<log_batch> newest_append;
   std::uint64_t log_seq = 0;
@@ -91,6 +114,14 @@ struct replica_state {
   // The encoded state and its digest, made once per version (any change resets them).
   std::optional<bytes> state_cache;
   std::optional<std::uint64_t> digest_cache;
+  // Consistency levels: the replica ids of the group seen since start (besides this one), how far
+  // each peer (by origin) acknowledged this replica's deltas, and the writes and reads that wait.
+  std::set<std::string> replicas_seen;
+  std::map<std::string, std::uint64_t> acked;
+  std::map<std::uint64_t, pending_write> writes;
+  std::map<std::uint64_t, pending_read> reads;
+  std::uint64_t next_request = 0;
+  bool dropped = false;  // erasing its stored state before it stops
   std::mt19937_64 drop_rng;
   replica_stats stats;
   detail::log_limiter log;
@@ -168,9 +199,17 @@ std::vector<merged_through> merged_summary(replica_ptr self) {
   return out;
 }
 
-// A peer's origin (replica_id@incarnation), as its messages name it.
+std::string replica_id_of(const std::string& origin) { return origin.substr(0, origin.find('@')); }
+
+// A peer's origin (replica_id@incarnation), as its messages name it. Its replica id counts as one
+// of the group's replicas from now on (for consistency levels), also while its node is down.
 void note_origin(replica_ptr self, const std::string& origin) {
-  if (auto sender = self->current_sender()) self->state.origin_of[sender->address()] = origin;
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!sender) return;
+  st.origin_of[sender->address()] = origin;
+  auto id = replica_id_of(origin);
+  if (id != st.opts.replica_id && st.replicas_seen.size() < max_summary_origins) st.replicas_seen.insert(id);
 }
 
 // A peer that sends what no replica of this group sends (a malformed or oversized message) is
@@ -271,6 +310,136 @@ void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq
   ask_for_deltas(self, from, merged + 1, sender_of(self));
 }
 
+// Tells the sender how far this replica merged its deltas without a gap (writes with a
+// consistency level count these).
+void acknowledge_deltas(replica_ptr self, const std::string& from) {
+  auto& st = self->state;
+  if (auto sender = sender_of(self)) self->send(sender, write_ack_atom::value, st.group_text, st.self_id, st.merged[from]);
+}
+
+// -- consistency levels ---------------------------------------------------------------------------
+
+std::uint32_t group_size(replica_ptr self) { return static_cast<std::uint32_t>(1 + self->state.replicas_seen.size()); }
+
+std::uint32_t replicas_needed(consistency_level level, std::uint32_t group_size) {
+  switch (level) {
+    case consistency_level::local: return 1;
+    case consistency_level::majority: return group_size / 2 + 1;
+    case consistency_level::all: return group_size;
+  }
+  return group_size;
+}
+
+const char* level_name(consistency_level level) {
+  switch (level) {
+    case consistency_level::local: return "local";
+    case consistency_level::majority: return "majority";
+    case consistency_level::all: return "all";
+  }
+  return "?";
+}
+
+// This replica and the peers (by replica id) that acknowledged its deltas through `seq`.
+std::uint32_t replicas_holding(replica_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  if (seq == 0) return group_size(self);  // nothing was ever sent: every replica holds it
+  std::set<std::string> ids;
+  for (const auto& [origin, through] : st.acked)
+    if (through >= seq) ids.insert(replica_id_of(origin));
+  ids.erase(st.opts.replica_id);
+  return static_cast<std::uint32_t>(1 + ids.size());
+}
+
+// Answers a waiting write if enough replicas hold it; true when it did.
+bool finish_write_if_held(replica_ptr self, pending_write& w) {
+  auto n = group_size(self);
+  auto acks = replicas_holding(self, w.seq);
+  if (acks < replicas_needed(w.level.level, n)) return false;
+  w.promise.deliver(replica_count{acks, n});
+  return true;
+}
+
+// A write applied here (and, with a log, logged): answered once its level's replicas merged every
+// delta this replica sent so far, or with an error at its deadline.
+void await_replicas(replica_ptr self, caf::typed_response_promise<replica_count> promise, consistency level) {
+  auto& st = self->state;
+  pending_write w{st.seq, level, std::move(promise)};
+  if (finish_write_if_held(self, w)) return;
+  auto id = ++st.next_request;
+  st.writes.emplace(id, std::move(w));
+  self->delayed_send(self, std::chrono::milliseconds(level.timeout_ms), write_timeout_atom::value, id);
+}
+
+void on_write_ack(replica_ptr self, const std::string& from, std::uint64_t through) {
+  auto& st = self->state;
+  note_origin(self, from);
+  ++st.stats.acks_received;
+  auto& acked = st.acked[from];
+  acked = std::max(acked, std::min(through, st.seq));  // a peer cannot hold what was never sent
+  for (auto it = st.writes.begin(); it != st.writes.end();)
+    it = finish_write_if_held(self, it->second) ? st.writes.erase(it) : std::next(it);
+}
+
+// A write or read whose level's replicas did not all take part by its deadline: "write majority:
+// 1 of 3 replicas merged it within 500 ms, 2 needed".
+caf::error too_few_replicas(const std::string& what, const consistency& level, std::uint32_t acks, std::uint32_t n,
+                            const std::string& took_part, const std::string& consequence = {}) {
+  return to_caf_error(error(errc::unavailable, what + " " + level_name(level.level) + ": " + std::to_string(acks) + " of " +
+                                                 std::to_string(n) + " replicas " + took_part + " within " +
+                                                 std::to_string(level.timeout_ms) + " ms, " +
+                                                 std::to_string(replicas_needed(level.level, n)) + " needed" + consequence));
+}
+
+void on_write_timeout(replica_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.writes.find(id);
+  if (it == st.writes.end()) return;
+  auto& w = it->second;
+  w.promise.deliver(too_few_replicas("write", w.level, replicas_holding(self, w.seq), group_size(self), "merged it",
+                                     "; it stays applied here and reaches the others when they are back"));
+  st.writes.erase(it);
+}
+
+// A read that needs other replicas asks each peer for its full state; each sends it (in chunks,
+// merged as they come) followed by read_done, which counts the peer.
+caf::result<read_result> read(replica_ptr self, const consistency& level) {
+  auto& st = self->state;
+  auto n = group_size(self);
+  if (replicas_needed(level.level, n) <= 1) return read_result{encoded_state(self), replica_count{1, n}};
+  auto id = ++st.next_request;
+  auto promise = self->make_response_promise<read_result>();
+  st.reads.emplace(id, pending_read{level, {}, promise});
+  for (auto& [addr, peer] : st.peers) self->send(peer, read_state_atom::value, st.group_text, id);
+  self->delayed_send(self, std::chrono::milliseconds(level.timeout_ms), read_timeout_atom::value, id);
+  return promise;
+}
+
+void on_read_done(replica_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.reads.find(id);
+  auto sender = self->current_sender();
+  if (it == st.reads.end() || !sender) return;
+  auto origin = st.origin_of.find(sender->address());
+  if (origin == st.origin_of.end()) return;  // its state never came, so it does not count
+  auto& r = it->second;
+  r.answered.insert(replica_id_of(origin->second));
+  auto n = group_size(self);
+  auto acks = static_cast<std::uint32_t>(1 + r.answered.size());
+  if (acks < replicas_needed(r.level.level, n)) return;
+  r.promise.deliver(read_result{encoded_state(self), replica_count{acks, n}});
+  st.reads.erase(it);
+}
+
+void on_read_timeout(replica_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.reads.find(id);
+  if (it == st.reads.end()) return;
+  auto& r = it->second;
+  auto answered = static_cast<std::uint32_t>(1 + r.answered.size());
+  r.promise.deliver(too_few_replicas("read", r.level, answered, group_size(self), "answered"));
+  st.reads.erase(it);
+}
+
 // Keeps a sent delta for peers that turn out to lack it, within bounds (oldest go first).
 void remember_delta(replica_ptr self, std::uint64_t seq, const bytes& delta) {
   auto& st = self->state;
@@ -367,6 +536,17 @@ void compact_if_due(replica_ptr self) {
   save_snapshot(self, [](caf::error) {});
 }
 
+// With durability log: `answer` runs once the mutations applied so far are logged.
+void after_logged(replica_ptr self, on_logged answer) {
+  auto& st = self->state;
+  st.unlogged.push_back(std::move(answer));
+  if (!st.log_flush_scheduled) {
+    // Mutations already in the mailbox are handled before this message: they join the append.
+    st.log_flush_scheduled = true;
+    self->send(self, log_flush_atom::value);
+  }
+}
+
 // Acknowledges a mutation that was applied: now, or with durability log once its delta is logged.
 caf::result<done_atom> acknowledge(replica_ptr self) {
   auto& st = self->state;
@@ -374,11 +554,32 @@ caf::result<done_atom> acknowledge(replica_ptr self) {
   mark_changed(self);
   if (!logs(self)) return done_atom::value;
   auto promise = self->make_response_promise<done_atom>();
-  st.unlogged.push_back(promise);
-  if (!st.log_flush_scheduled) {
-    // Mutations already in the mailbox are handled before this message: they join the append.
-    st.log_flush_scheduled = true;
-    self->send(self, log_flush_atom::value);
+  after_logged(self, [promise](const caf::error& e) mutable {
+    if (e) promise.deliver(e);
+    else promise.deliver(done_atom::value);
+  });
+  return promise;
+}
+
+// A batch with a consistency level: applied whole or refused whole; answered once it is logged
+// (durability log) and its level's replicas merged it.
+caf::result<replica_count> write(replica_ptr self, const write_request& w) {
+  auto& st = self->state;
+  if (w.ops.empty()) return to_caf_error(error(errc::invalid_argument, "a write needs at least one operation"));
+  if (auto ok = st.slot->apply(w.ops); !ok) return to_caf_error(ok.error());
+  st.stats.mutations += w.ops.size();
+  mark_changed(self);
+  auto level = w.level;
+  if (!logs(self) && level.level == consistency_level::local) return replica_count{1, group_size(self)};
+  auto promise = self->make_response_promise<replica_count>();
+  if (logs(self)) {
+    after_logged(self, [self, promise, level](const caf::error& e) mutable {
+      if (e) promise.deliver(e);
+      else await_replicas(self, promise, level);
+    });
+  } else {
+    broadcast_delta(self);  // now, not at the next sync tick: the write waits for the peers
+    await_replicas(self, promise, level);
   }
   return promise;
 }
@@ -393,11 +594,8 @@ void finish_append(replica_ptr self, const std::shared_ptr<log_batch>& batch, co
   } else {
     ++st.stats.log_appends;
   }
-  for (auto& r : batch->requesters) {
-    if (e) r.deliver(e);
-    else r.deliver(done_atom::value);
-  }
-  send_delta(self, batch->delta);
+  send_delta(self, batch->delta);  // first: a write with a consistency level waits for its number
+  for (auto& answer : batch->requesters) answer(e);
   compact_if_due(self);
 }
 
@@ -411,7 +609,7 @@ void flush_log(replica_ptr self) {
     // Nothing to log (a remove of a missing element, say): acknowledged with the append that is
     // running, so acknowledgements keep the order of the mutations.
     if (!st.newest_append)
-      for (auto& r : requesters) r.deliver(done_atom::value);
+      for (auto& answer : requesters) answer(caf::error{});
     else
       for (auto& r : requesters) st.newest_append->requesters.push_back(std::move(r));
     return;
@@ -474,6 +672,7 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
   auto origin = it->second;
   st.origin_of.erase(it);
   st.merged.erase(origin);
+  st.acked.erase(origin);
   st.awaiting.erase(origin);
   for (auto t = st.transfers.begin(); t != st.transfers.end();)
     t = t->first.first == origin ? st.transfers.erase(t) : std::next(t);
@@ -514,6 +713,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   st.awaiting.erase(c.from);
   auto& own = st.merged[c.from];
   own = std::max(own, seq);
+  acknowledge_deltas(self, c.from);
   for (const auto& m : merged) {
     if (m.origin == st.self_id || m.origin == c.from) continue;
     for (const auto& [addr, origin] : st.origin_of)
@@ -575,6 +775,28 @@ void digest_round(replica_ptr self) {
   if (st.quiet_rounds < quiet_digest_rounds) arm_digest(self);
 }
 
+// The group was dropped everywhere: its stored state (snapshot and log) goes, and the replica stops
+// without a final snapshot. Writes and reads still waiting fail; nothing else is handled until the
+// store has erased the group.
+void drop(replica_ptr self) {
+  auto& st = self->state;
+  if (st.dropped) return;
+  st.dropped = true;
+  auto gone = to_caf_error(error(errc::not_found, "group " + st.group_text + " was dropped"));
+  for (auto& [id, w] : st.writes) w.promise.deliver(gone);
+  for (auto& [id, r] : st.reads) r.promise.deliver(gone);
+  st.writes.clear();
+  st.reads.clear();
+  if (!st.opts.storage) return self->quit();
+  std::vector<storage::write_op> ops{storage::write_op::erase(st.opts.group)};
+  self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, std::move(ops))
+    .await([=](done_atom) { self->quit(); },
+           [=](caf::error& e) {
+             log_error(self, "cannot erase the stored state of the dropped group: " + self->system().render(e));
+             self->quit();
+           });
+}
+
 void join_group(replica_ptr self) {
   auto& st = self->state;
   if (!st.opts.membership) return;
@@ -593,7 +815,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
-    if (st.opts.storage && st.changed_since_snapshot)
+    if (st.opts.storage && st.changed_since_snapshot && !st.dropped)
       caf::anon_send(*st.opts.storage, write_atom::value, snapshot_ops(self, st.slot->state()));  // final snapshot
     self->quit(msg.reason);
   });
@@ -630,7 +852,9 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       if (auto ok = self->state.slot->apply(m); !ok) return to_caf_error(ok.error());
       return acknowledge(self);
     },
+    [=](mutate_atom, const write_request& w) -> caf::result<replica_count> { return write(self, w); },
     [=](state_atom) -> bytes { return encoded_state(self); },
+    [=](read_atom, const consistency& level) -> caf::result<read_result> { return read(self, level); },
     [=](broadcast_atom) -> done_atom {
       if (logs(self) && self->state.log_flush_scheduled) flush_log(self);  // logged deltas go out at once
       broadcast_delta(self);
@@ -649,6 +873,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     [=](stats_atom) -> replica_stats {
       auto out = self->state.stats;
       out.origins = self->state.merged.size();
+      out.replicas = group_size(self);
       return out;
     },
     [=](add_subscriber_atom, caf::actor& who) {
@@ -664,7 +889,9 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
         return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;
       note_origin(self, d.from);
-      if (merge_remote(self, d.delta, "delta")) track_sequence(self, d.from, d.seq);
+      if (!merge_remote(self, d.delta, "delta")) return;
+      track_sequence(self, d.from, d.seq);
+      acknowledge_deltas(self, d.from);
     },
     [=](chunk_atom, state_chunk& c) {
       if (!from_peer(self)) return;
@@ -685,6 +912,24 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       if (!from_peer(self) || group != self->state.group_text) return;
       if (auto sender = sender_of(self)) resend_deltas(self, sender, first);
     },
+    [=](write_ack_atom, const std::string& group, const std::string& from, std::uint64_t through) {
+      if (from_peer(self) && group == self->state.group_text) on_write_ack(self, from, through);
+    },
+    [=](read_state_atom, const std::string& group, std::uint64_t id) {
+      if (!from_peer(self) || group != self->state.group_text) return;
+      if (auto sender = sender_of(self)) {
+        send_state(self, sender);  // merged by the reader before read_done (messages keep their order)
+        self->send(sender, read_done_atom::value, self->state.group_text, id);
+      }
+    },
+    [=](read_done_atom, const std::string& group, std::uint64_t id) {
+      if (from_peer(self) && group == self->state.group_text) on_read_done(self, id);
+    },
+    [=](drop_atom, const std::string& group) {
+      if (from_membership(self) && group == self->state.group_text) drop(self);
+    },
+    [=](write_timeout_atom, std::uint64_t id) { on_write_timeout(self, id); },
+    [=](read_timeout_atom, std::uint64_t id) { on_read_timeout(self, id); },
     [=](peer_up_atom, const std::string& group, caf::strong_actor_ptr& peer) {
       if (from_membership(self) && group == self->state.group_text) add_peer(self, peer);
     },

@@ -25,6 +25,12 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<state_chunk>("grove.state_chunk");
   cfg.add_message_type<digest_message>("grove.digest");
   cfg.add_message_type<replica_stats>("grove.replica_stats");
+  cfg.add_message_type<consistency>("grove.consistency");
+  cfg.add_message_type<write_request>("grove.write_request");
+  cfg.add_message_type<replica_count>("grove.replica_count");
+  cfg.add_message_type<read_result>("grove.read_result");
+  cfg.add_message_type<tombstone>("grove.tombstone");
+  cfg.add_message_type<std::vector<tombstone>>("grove.tombstones");
   cfg.add_message_type<member_entry>("grove.member");
   cfg.add_message_type<std::vector<member_entry>>("grove.member_list");
   cfg.add_message_type<std::vector<caf::strong_actor_ptr>>("grove.actor_list");

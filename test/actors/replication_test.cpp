@@ -659,6 +659,9 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
       return {std::vector<std::string>{}, std::vector<std::string>{}};
     },
     [=](watch_nodes_atom, caf::actor&) {},
+    [=](drop_group_atom, const std::string&) { return done_atom::value; },
+    [=](dropped_atom, const std::string&) { return false; },
+    [=](tombstones_atom, std::vector<tombstone>&) {},
     [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
     [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
     [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},

@@ -31,7 +31,10 @@ struct node {
   std::vector<caf::actor> owned;
 
   explicit node(std::string secret = {}, const config_step& configure = {})
-      : sys(build(cfg, configure)), membership(actors::spawn_membership(*sys, actors::membership_options{std::move(secret)})) {
+      : node(actors::membership_options{std::move(secret)}, configure) {}
+
+  explicit node(actors::membership_options options, const config_step& configure = {})
+      : sys(build(cfg, configure)), membership(actors::spawn_membership(*sys, std::move(options))) {
     owned.push_back(caf::actor_cast<caf::actor>(membership));
   }
 

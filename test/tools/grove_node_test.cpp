@@ -586,3 +586,159 @@ BOOST_AUTO_TEST_CASE(a_node_whose_seeds_are_all_down_joins_once_one_comes_up) {
   BOOST_TEST(converges(*a, "get counter:late", 3));  // a reads the group b hosts
   for (auto* n : {a.get(), b.get()}) BOOST_TEST(n->finish() == 0);
 }
+
+namespace {
+
+// Three connected node processes (ETS stores) whose deltas wait `sync_ms` before they go out.
+struct three_node_processes {
+  std::unique_ptr<node_process> a, b, c;
+
+  three_node_processes(const temp_dir& dir, const std::string& sync_ms, const std::string& store = "ets") {
+    auto start = [&](const std::string& name, const std::vector<std::string>& peers) {
+      std::vector<std::string> argv{GROVE_NODE, "--name", name, "--json", "--store", store, "--data", dir.file(name),
+                                    "--sync-interval", sync_ms, "--scheduler.max-threads=2"};
+      for (const auto& p : peers) argv.insert(argv.end(), {"--peer", p});
+      return std::make_unique<node_process>(argv);
+    };
+    a = start("a", {});
+    auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
+    b = start("b", {peer_a});
+    port_of(*b);
+    c = start("c", {peer_a});
+    port_of(*c);
+    BOOST_REQUIRE(b->wait_for_event("connected").is_object());
+    BOOST_REQUIRE(c->wait_for_event("connected").is_object());
+  }
+
+  std::vector<node_process*> all() { return {a.get(), b.get(), c.get()}; }
+};
+
+}  // namespace
+
+// Deltas wait 10 minutes here, so a value seen elsewhere came through a consistency level.
+BOOST_AUTO_TEST_CASE(a_write_at_all_is_read_locally_everywhere_and_majority_writes_meet_majority_reads) {
+  temp_dir dir;
+  three_node_processes nodes(dir, "600000");
+  BOOST_REQUIRE(nodes.a->ask("incr counter:c 1")["ok"] == true);
+  // Every node hosts the group (each got the state when it joined); then a counts three replicas.
+  for (auto* n : nodes.all()) BOOST_REQUIRE(converges(*n, "get counter:c", 1));
+  BOOST_TEST(nodes.a->ask("consistency read all 2000")["ok"] == true);
+  BOOST_REQUIRE(converges(*nodes.a, "get counter:c", 3, 30s, "replicas"));
+  auto level = nodes.a->ask("consistency write all 5000");
+  BOOST_TEST(level["write"] == "all");
+  BOOST_TEST(level["timeout_ms"] == 5000);
+  auto written = nodes.a->ask("incr counter:c 10");
+  BOOST_REQUIRE(written["ok"] == true);
+  BOOST_TEST(written["acks"] == 3);
+  BOOST_TEST(nodes.b->ask("get counter:c")["value"] == 11);  // local reads, asked once
+  BOOST_TEST(nodes.c->ask("get counter:c")["value"] == 11);
+
+  BOOST_REQUIRE(nodes.a->ask("consistency write majority 5000")["ok"] == true);
+  auto majority = nodes.a->ask("incr counter:c 100");
+  BOOST_REQUIRE(majority["ok"] == true);
+  BOOST_TEST(majority["acks"].get<int>() >= 2);
+  BOOST_REQUIRE(nodes.c->ask("consistency read majority 5000")["ok"] == true);
+  auto read = nodes.c->ask("get counter:c");
+  BOOST_TEST(read["value"] == 111);
+  BOOST_TEST(read["acks"].get<int>() >= 2);
+  for (const char* bad : {"consistency write some", "consistency both all", "consistency read all 0", "consistency"})
+    BOOST_TEST(nodes.a->ask(bad)["ok"] == false, bad);
+  for (auto* n : nodes.all()) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(with_two_of_three_nodes_stopped_a_majority_write_fails_with_its_count_and_spreads_after_sigcont) {
+  temp_dir dir;
+  three_node_processes nodes(dir, "50");
+  BOOST_REQUIRE(nodes.a->ask("incr counter:m 1")["ok"] == true);
+  for (auto* n : nodes.all()) BOOST_REQUIRE(converges(*n, "get counter:m", 1));
+  BOOST_REQUIRE(nodes.a->ask("consistency read all 2000")["ok"] == true);
+  BOOST_REQUIRE(converges(*nodes.a, "get counter:m", 3, 30s, "replicas"));
+  BOOST_REQUIRE(nodes.a->ask("consistency write majority 500")["ok"] == true);
+  ::kill(nodes.b->pid(), SIGSTOP);
+  ::kill(nodes.c->pid(), SIGSTOP);
+  auto failed = nodes.a->ask("incr counter:m 5");
+  BOOST_TEST(failed["ok"] == false);
+  auto why = failed.value("error", "");
+  BOOST_TEST(why.find("1 of 3 replicas merged it") != std::string::npos, why);
+  BOOST_REQUIRE(nodes.a->ask("consistency read local")["ok"] == true);
+  BOOST_TEST(nodes.a->ask("get counter:m")["value"] == 6);  // applied here all the same
+  ::kill(nodes.b->pid(), SIGCONT);
+  ::kill(nodes.c->pid(), SIGCONT);
+  BOOST_TEST(converges(*nodes.b, "get counter:m", 6));
+  BOOST_TEST(converges(*nodes.c, "get counter:m", 6));
+  for (auto* n : nodes.all()) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_is_one_answer_and_is_applied_whole_or_not_at_all) {
+  temp_dir dir;
+  auto n = start_node("batcher", dir.file("batcher"), {}, "ets");
+  port_of(*n);
+  n->send("batch counter:b 3");
+  n->send("incr counter:b 1");
+  n->send("incr counter:b 2");
+  auto ok = n->ask("incr counter:b 3");
+  BOOST_TEST(ok["ok"] == true);
+  BOOST_TEST(ok["acks"] == 1);
+  BOOST_TEST(n->ask("get counter:b")["value"] == 6);
+  // A line that does not parse, a line of another group, and an operation the replica refuses
+  // (past the counter's limit): each time none of the batch is applied.
+  for (const std::vector<std::string>& lines :
+       {std::vector<std::string>{"incr counter:b 10", "incr counter:b x", "incr counter:b 10"},
+        std::vector<std::string>{"incr counter:b 10", "incr counter:other 1", "incr counter:b 10"},
+        std::vector<std::string>{"incr counter:b 10", "get counter:b", "incr counter:b 10"},
+        std::vector<std::string>{"incr counter:b 10", "incr counter:b 18446744073709551615", "incr counter:b 10"}}) {
+    n->send("batch counter:b 3");
+    n->send(lines[0]);
+    n->send(lines[1]);
+    auto refused = n->ask(lines[2]);
+    BOOST_TEST_CONTEXT(lines[1]) {
+      BOOST_TEST(refused["ok"] == false);
+      BOOST_TEST(refused.value("error", "").find("none") != std::string::npos, refused.value("error", ""));
+    }
+  }
+  BOOST_TEST(n->ask("get counter:b")["value"] == 6);
+  for (const char* bad : {"batch counter:b 0", "batch counter:b many", "batch counter:b 100001"})
+    BOOST_TEST(n->ask(bad)["ok"] == false, bad);
+  BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_group_is_gone_from_every_node_and_store_and_a_node_down_meanwhile_does_not_bring_it_back) {
+  temp_dir dir;
+  auto nodes = std::make_unique<three_node_processes>(dir, "50", "dets");
+  auto peer_a = nodes->b->ask("peers")["connected"][0].get<std::string>();
+  BOOST_REQUIRE(nodes->a->ask("add set:doomed x")["ok"] == true);
+  BOOST_REQUIRE(nodes->a->ask("incr counter:kept 2")["ok"] == true);
+  auto both = json::parse(R"(["counter:kept","set:doomed"])");
+  for (auto* n : nodes->all()) {
+    BOOST_REQUIRE(converges(*n, "get set:doomed", json::parse(R"(["x"])")));
+    BOOST_REQUIRE(converges(*n, "groups", both, 30s, "groups"));
+    BOOST_REQUIRE(n->ask("snapshot")["ok"] == true);
+  }
+  BOOST_REQUIRE(nodes->c->finish() == 0);  // c is down during the drop, with the group in its store
+
+  auto dropped = nodes->a->ask("drop set:doomed");
+  BOOST_TEST(dropped["ok"] == true);
+  auto kept = json::parse(R"(["counter:kept"])");
+  for (auto* n : {nodes->a.get(), nodes->b.get()}) {
+    BOOST_TEST(converges(*n, "groups", kept, 30s, "groups"));
+    auto get = n->ask("get set:doomed");
+    BOOST_TEST(get["ok"] == false);
+    BOOST_TEST(n->ask("add set:doomed y")["ok"] == false);  // not made again while the tombstone lives
+  }
+  // c comes back: it restores the group from its store, learns of the drop and erases it.
+  std::vector<std::string> argv{GROVE_NODE, "--name", "c", "--json", "--store", "dets", "--data", dir.file("c"),
+                                "--sync-interval", "50", "--scheduler.max-threads=2", "--peer", peer_a};
+  nodes->c = std::make_unique<node_process>(argv);
+  port_of(*nodes->c);
+  BOOST_TEST(converges(*nodes->c, "groups", kept, 30s, "groups"));
+  BOOST_TEST(converges(*nodes->c, "get counter:kept", 2));
+  BOOST_TEST(nodes->c->ask("get set:doomed")["ok"] == false);
+  BOOST_TEST(nodes->a->ask("groups")["groups"] == kept);
+  for (auto* n : nodes->all()) BOOST_TEST(n->finish() == 0);
+  // Alone, c's store has no trace of it.
+  auto alone = std::make_unique<node_process>(std::vector<std::string>{GROVE_NODE, "--name", "c", "--json", "--store", "dets",
+                                                                       "--data", dir.file("c"), "--scheduler.max-threads=2"});
+  port_of(*alone);
+  BOOST_TEST(alone->ask("groups")["groups"] == kept);
+  BOOST_TEST(alone->finish() == 0);
+}

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "grove/crdt/codec.hpp"
 #include "grove/crdt/operation.hpp"
@@ -39,6 +40,9 @@ public:
   virtual std::string type_name() const = 0;
   /// Applies an operation (errc::invalid_argument when the type has no such operation).
   virtual status apply(const crdt::operation& op) = 0;
+  /// Applies the operations in order, all of them or, when one is refused, none (its error,
+  /// naming which operation of the batch it was).
+  virtual status apply(const std::vector<crdt::operation>& ops) = 0;
   /// Applies a local mutation (errc::type_mismatch when it was made for another type).
   virtual status apply(const local_mutation& m) = 0;
   /// Decodes an encoded state or delta of this type and merges it.
@@ -71,6 +75,25 @@ public:
       return error(errc::invalid_argument, T::type_name() + " takes no operations; mutate it with a local function");
   }
 
+  status apply(const std::vector<crdt::operation>& ops) override {
+    if constexpr (!has_apply_operation<T>::value) {
+      return error(errc::invalid_argument, T::type_name() + " takes no operations; mutate it with a local function");
+    } else if constexpr (crdt::refusal_depends_on_value<T>) {
+      // Applied to a copy that replaces the value only if every operation was taken (for counters
+      // the copy is a few entries; for a list it costs its size).
+      T scratch = value_;
+      if (auto ok = apply_all(scratch, ops); !ok) return ok;
+      value_ = std::move(scratch);
+      return {};
+    } else {
+      // Refusals depend only on the operations: checked on an empty value, then applied.
+      T scratch(owner_);
+      if (auto ok = apply_all(scratch, ops); !ok) return ok;
+      for (const auto& op : ops) (void)crdt::apply_operation(value_, op);
+      return {};
+    }
+  }
+
   status apply(const local_mutation& m) override {
     if (m.type_name != T::type_name())
       return error(errc::type_mismatch, "a mutation for " + m.type_name + " sent to a replica of " + T::type_name());
@@ -93,6 +116,17 @@ public:
   }
 
 private:
+  static status apply_all(T& x, const std::vector<crdt::operation>& ops) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      auto ok = crdt::apply_operation(x, ops[i]);
+      if (ok) continue;
+      if (ops.size() == 1) return ok;
+      return error(ok.error().code(), "operation " + std::to_string(i + 1) + " of " + std::to_string(ops.size()) +
+                                        " refused, none applied: " + ok.error().message());
+    }
+    return {};
+  }
+
   T value_;
   crdt::replica_id owner_;
 };

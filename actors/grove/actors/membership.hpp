@@ -4,6 +4,7 @@
 // is a secret); a replica learns of its peers from here (peer_up/peer_down, see replica.hpp).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,10 @@ using member_down_atom = caf::atom_constant<caf::atom("grv_mdown")>;
 using auth_hello_atom = caf::atom_constant<caf::atom("grv_auth1")>;
 using auth_challenge_atom = caf::atom_constant<caf::atom("grv_auth2")>;
 using auth_proof_atom = caf::atom_constant<caf::atom("grv_auth3")>;
+// Dropping groups everywhere.
+using drop_group_atom = caf::atom_constant<caf::atom("grv_dropg")>;
+using dropped_atom = caf::atom_constant<caf::atom("grv_isdrop")>;
+using tombstones_atom = caf::atom_constant<caf::atom("grv_tombs")>;
 
 /// A member of a group, as membership actors tell each other.
 struct member_entry {
@@ -52,6 +57,17 @@ struct member_entry {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_entry& x) {
   return f(caf::meta::type_name("grove.member"), x.group, x.replica);
+}
+
+/// A dropped group, as membership actors tell each other, and how long its record still lives.
+struct tombstone {
+  std::string group;
+  std::uint64_t remaining_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tombstone& x) {
+  return f(caf::meta::type_name("grove.tombstone"), x.group, x.remaining_ms);
 }
 /// The membership actor of one actor system (Grove.Cluster.Membership, the :pg analogue).
 /// Membership handles travel as caf::actor (a typed actor cannot name itself).
@@ -76,6 +92,16 @@ using membership_actor = caf::typed_actor<
   caf::replies_to<addresses_atom>::with<std::vector<std::string>, std::vector<std::string>>,
   // Sends node_event_atom messages to the given actor from now on (until it is gone).
   caf::reacts_to<watch_nodes_atom, caf::actor>,
+  // Drops a group everywhere: its replicas on this node erase their stored state and stop, every
+  // connected node is told to do the same (and tells the nodes it connects to later), and watchers
+  // get (node_event_atom, "dropped", group). A tombstone keeps the group dropped for
+  // membership_options::tombstone_lifetime: a replica of it that joins here, or on a node that
+  // comes back, is dropped too. Answered once this node's replicas were told.
+  caf::replies_to<drop_group_atom, std::string>::with<done_atom>,
+  // Whether a group is dropped (its tombstone still lives).
+  caf::replies_to<dropped_atom, std::string>::with<bool>,
+  // Node to node: groups dropped and how long their tombstones still live.
+  caf::reacts_to<tombstones_atom, std::vector<tombstone>>,
   // Node-to-node protocol: introductions with members, known nodes and the sender's own address
   // ("host:port", empty when it does not listen), then joins and leaves.
   caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
@@ -97,6 +123,11 @@ struct membership_options {
   /// learns no replica and none of its replicas joins a group here. A node that fails the check is
   /// logged on stderr ("[grove] membership: ... refused") and dropped.
   std::string secret;
+  /// How long a dropped group stays dropped (its tombstone lives). A node that comes back later
+  /// with the group in its store brings it back, as if it had been made again.
+  std::chrono::milliseconds tombstone_lifetime = std::chrono::hours(24);
+  /// Most tombstones a node keeps; beyond, the one that expires first goes early.
+  std::size_t max_tombstones = 100'000;
 };
 
 /// Spawns the membership actor of an actor system.

@@ -99,6 +99,17 @@ using digest_atom = caf::atom_constant<caf::atom("grv_digest")>;
 using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
 /// Asks a replica to resend its own deltas from a sequence number on.
 using need_deltas_atom = caf::atom_constant<caf::atom("grv_needd")>;
+/// Reads with a consistency level (see read_result).
+using read_atom = caf::atom_constant<caf::atom("grv_read")>;
+/// Replica to replica: "I (replica_id@incarnation) merged your deltas through this number", the
+/// answer to every delta and full state.
+using write_ack_atom = caf::atom_constant<caf::atom("grv_ack")>;
+/// Replica to replica: send me your full state, then read_done with this read's number.
+using read_state_atom = caf::atom_constant<caf::atom("grv_rstate")>;
+using read_done_atom = caf::atom_constant<caf::atom("grv_rdone")>;
+/// From membership to a replica: its group was dropped everywhere; it erases its stored state
+/// (snapshot and log) and stops, without a final snapshot.
+using drop_atom = caf::atom_constant<caf::atom("grv_drop")>;
 /// From membership to a replica: a peer of its group appeared / went away.
 using peer_up_atom = caf::atom_constant<caf::atom("grv_pup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
@@ -106,13 +117,46 @@ using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
 /// How a replica acknowledges mutations (see "Durability" above).
 enum class durability_mode : std::uint8_t { none, log };
 
+/// How many replicas of the group a write or read involves, this one included (Akka's
+/// WriteLocal/ReadLocal, WriteMajority, WriteAll). The group's replicas are this one and every
+/// replica (by replica id) that membership announced since this one started: a replica whose node
+/// is down or unreachable still counts, and is missing from the count of those that took part.
+enum class consistency_level : std::uint8_t { local, majority, all };
+
+/// A level and how long to wait for the replicas it needs (not used for local).
+struct consistency {
+  consistency_level level = consistency_level::local;
+  std::uint32_t timeout_ms = 5000;
+};
+
+/// Operations applied in order as one mutation: all of them, or none if one is refused.
+struct write_request {
+  std::vector<crdt::operation> ops;
+  consistency level;
+};
+
+/// How many replicas took part (merged a write, or gave their state to a read), this one
+/// included, of the `replicas` the group has.
+struct replica_count {
+  std::uint32_t acks = 0;
+  std::uint32_t replicas = 0;
+};
+
+/// A read's answer: the state merged from the replicas that answered.
+struct read_result {
+  bytes state;
+  replica_count count;
+};
+
 /// How far a replica has merged the deltas of one origin (a replica_id@incarnation).
 struct merged_through {
   std::string origin;
   std::uint64_t seq = 0;
 };
 
-/// A delta: the changes `from` made since its previous delta, number `seq`.
+/// A delta: the changes `from` made since its previous delta, number `seq`. The receiver answers
+/// with write_ack_atom and how far it merged the sender's deltas without a gap (writes with a
+/// consistency level wait for these acknowledgements).
 struct delta_message {
   std::string group;
   std::string from;  // the sender's replica_id@incarnation
@@ -162,11 +206,29 @@ struct replica_stats {
   std::uint64_t refused = 0;         // replica-to-replica messages from non-members, ignored
   std::uint64_t log_appends = 0;     // log entries the storage actor confirmed (durability log)
   std::uint64_t early_snapshots = 0;  // snapshots started because the log passed its bound
+  std::uint64_t replicas = 0;        // the group's replicas as consistency levels count them
+  std::uint64_t acks_received = 0;   // peers' acknowledgements of this replica's deltas
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delta_message& x) {
   return f(caf::meta::type_name("grove.delta"), x.group, x.from, x.seq, x.delta);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consistency& x) {
+  return f(caf::meta::type_name("grove.consistency"), x.level, x.timeout_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_request& x) {
+  return f(caf::meta::type_name("grove.write_request"), x.ops, x.level);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_count& x) {
+  return f(caf::meta::type_name("grove.replica_count"), x.acks, x.replicas);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_result& x) {
+  return f(caf::meta::type_name("grove.read_result"), x.state, x.count);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, merged_through& x) {
@@ -185,7 +247,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
   return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
            x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins);
+           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received);
 }
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
@@ -200,8 +262,15 @@ using replica_actor = caf::typed_actor<
   caf::replies_to<mutate_atom, crdt::operation>::with<done_atom>,
   // Applies a local function (same process only); errors: type_mismatch.
   caf::replies_to<mutate_atom, local_mutation>::with<done_atom>,
+  // Applies a batch (all or none; errors: invalid_argument naming the refused operation) and
+  // answers once the level's replicas merged it; on timeout, errc::unavailable saying how many
+  // did (the batch stays applied here and spreads later).
+  caf::replies_to<mutate_atom, write_request>::with<replica_count>,
   // The encoded full state.
   caf::replies_to<state_atom>::with<bytes>,
+  // Asks the level's replicas for their states, merges them (and keeps the merge) and answers
+  // with it; on timeout, errc::unavailable saying how many answered.
+  caf::replies_to<read_atom, consistency>::with<read_result>,
   // Sends the pending delta now.
   caf::replies_to<broadcast_atom>::with<done_atom>,
   // Saves the state now (answered when the storage actor has it; ok without storage).
@@ -215,6 +284,10 @@ using replica_actor = caf::typed_actor<
   caf::reacts_to<digest_atom, digest_message>,
   caf::reacts_to<need_state_atom, std::string>,
   caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
+  caf::reacts_to<write_ack_atom, std::string, std::string, std::uint64_t>,
+  caf::reacts_to<read_state_atom, std::string, std::uint64_t>,
+  caf::reacts_to<read_done_atom, std::string, std::uint64_t>,
+  caf::reacts_to<drop_atom, std::string>,
   caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<peer_down_atom, std::string, caf::actor_addr>>;
 

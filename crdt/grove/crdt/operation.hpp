@@ -45,4 +45,24 @@ status apply_operation(mv_register<std::string>& x, const operation& op);
 status apply_operation(ormap<std::string, lww_register<std::string>>& x, const operation& op);
 status apply_operation(rga<std::string>& x, const operation& op);
 
+/// Whether apply_operation on T can refuse an operation because of the value it is applied to (a
+/// counter that would overflow, an element a twop_set removed, an index past the end of a list),
+/// not only because of the operation itself. For the other types, applying an operation to an
+/// empty value refuses exactly what applying it to any value refuses: a batch can be checked on
+/// an empty value instead of a copy of the real one.
+template <class T>
+inline constexpr bool refusal_depends_on_value = true;
+template <>
+inline constexpr bool refusal_depends_on_value<gset<std::string>> = false;
+template <>
+inline constexpr bool refusal_depends_on_value<orset<std::string>> = false;
+template <>
+inline constexpr bool refusal_depends_on_value<dvv_set<std::string>> = false;
+template <>
+inline constexpr bool refusal_depends_on_value<lww_register<std::string>> = false;
+template <>
+inline constexpr bool refusal_depends_on_value<mv_register<std::string>> = false;
+template <>
+inline constexpr bool refusal_depends_on_value<ormap<std::string, lww_register<std::string>>> = false;
+
 }  // namespace grove::crdt
