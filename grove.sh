@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(g++ cmake make pkg-config libcaf-dev libboost-test-dev liblmdb-dev libxxhash-dev
-          libzstd-dev libabsl-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libssl-dev openssl)
+          libzstd-dev libabsl-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libssl-dev openssl
+          libjemalloc-dev)
 build_dir=${GROVE_BUILD_DIR:-build}
 jobs=${GROVE_JOBS:-2}
 

@@ -77,6 +77,50 @@ void increments_one_way(benchmark::State& state) {
 }
 BENCHMARK(increments_one_way)->Arg(1)->Arg(2)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 
+// Batches of `range(0)` increments (one write_request each, all or nothing), 10,000,000 increments
+// in all from one client: one-way, or waiting for each batch's answer (range(1) = 1).
+void increments_batched(benchmark::State& state) {
+  auto& sys = *grove::bench::bench_system();
+  const auto batch = static_cast<std::uint64_t>(state.range(0));
+  const bool wait_for_answers = state.range(1) == 1;
+  const std::uint64_t total = 10'000'000;
+  write_request request;
+  request.ops.assign(batch, operation{"increment", {}});
+  for (auto _ : state) {
+    auto r = counter_replica(sys, "bench");
+    auto start = clock_type::now();
+    if (wait_for_answers) {
+      auto client = sys.spawn([=](caf::event_based_actor* self) {
+        auto left = std::make_shared<std::uint64_t>(total / batch);
+        auto next = std::make_shared<std::function<void()>>();
+        *next = [=] {
+          if ((*left)-- == 0) return self->quit();
+          self->request(r, caf::infinite, mutate_atom::value, request).then([=](replica_count) { (*next)(); });
+        };
+        (*next)();
+      });
+      caf::scoped_actor self{sys};
+      self->wait_for(client);
+    } else {
+      for (std::uint64_t i = 0; i < total / batch; ++i) caf::anon_send(r, mutate_atom::value, request);
+    }
+    while (counter_value(sys, r) < total) {
+    }
+    state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
+    stop(sys, {caf::actor_cast<caf::actor>(r)});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(total));
+  state.counters["batch"] = static_cast<double>(batch);
+  state.counters["answered"] = wait_for_answers ? 1 : 0;
+}
+BENCHMARK(increments_batched)
+  ->Args({1000, 0})
+  ->Args({1000, 1})
+  ->Args({100, 1})
+  ->Iterations(3)
+  ->UseManualTime()
+  ->Unit(benchmark::kMillisecond);
+
 // An event-based client that waits for each reply before it sends the next increment.
 void increments_request_response(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();

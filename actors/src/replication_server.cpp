@@ -536,6 +536,14 @@ void compact_if_due(replica_ptr self) {
   save_snapshot(self, [](caf::error) {});
 }
 
+// done for a request; nothing for a one-way message (CAF would make a response message for it and
+// then drop it: an allocation per mutation on the one-way path).
+caf::result<done_atom> answer_if_asked(replica_ptr self) {
+  auto* current = self->current_mailbox_element();
+  if (current && !current->mid.is_request()) return caf::delegated<done_atom>{};
+  return done_atom::value;
+}
+
 // With durability log: `answer` runs once the mutations applied so far are logged.
 void after_logged(replica_ptr self, on_logged answer) {
   auto& st = self->state;
@@ -552,7 +560,7 @@ caf::result<done_atom> acknowledge(replica_ptr self) {
   auto& st = self->state;
   ++st.stats.mutations;
   mark_changed(self);
-  if (!logs(self)) return done_atom::value;
+  if (!logs(self)) return answer_if_asked(self);
   auto promise = self->make_response_promise<done_atom>();
   after_logged(self, [promise](const caf::error& e) mutable {
     if (e) promise.deliver(e);
