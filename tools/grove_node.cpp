@@ -3,6 +3,7 @@
 //
 // Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cerrno>
@@ -287,6 +288,7 @@ private:
       .receive([&](std::vector<storage::group_key>& gs) { stored = std::move(gs); },
                [&](caf::error& e) { result = from_caf_error(e); });
     if (!result) return result;
+    stored.erase(std::remove_if(stored.begin(), stored.end(), [](const auto& g) { return g.is_internal(); }), stored.end());
     for (const auto& g : stored)
       if (auto r = replica(g); !r) std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
     answer({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");

@@ -12,6 +12,7 @@
 #include "grove/actors/node.hpp"
 #include "grove/actors/replica.hpp"
 #include "grove/crdt/escape.hpp"
+#include "incarnation.hpp"
 #include "log_limiter.hpp"
 
 namespace grove::actors {
@@ -83,6 +84,7 @@ struct replica_state {
   replication_options opts;
   std::string group_text;
   std::string self_id;  // replica_id@incarnation: the owner of the dots this replica makes
+  slot_factory make_slot;
   std::unique_ptr<crdt_slot> slot;
   std::map<caf::actor_addr, replica_actor> peers;
   std::map<caf::actor_addr, std::string> origin_of;  // a peer's replica_id@incarnation, from its messages
@@ -783,6 +785,16 @@ void digest_round(replica_ptr self) {
   if (st.quiet_rounds < quiet_digest_rounds) arm_digest(self);
 }
 
+void join_group(replica_ptr self);
+
+// The marker could not be erased for sure: the replica keeps its new incarnation (one more owner
+// in the group's metadata, never a reused dot).
+void keep_fresh_incarnation(replica_ptr self, const caf::error& e, load_result& r) {
+  log_error(self, "cannot erase the clean-stop marker, starting with a new incarnation: " + self->system().render(e));
+  restore(self, r);
+  join_group(self);
+}
+
 // The group was dropped everywhere: its stored state (snapshot and log) goes, and the replica stops
 // without a final snapshot. Writes and reads still waiting fail; nothing else is handled until the
 // store has erased the group.
@@ -796,13 +808,69 @@ void drop(replica_ptr self) {
   st.writes.clear();
   st.reads.clear();
   if (!st.opts.storage) return self->quit();
-  std::vector<storage::write_op> ops{storage::write_op::erase(st.opts.group)};
+  std::vector<storage::write_op> ops{storage::write_op::erase(st.opts.group),
+                                     storage::write_op::erase(detail::marker_key(st.opts.group))};
   self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, std::move(ops))
     .await([=](done_atom) { self->quit(); },
            [=](caf::error& e) {
              log_error(self, "cannot erase the stored state of the dropped group: " + self->system().render(e));
              self->quit();
            });
+}
+
+// What a replica that stops cleanly writes, in one transaction: its state if it changed since the
+// last snapshot (every dot it made is then stored), and the marker that lets its next start reuse
+// its incarnation.
+std::vector<storage::write_op> final_ops(replica_ptr self) {
+  auto& st = self->state;
+  std::vector<storage::write_op> ops;
+  if (st.changed_since_snapshot) ops = snapshot_ops(self, st.slot->state());
+  ops.push_back(storage::write_op::save(detail::marker_key(st.opts.group), detail::encode_marker(st.self_id, st.opts.group)));
+  return ops;
+}
+
+// Start with a store: load the group and the marker of a clean stop. With a marker, the replica
+// goes on with the incarnation it names, once the marker's erasure is on disk (a crash from then
+// on must not let a later start reuse it). Then the state merges and the replica joins its group;
+// until then it handles nothing else.
+void start_from_store(replica_ptr self) {
+  auto& st = self->state;
+  auto loaded = [=](load_result& r) {
+    restore(self, r);
+    join_group(self);
+  };
+  self->request(*st.opts.storage, std::chrono::seconds(60), load_atom::value, st.opts.group)
+    .await(
+      [=](load_result& r) {
+        auto& st = self->state;
+        self->request(*st.opts.storage, std::chrono::seconds(60), load_atom::value, detail::marker_key(st.opts.group))
+          .await(
+            [=](load_result& marker) mutable {
+              auto& st = self->state;
+              auto reused = marker.found ? detail::incarnation_in_marker(marker.value, st.opts.group, st.opts.replica_id)
+                                         : std::nullopt;
+              if (!reused) return loaded(r);
+              std::vector<storage::write_op> erase{storage::write_op::erase(detail::marker_key(st.opts.group))};
+              self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, std::move(erase))
+                .await([=](done_atom) mutable {
+                         self->request(*self->state.opts.storage, std::chrono::seconds(60), flush_atom::value)
+                           .await(
+                             [=](done_atom) mutable {
+                               auto& st = self->state;
+                               st.self_id = *reused;
+                               st.slot = st.make_slot(st.self_id);
+                               loaded(r);
+                             },
+                             [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
+                       },
+                       [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
+            },
+            [=](caf::error&) mutable { loaded(r); });
+      },
+      [=](caf::error& e) {
+        log_error(self, "cannot load the stored state: " + self->system().render(e));
+        join_group(self);
+      });
 }
 
 void join_group(replica_ptr self) {
@@ -819,12 +887,12 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   self->state.group_text = std::move(init->group_text);
   self->state.self_id = std::move(init->self_id);
   self->state.slot = std::move(init->slot);
+  self->state.make_slot = std::move(init->make_slot);
   self->state.drop_rng.seed(self->state.opts.drop_seed);
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
-    if (st.opts.storage && st.changed_since_snapshot && !st.dropped)
-      caf::anon_send(*st.opts.storage, write_atom::value, snapshot_ops(self, st.slot->state()));  // final snapshot
+    if (st.opts.storage && !st.dropped) caf::anon_send(*st.opts.storage, write_atom::value, final_ops(self));
     self->quit(msg.reason);
   });
   // An error message from anyone (a peer that rejects what it got, a hostile node) must not stop
@@ -836,20 +904,8 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   });
 
   // Load the stored state first; nothing else is handled until it has been merged.
-  if (self->state.opts.storage) {
-    self->request(*self->state.opts.storage, std::chrono::seconds(60), load_atom::value, self->state.opts.group)
-      .await(
-        [=](load_result& r) {
-          restore(self, r);
-          join_group(self);
-        },
-        [=](caf::error& e) {
-          log_error(self, "cannot load the stored state: " + self->system().render(e));
-          join_group(self);
-        });
-  } else {
-    join_group(self);
-  }
+  if (self->state.opts.storage) start_from_store(self);
+  else join_group(self);
 
   return {
     [=](mutate_atom, const crdt::operation& op) -> caf::result<done_atom> {
@@ -982,13 +1038,6 @@ status check_options(const replication_options& o) {
   return {};
 }
 
-std::string new_incarnation(const std::string& replica_id) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return replica_id + "@" + buf;
-}
-
 }  // namespace
 
 expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts, slot_factory make_slot) {
@@ -996,8 +1045,9 @@ expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_option
   if (opts.digest_interval.count() == 0) opts.digest_interval = 4 * opts.sync_interval;
   auto init = std::make_shared<replica_state>();
   init->group_text = opts.group.to_string();
-  init->self_id = new_incarnation(opts.replica_id);
+  init->self_id = detail::new_incarnation(opts.replica_id);
   init->slot = make_slot(init->self_id);
+  init->make_slot = std::move(make_slot);
   auto name = opts.name;
   init->opts = std::move(opts);
   auto impl = sys.spawn(replica_behavior, init);

@@ -281,3 +281,75 @@ BOOST_AUTO_TEST_CASE(appends_of_many_groups_share_commits_of_a_durable_store) {
   BOOST_TEST(s.appends <= std::uint64_t{per_group * 8});  // mutations waiting together share an append
   BOOST_TEST(s.commits < s.appends);                       // and appends of several groups a commit
 }
+
+namespace {
+
+void stop_replica(node& n, const replica_actor& r) {
+  caf::scoped_actor self{*n.sys};
+  self->send_exit(r, caf::exit_reason::user_shutdown);
+  self->wait_for(r);
+}
+
+replication_options stored_in(const storage_actor& store) {
+  replication_options o;
+  o.storage = store;
+  return o;
+}
+
+}  // namespace
+
+// A clean stop saves a marker with the final state, and the next start reuses the incarnation it
+// names: 50 restarts leave one owner in the counter and the set's causal context. A crash (no
+// final write) makes the next start take a new one, so the bound is one owner per replica id plus
+// one per crash.
+BOOST_AUTO_TEST_CASE(fifty_clean_restarts_add_no_owner_and_a_crash_adds_one) {
+  node n;
+  auto store = ets_store(n, "restarts");
+  group_key counter{"counter", "restarts"}, set{"set", "restarts"};
+  auto owners = [&](const replica_actor& c, const replica_actor& s) {
+    auto value = value_of<crdt::gcounter>(*n.sys, c);
+    auto elements = value_of<orset<std::string>>(*n.sys, s);
+    return std::make_pair(value->counts().size(), elements->kernel().context().actors().size());
+  };
+  for (int i = 0; i < 50; ++i) {
+    auto c = n.replica<crdt::gcounter>("a", counter, stored_in(store));
+    auto s = n.replica<orset<std::string>>("a", set, stored_in(store));
+    BOOST_REQUIRE(mutate(*n.sys, c, op("increment")));
+    BOOST_REQUIRE(mutate(*n.sys, s, op("add", {"e" + std::to_string(i)})));
+    stop_replica(n, c);
+    stop_replica(n, s);
+  }
+  auto c = n.replica<crdt::gcounter>("a", counter, stored_in(store));
+  auto s = n.replica<orset<std::string>>("a", set, stored_in(store));
+  BOOST_TEST(value_of<crdt::gcounter>(*n.sys, c)->value() == 50u);
+  BOOST_TEST(value_of<orset<std::string>>(*n.sys, s)->value().size() == 50u);
+  BOOST_TEST((owners(c, s) == std::make_pair(std::size_t{1}, std::size_t{1})));
+  kill_replica(n, c);
+  kill_replica(n, s);
+  c = n.replica<crdt::gcounter>("a", counter, stored_in(store));
+  s = n.replica<orset<std::string>>("a", set, stored_in(store));
+  BOOST_REQUIRE(mutate(*n.sys, c, op("increment")));
+  BOOST_REQUIRE(mutate(*n.sys, s, op("add", {"after the crash"})));
+  BOOST_TEST((owners(c, s) == std::make_pair(std::size_t{2}, std::size_t{2})));
+}
+
+// The marker is used once: a replica that reused an incarnation, sent a peer dots of it and then
+// crashed before storing them must not reuse it again (its store lacks those dots; reusing it
+// would make the same dots again and the peer's merge would lose increments).
+BOOST_AUTO_TEST_CASE(a_reused_incarnation_is_not_reused_again_after_a_crash) {
+  node n;
+  auto store = ets_store(n, "reused-once");
+  group_key g{"counter", "reused-once"};
+  auto peer = n.replica<crdt::gcounter>("b", g);
+  auto a = n.replica<crdt::gcounter>("a", g, stored_in(store));
+  BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"1"})));
+  stop_replica(n, a);  // clean: marker and final state stored
+  a = n.replica<crdt::gcounter>("a", g, stored_in(store));  // reuses the incarnation
+  BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"10"})));
+  BOOST_REQUIRE(eventually([&] { return value_of<crdt::gcounter>(*n.sys, peer)->value() == 11u; }));
+  kill_replica(n, a);  // the 10 is only at the peer now
+  a = n.replica<crdt::gcounter>("a", g, stored_in(store));
+  BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"100"})));
+  BOOST_TEST(eventually([&] { return value_of<crdt::gcounter>(*n.sys, a)->value() == 111u; }));
+  BOOST_TEST(eventually([&] { return value_of<crdt::gcounter>(*n.sys, peer)->value() == 111u; }));
+}

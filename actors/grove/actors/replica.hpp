@@ -9,8 +9,9 @@
 //  3. sync_interval after a change: send the accumulated delta to every peer, then reset it.
 //     Subscribers get the new state at the same moment.
 //  4. snapshot_interval after a change: save the full state.
-//  5. on exit (exit message, system shutdown): a final snapshot is sent to the storage actor;
-//     membership drops the replica when it is gone (it monitors its members).
+//  5. on exit (exit message, system shutdown): a final snapshot and the clean-stop marker (see
+//     "Replica identity") are sent to the storage actor; membership drops the replica when it is
+//     gone (it monitors its members).
 // All timers are delayed messages to itself: stopping the actor stops them. A timer is armed only
 // when there is something to do (a change to send, save or check), so an idle replica handles no
 // message and sends none.
@@ -47,9 +48,13 @@
 // full state, so no message is unbounded. Replica-to-replica messages are taken only from current
 // members of the group (as membership announced them), peer_up/peer_down only from membership.
 //
-// Replica identity: the dots a replica creates carry `replica_id@incarnation`, where the
-// incarnation is fresh at every start. A replica that restarts from an older snapshot therefore
-// never reuses a dot that its peers have seen.
+// Replica identity: the dots a replica creates carry `replica_id@incarnation`. A replica that stops
+// cleanly (an exit message) writes its final state together with a marker naming its incarnation
+// (group kind "grove.incarnation", see storage::group_key::is_internal); its next start reuses that
+// incarnation, after erasing the marker and flushing the store, because every dot of it is in the
+// state it loads. Any other start (first, after a crash, after a failed final write) takes a fresh
+// incarnation, so a replica that restarts from an older snapshot never reuses a dot its peers have
+// seen. The owners in a group's metadata are therefore one per replica id plus one per crash.
 #pragma once
 
 #include <chrono>

@@ -17,6 +17,10 @@ struct group_key {
   static constexpr std::size_t max_kind_size = 64;
   static constexpr std::size_t max_name_size = 400;  // keeps encoded keys under LMDB's 511 bytes
 
+  /// Kinds that start with "grove." are Grove's own records (a replica's clean-stop marker, see
+  /// grove/actors/replica.hpp), kept in the same store as the groups; they are no CRDT groups.
+  bool is_internal() const { return kind.rfind("grove.", 0) == 0; }
+
   /// Checks the limits above; errc::invalid_argument naming what is wrong.
   status validate() const;
 
