@@ -32,8 +32,19 @@ constexpr std::size_t max_known_addresses = 1024;
 // Timers: dial a remembered address again; check that a handshake ended.
 using redial_atom = caf::atom_constant<caf::atom("grv_redial")>;
 using handshake_check_atom = caf::atom_constant<caf::atom("grv_hschk")>;
+// Timer: send the digests collected in this round to the other nodes.
+using flush_digests_atom = caf::atom_constant<caf::atom("grv_fdigs")>;
 using membership_impl = membership_actor::extend<caf::reacts_to<redial_atom, std::string>,
-                                                 caf::reacts_to<handshake_check_atom, caf::actor, std::string>>;
+                                                 caf::reacts_to<handshake_check_atom, caf::actor, std::string>,
+                                                 caf::reacts_to<flush_digests_atom>>;
+
+// Replicas' digest rounds fall on the same instants (see arm_digest in replication_server.cpp);
+// the digests of a round wait this long for each other, then go as one message per node, with at
+// most max_digests_per_message each (a round of many groups goes in several).
+constexpr std::chrono::milliseconds digest_batch_window{50};
+constexpr std::size_t max_digests_per_message = 1000;
+// Most digests waiting at once (a bound on what local replicas can make it hold).
+constexpr std::size_t max_waiting_digests = 1 << 20;
 
 // A handshake not finished by then starts again (its messages can be lost with a connection that
 // closes under it, for instance when two nodes dial each other at once and CAF keeps one link).
@@ -74,6 +85,10 @@ struct membership_state {
   std::size_t max_tombstones = 0;
   std::map<std::string, std::chrono::steady_clock::time_point> tombstones;
   std::multimap<std::chrono::steady_clock::time_point, std::string> tombstone_expiry;
+  // Digests of local replicas waiting to go to the other nodes.
+  std::vector<relayed_digest> outgoing_digests;
+  bool digest_flush_armed = false;
+  membership_stats stats;
   detail::log_limiter log;
 };
 
@@ -385,6 +400,51 @@ void remove_local(membership_ptr self, const std::string& group, const caf::acto
   }
 }
 
+// -- anti-entropy per pair of nodes ----------------------------------------------------------------
+
+void send_digests(membership_ptr self, const caf::actor& node, std::vector<relayed_digest>& batch) {
+  if (batch.empty()) return;
+  self->state.stats.digests_relayed += batch.size();
+  ++self->state.stats.digest_messages;
+  self->send(caf::actor_cast<membership_actor>(node), digests_atom::value, std::move(batch));
+  batch.clear();
+}
+
+// Sends each other node the waiting digests of the groups it hosts, in as few messages as fit.
+void flush_digests(membership_ptr self) {
+  auto& st = self->state;
+  st.digest_flush_armed = false;
+  auto waiting = std::move(st.outgoing_digests);
+  st.outgoing_digests.clear();
+  for (auto& [addr, node] : st.nodes) {
+    std::vector<relayed_digest> batch;
+    for (const auto& r : waiting) {
+      auto it = node.groups.find(r.digest.group);
+      if (it == node.groups.end() || it->second.empty()) continue;
+      batch.push_back(r);
+      if (batch.size() == max_digests_per_message) send_digests(self, node.handle, batch);
+    }
+    send_digests(self, node.handle, batch);
+  }
+}
+
+// Digests another node relayed: each goes to the local members of its group, sent as the replica
+// that made it, and only if that replica is a member there (a node cannot speak for others).
+void deliver_digests(membership_ptr self, node_info& from, std::vector<relayed_digest>& digests) {
+  auto& st = self->state;
+  for (auto& r : digests) {
+    auto members = from.groups.find(r.digest.group);
+    if (!r.from || members == from.groups.end() || members->second.count(r.from) == 0) {
+      ++st.stats.digests_refused;
+      continue;
+    }
+    auto local = st.local.find(r.digest.group);
+    if (local == st.local.end()) continue;
+    auto sender = caf::actor_cast<replica_actor>(r.from);
+    for (auto& m : local->second) caf::send_as(sender, caf::actor_cast<replica_actor>(m), digest_atom::value, r.digest);
+  }
+}
+
 // `node` names this node in log lines. (Spawn it with arguments: CAF 0.17's spawn of a function
 // without arguments dereferences a null argument tuple, which UBSan stops.)
 membership_impl::behavior_type membership_behavior(membership_ptr self, std::string node, membership_options opts) {
@@ -551,6 +611,24 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
             if (addr != sender->address()) send_tombstone(self, node.handle, t.group);
         if (is_dropped(self, t.group)) drop_local_members(self, t.group);
       }
+    },
+    [=](relay_digest_atom, digest_message& d) {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->node() || st.outgoing_digests.size() >= max_waiting_digests) return;
+      st.outgoing_digests.push_back({sender, std::move(d)});
+      if (st.digest_flush_armed) return;
+      st.digest_flush_armed = true;
+      self->delayed_send(self, digest_batch_window, flush_digests_atom::value);
+    },
+    [=](flush_digests_atom) { flush_digests(self); },
+    [=](digests_atom, std::vector<relayed_digest>& digests) {
+      if (!from_trusted(self)) return;
+      if (auto* node = node_of_sender(self)) deliver_digests(self, *node, digests);
+    },
+    [=](stats_atom) -> caf::result<membership_stats> {
+      if (!from_trusted(self)) return not_trusted();
+      return self->state.stats;
     },
     [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
         const std::string& announced) {

@@ -151,11 +151,16 @@ void arm_snapshot(replica_ptr self) {
   self->delayed_send(self, st.opts.snapshot_interval, snapshot_tick_atom::value);
 }
 
+// Digest rounds fall on multiples of digest_interval of the steady clock, so the replicas of a
+// node that have rounds to run run them at the same moment and membership sends their digests to
+// each other node as one message (see digest_round).
 void arm_digest(replica_ptr self) {
   auto& st = self->state;
   if (st.digest_armed || st.peers.empty()) return;
   st.digest_armed = true;
-  self->delayed_send(self, st.opts.digest_interval, digest_tick_atom::value);
+  auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(st.opts.digest_interval);
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  self->delayed_send(self, interval - now % interval, digest_tick_atom::value);
 }
 
 // After anything that may have changed the state: forget its encoding, and arm what must follow.
@@ -777,7 +782,14 @@ void digest_round(replica_ptr self) {
   // can decide something (while changes flow, the merged counts alone find what is missing).
   auto checksum = st.changed_since_digest ? no_checksum : state_digest(self);
   digest_message d{st.group_text, st.self_id, checksum, merged_summary(self)};
-  for (auto& [addr, peer] : st.peers) self->send(peer, digest_atom::value, d);
+  // Peers on this node get it directly; membership takes it to the other nodes, together with the
+  // digests of every other group of this node in the same round (one message per node).
+  bool remote_peers = false;
+  for (auto& [addr, peer] : st.peers) {
+    if (addr.node() != self->node() && st.opts.membership) remote_peers = true;
+    else self->send(peer, digest_atom::value, d);
+  }
+  if (remote_peers) self->send(*st.opts.membership, relay_digest_atom::value, d);
   st.stats.digests_sent += st.peers.size();
   st.awaiting.clear();  // unanswered requests may be asked again
   st.quiet_rounds = st.changed_since_digest ? 0 : st.quiet_rounds + 1;

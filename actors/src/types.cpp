@@ -30,6 +30,9 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replica_count>("grove.replica_count");
   cfg.add_message_type<read_result>("grove.read_result");
   cfg.add_message_type<tombstone>("grove.tombstone");
+  cfg.add_message_type<relayed_digest>("grove.relayed_digest");
+  cfg.add_message_type<std::vector<relayed_digest>>("grove.relayed_digests");
+  cfg.add_message_type<membership_stats>("grove.membership_stats");
   cfg.add_message_type<std::vector<tombstone>>("grove.tombstones");
   cfg.add_message_type<member_entry>("grove.member");
   cfg.add_message_type<std::vector<member_entry>>("grove.member_list");

@@ -275,6 +275,47 @@ BOOST_AUTO_TEST_CASE(replicas_converge_when_every_delta_is_lost_through_digests_
   for (auto& r : rs) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == 30u; }));
 }
 
+// Anti-entropy between two nodes goes per pair of nodes: the digests of 200 groups that change
+// within a second travel in a few messages per round, not 200, and they still repair (every delta of
+// node a is lost, so b gets a's changes only because a relayed digest made it ask for them).
+BOOST_AUTO_TEST_CASE(digests_of_many_groups_travel_between_two_nodes_in_one_message_per_round) {
+  auto a = std::make_unique<node>(), b = std::make_unique<node>();
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  BOOST_REQUIRE(connect(*b->sys, b->membership, "127.0.0.1", *port));
+  constexpr int groups = 200;
+  std::vector<replica_actor> on_a, on_b;
+  for (int i = 0; i < groups; ++i) {
+    group_key g{"counter", "many-" + std::to_string(i)};
+    replication_options lossy;
+    lossy.drop_deltas = 1.0;
+    lossy.digest_interval = std::chrono::milliseconds(100);
+    on_a.push_back(a->replica<gcounter>("a", g, lossy));
+    replication_options plain;
+    plain.digest_interval = std::chrono::milliseconds(100);
+    on_b.push_back(b->replica<gcounter>("b", g, plain));
+  }
+  for (int i = 0; i < groups; ++i) BOOST_REQUIRE(eventually([&] { return stats_of(*a->sys, on_a[i]).peers == 1u; }));
+  // The changes are spread over a second, yet the rounds of all groups fall on the same instants.
+  for (int i = 0; i < groups; ++i) {
+    BOOST_REQUIRE(mutate(*a->sys, on_a[i], op("increment", {std::to_string(i + 1)})));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the scenario: writes spread in time
+  }
+  for (int i = 0; i < groups; ++i)
+    BOOST_TEST(eventually([&] { return value_of<gcounter>(*b->sys, on_b[i])->value() == std::uint64_t(i + 1); }));
+  membership_stats s;
+  {
+    caf::scoped_actor self{*a->sys};  // gone before its actor system
+    self->request(a->membership, std::chrono::seconds(5), stats_atom::value).receive([&](membership_stats& x) { s = x; }, [](caf::error&) {});
+  }
+  BOOST_TEST_MESSAGE(s.digests_relayed << " digests in " << s.digest_messages << " messages");
+  BOOST_TEST(s.digests_relayed >= std::uint64_t(groups));
+  BOOST_TEST(s.digest_messages * 40 <= s.digests_relayed);  // at least 40 digests per message
+  BOOST_TEST(s.digests_refused == 0u);
+  b.reset();
+  a.reset();
+}
+
 // While deltas flow without loss, a write costs its delta: after the greeting no full state of the
 // big set crosses, although digest rounds run all the time.
 BOOST_AUTO_TEST_CASE(while_deltas_flow_without_loss_no_full_state_crosses) {
@@ -662,6 +703,9 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](drop_group_atom, const std::string&) { return done_atom::value; },
     [=](dropped_atom, const std::string&) { return false; },
     [=](tombstones_atom, std::vector<tombstone>&) {},
+    [=](relay_digest_atom, digest_message&) {},
+    [=](digests_atom, std::vector<relayed_digest>&) {},
+    [=](stats_atom) { return membership_stats{}; },
     [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
     [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
     [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},

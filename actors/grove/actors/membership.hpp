@@ -17,6 +17,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "grove/actors/atoms.hpp"
+#include "grove/actors/digest.hpp"
 
 namespace grove::actors {
 
@@ -47,6 +48,10 @@ using auth_proof_atom = caf::atom_constant<caf::atom("grv_auth3")>;
 using drop_group_atom = caf::atom_constant<caf::atom("grv_dropg")>;
 using dropped_atom = caf::atom_constant<caf::atom("grv_isdrop")>;
 using tombstones_atom = caf::atom_constant<caf::atom("grv_tombs")>;
+// Anti-entropy per pair of nodes: a replica hands its digest to membership, which sends the
+// digests of all groups it got in a round to each other node as one message (chunked).
+using relay_digest_atom = caf::atom_constant<caf::atom("grv_rdig")>;
+using digests_atom = caf::atom_constant<caf::atom("grv_digs")>;
 
 /// A member of a group, as membership actors tell each other.
 struct member_entry {
@@ -68,6 +73,30 @@ struct tombstone {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tombstone& x) {
   return f(caf::meta::type_name("grove.tombstone"), x.group, x.remaining_ms);
+}
+
+/// A replica's digest as one membership actor passes it to another: the replica and its digest
+/// (the receiving side hands it to its members of the group as if the replica had sent it).
+struct relayed_digest {
+  caf::strong_actor_ptr from;
+  digest_message digest;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relayed_digest& x) {
+  return f(caf::meta::type_name("grove.relayed_digest"), x.from, x.digest);
+}
+
+/// What a membership actor counts.
+struct membership_stats {
+  std::uint64_t digests_relayed = 0;  // replicas' digests it passed to other nodes (one per node)
+  std::uint64_t digest_messages = 0;  // messages that carried them
+  std::uint64_t digests_refused = 0;  // relayed digests of replicas that are no member there
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
+  return f(caf::meta::type_name("grove.membership_stats"), x.digests_relayed, x.digest_messages, x.digests_refused);
 }
 /// The membership actor of one actor system (Grove.Cluster.Membership, the :pg analogue).
 /// Membership handles travel as caf::actor (a typed actor cannot name itself).
@@ -102,6 +131,11 @@ using membership_actor = caf::typed_actor<
   caf::replies_to<dropped_atom, std::string>::with<bool>,
   // Node to node: groups dropped and how long their tombstones still live.
   caf::reacts_to<tombstones_atom, std::vector<tombstone>>,
+  // From a local replica: its digest, for every other node that hosts its group.
+  caf::reacts_to<relay_digest_atom, digest_message>,
+  // Node to node: the digests of a round (each handed to the local members of its group).
+  caf::reacts_to<digests_atom, std::vector<relayed_digest>>,
+  caf::replies_to<stats_atom>::with<membership_stats>,
   // Node-to-node protocol: introductions with members, known nodes and the sender's own address
   // ("host:port", empty when it does not listen), then joins and leaves.
   caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,

@@ -72,6 +72,7 @@
 
 #include "grove/actors/atoms.hpp"
 #include "grove/actors/crdt_slot.hpp"
+#include "grove/actors/digest.hpp"
 #include "grove/actors/membership.hpp"
 #include "grove/actors/storage_actor.hpp"
 
@@ -153,11 +154,6 @@ struct read_result {
   replica_count count;
 };
 
-/// How far a replica has merged the deltas of one origin (a replica_id@incarnation).
-struct merged_through {
-  std::string origin;
-  std::uint64_t seq = 0;
-};
 
 /// A delta: the changes `from` made since its previous delta, number `seq`. The receiver answers
 /// with write_ack_atom and how far it merged the sender's deltas without a gap (writes with a
@@ -182,16 +178,6 @@ struct state_chunk {
   std::vector<merged_through> merged;
 };
 
-/// A replica's anti-entropy summary: the deltas it has merged from itself and each current member
-/// (without gaps), and the digest of its encoded state (the codec's checksum: equal states, equal
-/// digests), or 0 when the replica changed since its previous round (encoding a big state for
-/// every round while changes flow would cost what the change does not).
-struct digest_message {
-  std::string group;
-  std::string from;
-  std::uint64_t digest = 0;
-  std::vector<merged_through> merged;
-};
 
 struct replica_stats {
   std::uint64_t mutations = 0;
@@ -236,17 +222,9 @@ typename Inspector::result_type inspect(Inspector& f, read_result& x) {
   return f(caf::meta::type_name("grove.read_result"), x.state, x.count);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, merged_through& x) {
-  return f(caf::meta::type_name("grove.merged_through"), x.origin, x.seq);
-}
-template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, state_chunk& x) {
   return f(caf::meta::type_name("grove.state_chunk"), x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data,
            x.merged);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, digest_message& x) {
-  return f(caf::meta::type_name("grove.digest"), x.group, x.from, x.digest, x.merged);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
