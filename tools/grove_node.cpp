@@ -355,12 +355,13 @@ private:
     if (!g) return answer_error(g.error());
     if (cmd.verb == "drop") return drop(*g);
     if (cmd.verb == "batch") return start_batch(*g, cmd.op.args[0]);
-    if (cmd.verb == "get" && !hosted_anywhere(*g))
+    bool reads = cmd.verb == "get" || cmd.verb == "size";
+    if (reads && !hosted_anywhere(*g))
       return answer_error(error(errc::not_found, "no node hosts " + quote_input(g->to_string())));
     if (auto dropped = is_dropped(*g); !dropped) return answer_error(dropped.error());
     auto r = replica(*g);
     if (!r) return answer_error(r.error());
-    if (cmd.verb == "get") return get(*g, *r);
+    if (reads) return get(*g, *r, cmd.verb == "size");
     write(*r, {cmd.op});
   }
 
@@ -477,7 +478,9 @@ private:
     return found;
   }
 
-  void get(const storage::group_key& g, const replica_actor& r) {
+  // get: the value; size: how many elements, entries or items it has (the value for a counter, 0 or
+  // 1 for a register), without printing it.
+  void get(const storage::group_key& g, const replica_actor& r, bool size_only) {
     bytes state;
     replica_count count;
     status result;
@@ -491,6 +494,11 @@ private:
     if (!result) return answer_error(result.error());
     auto value = tools::value_to_json(state);
     if (!value) return answer_error(value.error());
+    if (size_only) {
+      auto size = value->is_number() ? *value : json(value->is_null() ? 0 : value->is_string() ? 1 : value->size());
+      return answer({{"ok", true}, {"group", g.to_string()}, {"size", size}, {"acks", count.acks}, {"replicas", count.replicas}},
+                    tools::dump_json(size));
+    }
     answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}, {"acks", count.acks}, {"replicas", count.replicas}},
            tools::dump_json(*value));
   }

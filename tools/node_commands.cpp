@@ -28,6 +28,7 @@ const std::map<std::string, verb_spec>& verbs() {
     {"set", {"set", true, 0, true, 0, "set GROUP VALUE"}},
     {"insert", {"insert", true, 1, true, 1, "insert GROUP INDEX VALUE"}},
     {"get", {nullptr, true, 0, false, 0, "get GROUP"}},
+    {"size", {nullptr, true, 0, false, 0, "size GROUP"}},
     {"batch", {nullptr, true, 1, false, 1, "batch GROUP N (then N mutation lines of GROUP)"}},
     {"drop", {nullptr, true, 0, false, 0, "drop GROUP"}},
     {"consistency", {nullptr, false, 3, false, 2, "consistency read|write local|majority|all [TIMEOUT_MS]"}},

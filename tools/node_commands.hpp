@@ -1,6 +1,6 @@
 // grove-node's command language, one command per line:
 //   incr GROUP [N]   decr GROUP [N]   add GROUP ELEM   remove GROUP ELEM   put GROUP KEY VALUE
-//   del GROUP KEY    set GROUP VALUE  insert GROUP INDEX VALUE   get GROUP
+//   del GROUP KEY    set GROUP VALUE  insert GROUP INDEX VALUE   get GROUP   size GROUP
 //   batch GROUP N (and N mutation lines of GROUP)   drop GROUP
 //   consistency read|write local|majority|all [TIMEOUT_MS]
 //   groups   peers   snapshot   stats   help   quit

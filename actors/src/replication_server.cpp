@@ -37,6 +37,8 @@ using replica_impl =
 // Bounds on what a peer can make a replica buffer while it assembles a full state.
 constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
 constexpr std::size_t max_open_transfers = 64;
+// Chunks of a full state sent to one peer and not yet acknowledged (4 x max_message_bytes).
+constexpr std::uint32_t max_chunks_in_flight = 4;
 
 // Bounds on the buffer of recent own deltas that a replica resends to a peer that lacks them.
 constexpr std::size_t max_recent_deltas = 1024;
@@ -48,6 +50,28 @@ constexpr int quiet_digest_rounds = 2;
 constexpr std::size_t max_summary_origins = 1 << 16;
 // A digest sent by a replica that changed since its last round carries no checksum.
 constexpr std::uint64_t no_checksum = 0;
+
+// A full state on its way to one peer: at most max_chunks_in_flight chunks sent and not yet
+// acknowledged. It keeps the version it started with; reads that asked for it get read_done once
+// every chunk is acknowledged.
+struct outgoing_transfer {
+  std::shared_ptr<const bytes> encoded;
+  std::uint64_t transfer = 0;
+  std::uint64_t seq = 0;
+  std::vector<merged_through> merged;
+  std::uint32_t count = 0;
+  std::uint32_t next = 0;   // the next chunk to send
+  std::uint32_t acked = 0;
+  std::vector<std::uint64_t> reads;  // read_done numbers to send when it is complete
+};
+
+// Per peer: the transfer running, and whether another (of the state as it will be then) must
+// follow, with the reads that wait for that one.
+struct transfers_to_peer {
+  std::optional<outgoing_transfer> running;
+  bool again = false;
+  std::vector<std::uint64_t> reads_again;
+};
 
 struct incoming_transfer {
   std::uint64_t seq = 0;
@@ -114,7 +138,8 @@ struct replica_state {
   bool changed_since_digest = false;
   int quiet_rounds = 0;
   // The encoded state and its digest, made once per version (any change resets them).
-  std::optional<bytes> state_cache;
+  std::shared_ptr<const bytes> state_cache;
+  std::map<caf::actor_addr, transfers_to_peer> sending;
   std::optional<std::uint64_t> digest_cache;
   // Consistency levels: the replica ids of the group seen since start (besides this one), how far
   // each peer (by origin) acknowledged this replica's deltas, and the writes and reads that wait.
@@ -179,7 +204,7 @@ void mark_changed(replica_ptr self) {
 // The encoded state, made once per version (for every peer, subscriber and snapshot of it).
 const bytes& encoded_state(replica_ptr self) {
   auto& st = self->state;
-  if (!st.state_cache) st.state_cache = st.slot->state();
+  if (!st.state_cache) st.state_cache = std::make_shared<const bytes>(st.slot->state());
   return *st.state_cache;
 }
 
@@ -226,6 +251,7 @@ void drop_sender(replica_ptr self, const std::string& why) {
   log_error(self, why + (sender ? "; dropping peer " + caf::to_string(sender->address()) : std::string()));
   if (!sender) return;
   self->state.peers.erase(sender->address());
+  self->state.sending.erase(sender->address());
   self->state.stats.peers = self->state.peers.size();
 }
 
@@ -260,20 +286,77 @@ bool merge_remote(replica_ptr self, bytes_view encoded, const char* what) {
   return true;
 }
 
-void send_state(replica_ptr self, const replica_actor& peer) {
+// Sends the chunks of `t` that the window allows.
+void send_chunks(replica_ptr self, const replica_actor& peer, outgoing_transfer& t) {
   auto& st = self->state;
-  const auto& encoded = encoded_state(self);
   auto chunk = st.opts.max_message_bytes;
-  auto count = static_cast<std::uint32_t>(std::max<std::size_t>(1, (encoded.size() + chunk - 1) / chunk));
-  auto transfer = ++st.next_transfer;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    auto piece = encoded.substr(std::size_t{i} * chunk, chunk);
+  while (t.next < t.count && t.next - t.acked < max_chunks_in_flight) {
+    auto i = t.next++;
+    auto piece = t.encoded->substr(std::size_t{i} * chunk, chunk);
     std::vector<merged_through> merged;
-    if (i == 0) merged = merged_summary(self);
+    if (i == 0) merged = t.merged;
     self->send(peer, chunk_atom::value,
-               state_chunk{st.group_text, st.self_id, st.seq, transfer, i, count, std::move(piece), std::move(merged)});
+               state_chunk{st.group_text, st.self_id, t.seq, t.transfer, i, t.count, std::move(piece), std::move(merged)});
   }
+  st.stats.chunks_in_flight_peak = std::max<std::uint64_t>(st.stats.chunks_in_flight_peak, t.next - t.acked);
+}
+
+// Starts a transfer of the current state to `peer`.
+void start_transfer(replica_ptr self, const replica_actor& peer, transfers_to_peer& to, std::vector<std::uint64_t> reads) {
+  auto& st = self->state;
+  encoded_state(self);
+  outgoing_transfer t;
+  t.encoded = st.state_cache;
+  t.transfer = ++st.next_transfer;
+  t.seq = st.seq;
+  t.merged = merged_summary(self);
+  t.count = static_cast<std::uint32_t>(
+    std::max<std::size_t>(1, (t.encoded->size() + st.opts.max_message_bytes - 1) / st.opts.max_message_bytes));
+  t.reads = std::move(reads);
+  to.running = std::move(t);
   ++st.stats.states_sent;
+  send_chunks(self, peer, *to.running);
+}
+
+// Sends `peer` the full state, in chunks with a bounded number in flight (the peer acknowledges
+// each). While a transfer to it runs, another of the state as it will be then follows it (one at
+// most). `read` is a read's number: read_done follows the transfer that carries it.
+//
+// A peer ignores chunks from a replica it does not know yet as a member (see add_peer), and then
+// acknowledges none. When the state goes out because of a message from the peer (`asked`: it
+// knows this replica now), a transfer it has acknowledged nothing of was ignored: it starts over.
+void send_state(replica_ptr self, const replica_actor& peer, std::optional<std::uint64_t> read = std::nullopt,
+                bool asked = false) {
+  auto& to = self->state.sending[peer.address()];
+  std::vector<std::uint64_t> reads;
+  if (read) reads.push_back(*read);
+  if (to.running && asked && to.running->acked == 0) {
+    reads.insert(reads.end(), to.running->reads.begin(), to.running->reads.end());
+    to.running.reset();
+  }
+  if (!to.running) return start_transfer(self, peer, to, std::move(reads));
+  to.again = true;
+  to.reads_again.insert(to.reads_again.end(), reads.begin(), reads.end());
+}
+
+// A peer acknowledged a chunk: the window moves on; a finished transfer sends its reads' read_done
+// and lets the next one start.
+void on_chunk_ack(replica_ptr self, const replica_actor& peer, std::uint64_t transfer) {
+  auto& st = self->state;
+  auto it = st.sending.find(peer.address());
+  if (it == st.sending.end() || !it->second.running || it->second.running->transfer != transfer) return;
+  auto& to = it->second;
+  auto& t = *to.running;
+  if (t.acked < t.next) ++t.acked;
+  if (t.acked < t.count) return send_chunks(self, peer, t);
+  for (auto id : t.reads) self->send(peer, read_done_atom::value, st.group_text, id);
+  to.running.reset();
+  if (to.again) {
+    to.again = false;
+    start_transfer(self, peer, to, std::exchange(to.reads_again, {}));
+  } else {
+    st.sending.erase(it);
+  }
 }
 
 void ask_for_state(replica_ptr self, const std::string& from, const replica_actor& sender) {
@@ -293,7 +376,7 @@ void ask_for_deltas(replica_ptr self, const std::string& from, std::uint64_t fir
 void resend_deltas(replica_ptr self, const replica_actor& peer, std::uint64_t first) {
   auto& st = self->state;
   if (first > st.seq) return;
-  if (st.recent.empty() || st.recent.front().first > first) return send_state(self, peer);
+  if (st.recent.empty() || st.recent.front().first > first) return send_state(self, peer, std::nullopt, true);
   for (const auto& [seq, delta] : st.recent) {
     if (seq < first) continue;
     self->send(peer, delta_atom::value, delta_message{st.group_text, st.self_id, seq, delta});
@@ -682,6 +765,7 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
   auto& st = self->state;
   st.peers.erase(addr);
   st.stats.peers = st.peers.size();
+  st.sending.erase(addr);
   auto it = st.origin_of.find(addr);
   if (it == st.origin_of.end()) return;
   auto origin = it->second;
@@ -715,6 +799,7 @@ void handle_chunk(replica_ptr self, state_chunk& c) {
   }
   if (t.parts[c.index].empty() && !c.data.empty()) ++t.received;
   t.parts[c.index] = std::move(c.data);
+  if (auto sender = sender_of(self)) self->send(sender, chunk_ack_atom::value, st.group_text, c.transfer);
   if (t.received < c.count) return;
   bytes whole;
   for (auto& p : t.parts) whole += p;
@@ -762,7 +847,7 @@ void compare_digest(replica_ptr self, const digest_message& d, const replica_act
   for (const auto& [addr, origin] : st.origin_of) same_deltas = same_deltas && theirs[origin] == merged_here(origin);
   bool own_change_pending = st.slot->has_delta() || st.newest_append;
   if (same_deltas && !own_change_pending && d.digest != no_checksum && d.digest != state_digest(self)) {
-    send_state(self, sender);
+    send_state(self, sender, std::nullopt, true);
     ask_for_state(self, d.from, sender);
     mismatch = true;
   }
@@ -974,6 +1059,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       note_origin(self, c.from);
       handle_chunk(self, c);
     },
+    [=](chunk_ack_atom, const std::string& group, std::uint64_t transfer) {
+      if (!from_peer(self) || group != self->state.group_text) return;
+      if (auto sender = sender_of(self)) on_chunk_ack(self, sender, transfer);
+    },
     [=](digest_atom, const digest_message& d) {
       if (!from_peer(self) || d.group != self->state.group_text) return;
       if (d.merged.size() > max_summary_origins) return drop_sender(self, "digest listing too many origins");
@@ -982,7 +1071,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](need_state_atom, const std::string& group) {
       if (!from_peer(self) || group != self->state.group_text) return;
-      if (auto sender = sender_of(self)) send_state(self, sender);
+      if (auto sender = sender_of(self)) send_state(self, sender, std::nullopt, true);
     },
     [=](need_deltas_atom, const std::string& group, std::uint64_t first) {
       if (!from_peer(self) || group != self->state.group_text) return;
@@ -993,10 +1082,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](read_state_atom, const std::string& group, std::uint64_t id) {
       if (!from_peer(self) || group != self->state.group_text) return;
-      if (auto sender = sender_of(self)) {
-        send_state(self, sender);  // merged by the reader before read_done (messages keep their order)
-        self->send(sender, read_done_atom::value, self->state.group_text, id);
-      }
+      if (auto sender = sender_of(self)) send_state(self, sender, id, true);  // read_done follows its last chunk
     },
     [=](read_done_atom, const std::string& group, std::uint64_t id) {
       if (from_peer(self) && group == self->state.group_text) on_read_done(self, id);

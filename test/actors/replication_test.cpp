@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_sequence_numbers_is_repaired_by_resending_the_
 
 // max_message_bytes at its minimum: a full state of about 10 KB goes in chunks, and a delta
 // larger than one message goes as a full state instead.
-BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_and_an_oversized_delta_as_a_full_state) {
+BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_at_most_4_in_flight_and_an_oversized_delta_as_a_full_state) {
   node n;
   group_key g{"set", "chunked"};
   replication_options small;
@@ -250,6 +250,9 @@ BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_and_an_oversized_delta_as_a_ful
   auto b = n.replica<orset<std::string>>("b", g, small);  // gets a's state on joining, in chunks
   BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, b)->value() == model; }));
   BOOST_TEST(stats_of(*n.sys, b).states_received >= 1u);
+  // The chunks went a few at a time: each waited for the acknowledgement of an earlier one.
+  BOOST_TEST(stats_of(*n.sys, a).chunks_in_flight_peak >= 2u);
+  BOOST_TEST(stats_of(*n.sys, a).chunks_in_flight_peak <= 4u);
 
   auto before = stats_of(*n.sys, a);
   auto big = std::string(5000, 'x');  // its delta is larger than one message

@@ -101,6 +101,11 @@ BOOST_AUTO_TEST_CASE(every_command_answers_one_json_line_and_bad_ones_do_not_sto
   BOOST_TEST(n->ask("insert list:todo 0 second")["ok"] == true);
   BOOST_TEST(n->ask("insert list:todo 0 first")["ok"] == true);
   BOOST_TEST(n->ask("get list:todo")["value"] == json::parse(R"(["first","second"])"));
+  BOOST_TEST(n->ask("size list:todo")["size"] == 2);
+  BOOST_TEST(n->ask("size set:users")["size"] == 2);
+  BOOST_TEST(n->ask("size map:settings")["size"] == 1);
+  BOOST_TEST(n->ask("size register:title")["size"] == 1);
+  BOOST_TEST(n->ask("size counter:views")["size"] == 3);
   for (const char* bad : {"frobnicate", "incr", "incr counter:views -1", "add counter:views x", "get nokind",
                           "get widget:x", "insert list:todo 99 x", "put map:settings onlykey"}) {
     auto answer = n->ask(bad);

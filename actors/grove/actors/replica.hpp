@@ -44,8 +44,9 @@
 //    deltas, asks for the sender's deltas it lacks, and only when both have merged exactly the
 //    same deltas of every current member and still differ (a member that left before its last
 //    delta reached everyone), exchanges full states.
-// Full states travel in chunks of at most max_message_bytes, and a delta larger than that goes as a
-// full state, so no message is unbounded. Replica-to-replica messages are taken only from current
+// Full states travel in chunks of at most max_message_bytes, at most 4 of them unacknowledged per
+// peer (the receiver acknowledges each), and a delta larger than that goes as a full state, so no
+// message is unbounded and a big state does not pile up in a connection's buffers. Replica-to-replica messages are taken only from current
 // members of the group (as membership announced them), peer_up/peer_down only from membership.
 //
 // Replica identity: the dots a replica creates carry `replica_id@incarnation`. A replica that stops
@@ -101,6 +102,8 @@ using changed_atom = caf::atom_constant<caf::atom("grv_change")>;
 // -- replica-to-replica messages -----------------------------------------------------------------
 using delta_atom = caf::atom_constant<caf::atom("grv_delta")>;
 using chunk_atom = caf::atom_constant<caf::atom("grv_chunk")>;
+/// Acknowledges a chunk of a full state (group, transfer): the sender keeps at most 4 in flight.
+using chunk_ack_atom = caf::atom_constant<caf::atom("grv_chunka")>;
 using digest_atom = caf::atom_constant<caf::atom("grv_digest")>;
 using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
 /// Asks a replica to resend its own deltas from a sequence number on.
@@ -199,6 +202,7 @@ struct replica_stats {
   std::uint64_t early_snapshots = 0;  // snapshots started because the log passed its bound
   std::uint64_t replicas = 0;        // the group's replicas as consistency levels count them
   std::uint64_t acks_received = 0;   // peers' acknowledgements of this replica's deltas
+  std::uint64_t chunks_in_flight_peak = 0;  // most chunks of a full state unacknowledged at once
 };
 
 template <class Inspector>
@@ -230,7 +234,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
   return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
            x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received);
+           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received, x.chunks_in_flight_peak);
 }
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
@@ -264,6 +268,7 @@ using replica_actor = caf::typed_actor<
   // Replica-to-replica protocol.
   caf::reacts_to<delta_atom, delta_message>,
   caf::reacts_to<chunk_atom, state_chunk>,
+  caf::reacts_to<chunk_ack_atom, std::string, std::uint64_t>,
   caf::reacts_to<digest_atom, digest_message>,
   caf::reacts_to<need_state_atom, std::string>,
   caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
