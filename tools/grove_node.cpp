@@ -481,6 +481,11 @@ private:
   // get: the value; size: how many elements, entries or items it has (the value for a counter, 0 or
   // 1 for a register), without printing it.
   void get(const storage::group_key& g, const replica_actor& r, bool size_only) {
+    if (size_only && read_level_.level == consistency_level::local) {  // counted by the replica, not encoded
+      std::optional<std::uint64_t> size;
+      self_->request(r, std::chrono::seconds(10), size_atom::value).receive([&](std::uint64_t n) { size = n; }, [](caf::error&) {});
+      if (size) return answer({{"ok", true}, {"group", g.to_string()}, {"size", *size}}, std::to_string(*size));
+    }
     bytes state;
     replica_count count;
     status result;

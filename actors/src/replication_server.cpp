@@ -1015,6 +1015,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     },
     [=](mutate_atom, const write_request& w) -> caf::result<replica_count> { return write(self, w); },
     [=](state_atom) -> bytes { return encoded_state(self); },
+    [=](size_atom) -> caf::result<std::uint64_t> {
+      if (auto n = self->state.slot->size()) return *n;
+      return to_caf_error(error(errc::invalid_argument, self->state.slot->type_name() + " holds no elements to count"));
+    },
     [=](read_atom, const consistency& level) -> caf::result<read_result> { return read(self, level); },
     [=](broadcast_atom) -> done_atom {
       if (logs(self) && self->state.log_flush_scheduled) flush_log(self);  // logged deltas go out at once

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -50,9 +52,17 @@ public:
   /// The encoded full state.
   virtual bytes state() const = 0;
   virtual bool has_delta() const = 0;
+  /// How many elements, entries or items the value holds, for types that hold some (sets, maps,
+  /// lists); nothing for counters and registers.
+  virtual std::optional<std::uint64_t> size() const = 0;
   /// The encoded delta since the last call; resets it.
   virtual bytes take_delta() = 0;
 };
+
+template <class T, class = void>
+struct has_size : std::false_type {};
+template <class T>
+struct has_size<T, std::void_t<decltype(std::declval<const T&>().size())>> : std::true_type {};
 
 template <class T, class = void>
 struct has_apply_operation : std::false_type {};
@@ -109,6 +119,10 @@ public:
 
   bytes state() const override { return crdt::encode(value_); }
   bool has_delta() const override { return value_.has_delta(); }
+  std::optional<std::uint64_t> size() const override {
+    if constexpr (has_size<T>::value) return static_cast<std::uint64_t>(value_.size());
+    else return std::nullopt;
+  }
   bytes take_delta() override {
     auto out = crdt::encode(value_.delta());
     value_.reset_delta();

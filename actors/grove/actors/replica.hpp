@@ -91,6 +91,7 @@ namespace grove::actors {
 // -- client messages -----------------------------------------------------------------------------
 using mutate_atom = caf::atom_constant<caf::atom("grv_mutate")>;
 using state_atom = caf::atom_constant<caf::atom("grv_state")>;
+using size_atom = caf::atom_constant<caf::atom("grv_size")>;
 using snapshot_atom = caf::atom_constant<caf::atom("grv_snap")>;
 /// Sends the pending delta to the peers now (instead of at the next sync tick).
 using broadcast_atom = caf::atom_constant<caf::atom("grv_bcast")>;
@@ -255,6 +256,9 @@ using replica_actor = caf::typed_actor<
   caf::replies_to<mutate_atom, write_request>::with<replica_count>,
   // The encoded full state.
   caf::replies_to<state_atom>::with<bytes>,
+  // How many elements, entries or items it holds, without encoding it; errors: invalid_argument
+  // for counters and registers.
+  caf::replies_to<size_atom>::with<std::uint64_t>,
   // Asks the level's replicas for their states, merges them (and keeps the merge) and answers
   // with it; on timeout, errc::unavailable saying how many answered.
   caf::replies_to<read_atom, consistency>::with<read_result>,
