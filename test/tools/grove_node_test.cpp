@@ -616,6 +616,15 @@ struct three_node_processes {
   }
 
   std::vector<node_process*> all() { return {a.get(), b.get(), c.get()}; }
+
+  // Makes `counter` with 1 on a and waits until every node holds it and a counts three replicas of
+  // it (asked with `consistency read all`, which a keeps).
+  void counter_on_all_three(const std::string& counter) {
+    BOOST_REQUIRE(a->ask("incr " + counter + " 1")["ok"] == true);
+    for (auto* n : all()) BOOST_REQUIRE(converges(*n, "get " + counter, 1));
+    BOOST_REQUIRE(a->ask("consistency read all 2000")["ok"] == true);
+    BOOST_REQUIRE(converges(*a, "get " + counter, 3, 30s, "replicas"));
+  }
 };
 
 }  // namespace
@@ -624,11 +633,7 @@ struct three_node_processes {
 BOOST_AUTO_TEST_CASE(a_write_at_all_is_read_locally_everywhere_and_majority_writes_meet_majority_reads) {
   temp_dir dir;
   three_node_processes nodes(dir, "600000");
-  BOOST_REQUIRE(nodes.a->ask("incr counter:c 1")["ok"] == true);
-  // Every node hosts the group (each got the state when it joined); then a counts three replicas.
-  for (auto* n : nodes.all()) BOOST_REQUIRE(converges(*n, "get counter:c", 1));
-  BOOST_TEST(nodes.a->ask("consistency read all 2000")["ok"] == true);
-  BOOST_REQUIRE(converges(*nodes.a, "get counter:c", 3, 30s, "replicas"));
+  nodes.counter_on_all_three("counter:c");  // each node got the state when it joined the group
   auto level = nodes.a->ask("consistency write all 5000");
   BOOST_TEST(level["write"] == "all");
   BOOST_TEST(level["timeout_ms"] == 5000);
@@ -654,10 +659,7 @@ BOOST_AUTO_TEST_CASE(a_write_at_all_is_read_locally_everywhere_and_majority_writ
 BOOST_AUTO_TEST_CASE(with_two_of_three_nodes_stopped_a_majority_write_fails_with_its_count_and_spreads_after_sigcont) {
   temp_dir dir;
   three_node_processes nodes(dir, "50");
-  BOOST_REQUIRE(nodes.a->ask("incr counter:m 1")["ok"] == true);
-  for (auto* n : nodes.all()) BOOST_REQUIRE(converges(*n, "get counter:m", 1));
-  BOOST_REQUIRE(nodes.a->ask("consistency read all 2000")["ok"] == true);
-  BOOST_REQUIRE(converges(*nodes.a, "get counter:m", 3, 30s, "replicas"));
+  nodes.counter_on_all_three("counter:m");
   BOOST_REQUIRE(nodes.a->ask("consistency write majority 500")["ok"] == true);
   ::kill(nodes.b->pid(), SIGSTOP);
   ::kill(nodes.c->pid(), SIGSTOP);
