@@ -142,9 +142,9 @@ struct replica_state {
   std::map<caf::actor_addr, transfers_to_peer> sending;
   std::optional<std::uint64_t> digest_cache;
   // Consistency levels: the replica ids of the group seen since start (besides this one), how far
-  // each peer (by origin) acknowledged this replica's deltas, and the writes and reads that wait.
+  // each peer acknowledged this replica's deltas, and the writes and reads that wait.
   std::set<std::string> replicas_seen;
-  std::map<std::string, std::uint64_t> acked;
+  std::map<caf::actor_addr, std::uint64_t> acked;
   std::map<std::uint64_t, pending_write> writes;
   std::map<std::uint64_t, pending_read> reads;
   std::uint64_t next_request = 0;
@@ -434,8 +434,9 @@ std::uint32_t replicas_holding(replica_ptr self, std::uint64_t seq) {
   auto& st = self->state;
   if (seq == 0) return group_size(self);  // nothing was ever sent: every replica holds it
   std::set<std::string> ids;
-  for (const auto& [origin, through] : st.acked)
-    if (through >= seq) ids.insert(replica_id_of(origin));
+  for (const auto& [addr, through] : st.acked)
+    if (auto origin = st.origin_of.find(addr); through >= seq && origin != st.origin_of.end())
+      ids.insert(replica_id_of(origin->second));
   ids.erase(st.opts.replica_id);
   return static_cast<std::uint32_t>(1 + ids.size());
 }
@@ -463,8 +464,10 @@ void await_replicas(replica_ptr self, caf::typed_response_promise<replica_count>
 void on_write_ack(replica_ptr self, const std::string& from, std::uint64_t through) {
   auto& st = self->state;
   note_origin(self, from);
+  auto sender = self->current_sender();
+  if (!sender) return;
   ++st.stats.acks_received;
-  auto& acked = st.acked[from];
+  auto& acked = st.acked[sender->address()];
   acked = std::max(acked, std::min(through, st.seq));  // a peer cannot hold what was never sent
   for (auto it = st.writes.begin(); it != st.writes.end();)
     it = finish_write_if_held(self, it->second) ? st.writes.erase(it) : std::next(it);
@@ -766,12 +769,12 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
   st.peers.erase(addr);
   st.stats.peers = st.peers.size();
   st.sending.erase(addr);
+  st.acked.erase(addr);
   auto it = st.origin_of.find(addr);
   if (it == st.origin_of.end()) return;
   auto origin = it->second;
   st.origin_of.erase(it);
   st.merged.erase(origin);
-  st.acked.erase(origin);
   st.awaiting.erase(origin);
   for (auto t = st.transfers.begin(); t != st.transfers.end();)
     t = t->first.first == origin ? st.transfers.erase(t) : std::next(t);

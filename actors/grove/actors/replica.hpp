@@ -246,7 +246,8 @@ typename Inspector::result_type inspect(Inspector& f, local_mutation& x) {
 /// A replication server. Handles of replicas travel as strong_actor_ptr (a typed actor cannot
 /// name itself); actor_cast them to replica_actor.
 using replica_actor = caf::typed_actor<
-  // Applies an operation; errors: invalid_argument for operations the type does not have.
+  // Applies an operation; errors: invalid_argument for operations the type does not have. A request
+  // is answered; a one-way message (send, anon_send) gets no answer back (with durability none).
   caf::replies_to<mutate_atom, crdt::operation>::with<done_atom>,
   // Applies a local function (same process only); errors: type_mismatch.
   caf::replies_to<mutate_atom, local_mutation>::with<done_atom>,
