@@ -24,9 +24,10 @@
 namespace grove::actors {
 
 /// How long an idle scheduler worker sleeps before it looks for work again, and how often it polls
-/// for work (without and with short pauses) before it sleeps (configure_node).
+/// for work without and with short pauses before it sleeps (configure_node).
 constexpr std::chrono::milliseconds relaxed_scheduler_sleep{1000};
 constexpr std::size_t scheduler_poll_attempts = 10;
+constexpr std::size_t scheduler_paused_poll_attempts = 0;
 /// CAF's connection timeout (configure_node): a peer silent for this long is taken as gone.
 constexpr std::chrono::milliseconds connection_timeout{3000};
 /// Delay before the first reconnection attempt after a connection dropped or failed, and the cap
