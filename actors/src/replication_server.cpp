@@ -239,7 +239,9 @@ void note_origin(replica_ptr self, const std::string& origin) {
   auto& st = self->state;
   auto sender = self->current_sender();
   if (!sender) return;
-  st.origin_of[sender->address()] = origin;
+  auto& known = st.origin_of[sender->address()];
+  if (known == origin) return;  // every delta and acknowledgement names it: only a new one costs
+  known = origin;
   auto id = replica_id_of(origin);
   if (id != st.opts.replica_id && st.replicas_seen.size() < max_summary_origins) st.replicas_seen.insert(id);
 }
