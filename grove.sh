@@ -4,6 +4,8 @@
 #   ./grove.sh bench   build and run the benchmarks (JSON lines on stdout)
 #   ./grove.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each (default 300 s)
 #   ./grove.sh demo    three nodes, concurrent writes, kill -9, restart: a transcript with checks
+#   ./grove.sh format [--check]   apply the project style (.clang-format) and copy example regions into
+#                      the README; --check changes nothing and fails if anything differs (CI runs it)
 # Environment: GROVE_BUILD_DIR (default build), GROVE_SANITIZE=1 (ASan+UBSan build),
 #              GROVE_JOBS (default 2), GROVE_CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
@@ -77,6 +79,17 @@ case "$cmd" in
       grep -E '^(Done|stat::number_of_executed_units)' build-fuzz/fuzz_$target.log
     done
     ;;
+  format)
+    command -v clang-format >/dev/null || install_missing_packages clang-format
+    mapfile -t sources < <(git ls-files '*.cpp' '*.hpp')
+    if [ "${2:-}" = --check ]; then
+      clang-format --dry-run --Werror "${sources[@]}"
+      log "every C++ file has the project style"
+    else
+      clang-format -i "${sources[@]}"
+      python3 tools/sync_readme_examples.py .
+    fi
+    ;;
   demo)
     install_missing_packages
     configure_and_build
@@ -84,7 +97,7 @@ case "$cmd" in
     "$build_dir"/tools/grove-demo
     ;;
   *)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

@@ -55,19 +55,23 @@ replication_options logged(const storage_actor& store, storage::group_key g) {
 // and counts the acknowledgements into `done`.
 void spawn_client(const replica_actor& r, std::uint64_t total, std::function<crdt::operation(std::uint64_t)> make,
                   std::shared_ptr<std::atomic<std::uint64_t>> done) {
-  sys().spawn([=](caf::event_based_actor* self, const replica_actor& target) {
-    auto sent = std::make_shared<std::uint64_t>(0), answered = std::make_shared<std::uint64_t>(0);
-    auto send_one = std::make_shared<std::function<void()>>();
-    *send_one = [=] {
-      if (*sent == total) return;
-      self->request(target, caf::infinite, mutate_atom::value, make((*sent)++)).then([=](done_atom) {
-        ++*done;
-        if (++*answered == total) *send_one = nullptr;  // it holds itself: let the client go
-        else (*send_one)();
-      });
-    };
-    for (int i = 0; i < in_flight; ++i) (*send_one)();
-  }, r);
+  sys().spawn(
+    [=](caf::event_based_actor* self, const replica_actor& target) {
+      auto sent = std::make_shared<std::uint64_t>(0), answered = std::make_shared<std::uint64_t>(0);
+      auto send_one = std::make_shared<std::function<void()>>();
+      *send_one = [=] {
+        if (*sent == total) return;
+        self->request(target, caf::infinite, mutate_atom::value, make((*sent)++)).then([=](done_atom) {
+          ++*done;
+          if (++*answered == total)
+            *send_one = nullptr;  // it holds itself: let the client go
+          else
+            (*send_one)();
+        });
+      };
+      for (int i = 0; i < in_flight; ++i) (*send_one)();
+    },
+    r);
 }
 
 void wait_for(const std::atomic<std::uint64_t>& done, std::uint64_t target) {
@@ -77,7 +81,8 @@ void wait_for(const std::atomic<std::uint64_t>& done, std::uint64_t target) {
 storage_stats stats_of(const storage_actor& store) {
   caf::scoped_actor self{sys()};
   storage_stats out;
-  self->request(store, std::chrono::seconds(60), stats_atom::value).receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
+  self->request(store, std::chrono::seconds(60), stats_atom::value)
+    .receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
   return out;
 }
 
@@ -107,7 +112,13 @@ void durable_mutations(benchmark::State& state) {
   auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
   auto disk_before = process_disk_writes();
   for (auto _ : state) {
-    for (auto& r : replicas) spawn_client(r, per_group, [](std::uint64_t) { return crdt::operation{"increment", {"1"}}; }, done);
+    for (auto& r : replicas)
+      spawn_client(
+        r, per_group,
+        [](std::uint64_t) {
+          return crdt::operation{"increment", {"1"}};
+        },
+        done);
     wait_for(*done, per_group * group_count);
   }
   auto s = stats_of(store);
@@ -115,14 +126,21 @@ void durable_mutations(benchmark::State& state) {
   state.counters["groups"] = group_count;
   state.counters["appends"] = static_cast<double>(s.appends);
   state.counters["commits"] = static_cast<double>(s.commits);
-  state.counters["disk_bytes_per_commit"] = static_cast<double>(process_disk_writes() - disk_before) / static_cast<double>(s.commits);
+  state.counters["disk_bytes_per_commit"] =
+    static_cast<double>(process_disk_writes() - disk_before) / static_cast<double>(s.commits);
   std::vector<caf::actor> all;
   for (auto& r : replicas) all.push_back(caf::actor_cast<caf::actor>(r));
   stop(all);
   stop({caf::actor_cast<caf::actor>(store)});
   remove_store(path);
 }
-BENCHMARK(durable_mutations)->ArgName("groups")->Arg(1)->Arg(8)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(durable_mutations)
+  ->ArgName("groups")
+  ->Arg(1)
+  ->Arg(8)
+  ->Iterations(1)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 void log_writes_per_add(benchmark::State& state) {
   const auto elements = static_cast<std::size_t>(state.range(1));
@@ -148,7 +166,12 @@ void log_writes_per_add(benchmark::State& state) {
   auto disk_before = process_disk_writes();
   auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
   for (auto _ : state) {
-    spawn_client(r, adds, [](std::uint64_t i) { return crdt::operation{"add", {"new-" + std::to_string(i)}}; }, done);
+    spawn_client(
+      r, adds,
+      [](std::uint64_t i) {
+        return crdt::operation{"add", {"new-" + std::to_string(i)}};
+      },
+      done);
     wait_for(*done, adds);
   }
   auto after = stats_of(store);
@@ -163,7 +186,13 @@ void log_writes_per_add(benchmark::State& state) {
   stop({caf::actor_cast<caf::actor>(store)});
   remove_store(path);
 }
-BENCHMARK(log_writes_per_add)->ArgNames({"adds", "elements"})->Args({400'000, 1'000'000})->Args({400'000, 1'000})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(log_writes_per_add)
+  ->ArgNames({"adds", "elements"})
+  ->Args({400'000, 1'000'000})
+  ->Args({400'000, 1'000})
+  ->Iterations(1)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 void restart_1000_groups_100k_log_entries(benchmark::State& state) {
   constexpr int group_count = 1'000, entries_per_group = 100;
@@ -192,7 +221,8 @@ void restart_1000_groups_100k_log_entries(benchmark::State& state) {
     for (int i = 0; i < group_count; ++i)
       replicas.push_back(*spawn_replica<crdt::gcounter>(sys(), logged(store, {"counter", "c" + std::to_string(i)})));
     caf::scoped_actor self{sys()};
-    for (auto& r : replicas) self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});
+    for (auto& r : replicas)
+      self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});
   }
   state.counters["groups"] = group_count;
   state.counters["log_entries"] = group_count * entries_per_group;

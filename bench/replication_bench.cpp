@@ -133,7 +133,9 @@ void increments_request_response(benchmark::State& state) {
       auto next = std::make_shared<std::function<void()>>();
       *next = [=] {
         if ((*left)-- == 0) return self->quit();
-        self->request(r, caf::infinite, mutate_atom::value, operation{"increment", {}}).then([=](done_atom) { (*next)(); });
+        self->request(r, caf::infinite, mutate_atom::value, operation{"increment", {}}).then([=](done_atom) {
+          (*next)();
+        });
       };
       (*next)();
     });
@@ -186,7 +188,8 @@ void convergence_three_nodes(benchmark::State& state) {
   (void)connect(*systems[1], members[1], "127.0.0.1", *port);
   (void)connect(*systems[2], members[2], "127.0.0.1", *port);
   std::vector<replica_actor> replicas;
-  for (int i = 0; i < 3; ++i) replicas.push_back(counter_replica(*systems[i], "n" + std::to_string(i), members[i], sync));
+  for (int i = 0; i < 3; ++i)
+    replicas.push_back(counter_replica(*systems[i], "n" + std::to_string(i), members[i], sync));
   std::uint64_t expected = 0;
   double worst = 0;
   for (auto _ : state) {
@@ -198,7 +201,8 @@ void convergence_three_nodes(benchmark::State& state) {
     }
     auto start = clock_type::now();
     for (int i = 0; i < 3; ++i)
-      while (counter_value(*systems[i], replicas[i]) != expected) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      while (counter_value(*systems[i], replicas[i]) != expected)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
     double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
     worst = std::max(worst, seconds);
     state.SetIterationTime(seconds);
@@ -259,7 +263,8 @@ void remote_state_reads(benchmark::State& state) {
     auto remote = first_member(*b, mb);  // a proxy on node b for the replica on node a
     auto start = clock_type::now();
     for (int i = 0; i < reads; ++i)
-      self->request(remote, std::chrono::seconds(10), state_atom::value).receive([](grove::bytes&) {}, [](caf::error&) { std::abort(); });
+      self->request(remote, std::chrono::seconds(10), state_atom::value)
+        .receive([](grove::bytes&) {}, [](caf::error&) { std::abort(); });
     state.SetIterationTime(std::chrono::duration<double>(clock_type::now() - start).count());
     stop(*a, {caf::actor_cast<caf::actor>(r), caf::actor_cast<caf::actor>(ma)});
     stop(*b, {caf::actor_cast<caf::actor>(mb)});

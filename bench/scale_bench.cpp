@@ -111,8 +111,17 @@ private:
 
 std::unique_ptr<driven_node> start(const std::string& name, const std::string& peer = {},
                                    const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{GROVE_NODE, "--name", name, "--json", "--store", "ets", "--sync-interval", "200",
-                                "--max-groups", "20000", "--scheduler.max-threads=2"};
+  std::vector<std::string> args{GROVE_NODE,
+                                "--name",
+                                name,
+                                "--json",
+                                "--store",
+                                "ets",
+                                "--sync-interval",
+                                "200",
+                                "--max-groups",
+                                "20000",
+                                "--scheduler.max-threads=2"};
   args.insert(args.end(), extra.begin(), extra.end());
   if (!peer.empty()) {
     args.push_back("--peer");
@@ -189,16 +198,24 @@ int adds_at_1000_per_s(std::vector<driven_node*> all, int first, bool batched) {
   for (int tick = 0; tick < ticks; ++tick) {
     std::vector<std::string> ten;
     for (int k = 0; k < per_tick; ++k) ten.push_back("add set:big new-" + std::to_string(first + sent++));
-    if (batched) all[0]->run_batch("set:big", ten);
-    else all[0]->run(ten);
+    if (batched)
+      all[0]->run_batch("set:big", ten);
+    else
+      all[0]->run(ten);
     std::this_thread::sleep_until(t0 + (tick + 1) * 10ms);
   }
   auto elapsed = std::chrono::duration<double>(clock_type::now() - t0).count();
   std::vector<double> busy;
-  for (std::size_t i = 0; i < all.size(); ++i) busy.push_back(100.0 * (cpu_seconds(all[i]->pid()) - before[i]) / elapsed);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    busy.push_back(100.0 * (cpu_seconds(all[i]->pid()) - before[i]) / elapsed);
   auto bytes = static_cast<double>(loopback_bytes() - bytes_before);
-  print({{"name", "set_1m_under_1000_adds_per_s"}, {"batched", batched}, {"adds", sent}, {"seconds", elapsed},
-         {"cpu_percent_a", busy[0]}, {"cpu_percent_b", busy[1]}, {"cpu_percent_c", busy[2]},
+  print({{"name", "set_1m_under_1000_adds_per_s"},
+         {"batched", batched},
+         {"adds", sent},
+         {"seconds", elapsed},
+         {"cpu_percent_a", busy[0]},
+         {"cpu_percent_b", busy[1]},
+         {"cpu_percent_c", busy[2]},
          {"loopback_bytes_per_add_per_peer", bytes / sent / 2}});
   return sent;
 }
@@ -225,7 +242,9 @@ int main() {
     auto seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::this_thread::sleep_for(8s);  // the last digest rounds and snapshots (5 s after a change) end
     auto idle = cpu_percent(all, 10s);
-    print({{"name", "groups_created_on_one_node_hosted_by_all"}, {"groups", target}, {"all_hosted", hosted},
+    print({{"name", "groups_created_on_one_node_hosted_by_all"},
+           {"groups", target},
+           {"all_hosted", hosted},
            {"seconds", seconds}});
     print({{"name", "idle_cpu_percent_per_node"}, {"groups", target}, {"a", idle[0]}, {"b", idle[1]}, {"c", idle[2]}});
   }
@@ -238,17 +257,23 @@ int main() {
     for (int k = i; k < i + fill_batch; ++k) lines.push_back("add set:big element-" + std::to_string(k));
     a->run_batch("set:big", lines);
   }
-  bool filled = wait_until([&] { return set_size(*b, "set:big") == elements && set_size(*c, "set:big") == elements; }, 300s);
-  print({{"name", "set_1m_filled_and_replicated"}, {"elements", elements}, {"replicated", filled},
+  bool filled =
+    wait_until([&] { return set_size(*b, "set:big") == elements && set_size(*c, "set:big") == elements; }, 300s);
+  print({{"name", "set_1m_filled_and_replicated"},
+         {"elements", elements},
+         {"replicated", filled},
          {"seconds", std::chrono::duration<double>(clock_type::now() - fill_start).count()}});
   std::this_thread::sleep_for(3s);  // the digest rounds after the fill end
   int sent = adds_at_1000_per_s(all, 0, false);
   // How far b and c trail: from the last add until both hold every element (each check decodes
   // the set once, so this is an upper bound).
   auto t1 = clock_type::now();
-  bool caught_up = wait_until([&] {
-    return set_size(*b, "set:big") == std::size_t(elements + sent) && set_size(*c, "set:big") == std::size_t(elements + sent);
-  }, 60s);
+  bool caught_up = wait_until(
+    [&] {
+      return set_size(*b, "set:big") == std::size_t(elements + sent)
+             && set_size(*c, "set:big") == std::size_t(elements + sent);
+    },
+    60s);
   auto trail_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t1).count();
   print({{"name", "set_1m_others_equal_after_last_add"}, {"caught_up", caught_up}, {"ms", trail_ms}});
   std::this_thread::sleep_for(3s);
@@ -261,7 +286,9 @@ int main() {
   auto d = start("d", seed, {"--on-demand"});
   d->port();
   bool received = wait_until([&] { return set_size(*d, "set:big") == std::size_t(elements + sent); }, 120s);
-  print({{"name", "new_node_receives_the_set"}, {"elements", elements + sent}, {"received", received},
+  print({{"name", "new_node_receives_the_set"},
+         {"elements", elements + sent},
+         {"received", received},
          {"seconds_from_start", std::chrono::duration<double>(clock_type::now() - t2).count()}});
   return 0;
 }

@@ -12,8 +12,8 @@
 #include "grove/actors/types.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
-#include "support/fixtures.hpp"
 #include "support/actor_bench.hpp"
+#include "support/fixtures.hpp"
 
 using namespace grove::actors;
 using namespace grove::storage;
@@ -81,15 +81,15 @@ void actor_durable_save(benchmark::State& state) {
     for (int t = 0; t < requesters; ++t) {
       threads.emplace_back([&, t] {
         auto client = make_storage_client(sys(), actor);
-        for (int i = t; i < total; i += requesters) (void)client->save(groups()[static_cast<std::size_t>(i)], counter_state());
+        for (int i = t; i < total; i += requesters)
+          (void)client->save(groups()[static_cast<std::size_t>(i)], counter_state());
       });
     }
     for (auto& t : threads) t.join();
   }
   caf::scoped_actor self{sys()};
   self->request(actor, std::chrono::seconds(10), stats_atom::value)
-    .receive([&](storage_stats& s) { state.counters["commits"] = static_cast<double>(s.commits); },
-             [](caf::error&) {});
+    .receive([&](storage_stats& s) { state.counters["commits"] = static_cast<double>(s.commits); }, [](caf::error&) {});
   state.SetItemsProcessed(state.iterations() * total);
   state.counters["requesters"] = requesters;
   self->send_exit(actor, caf::exit_reason::user_shutdown);

@@ -9,13 +9,13 @@ using namespace grove::crdt;
 bool add_wins() {
   orset<std::string> a("replica-a"), b("replica-b");
   a.add("x");
-  b.merge(a);              // full state ...
+  b.merge(a);  // full state ...
   b.remove("x");
-  a.add("x");              // ... concurrent with b's remove: add wins
-  a.merge(b.delta());      // ... or only what changed since reset_delta()
-  grove::bytes wire = encode(a);                       // envelope + checksum
-  auto back = decode<orset<std::string>>(wire, "r");   // expected<orset<std::string>>
-  if (!back) std::cerr << back.error().to_string();    // e.g. "type_mismatch: expected a ..."
+  a.add("x");                                         // ... concurrent with b's remove: add wins
+  a.merge(b.delta());                                 // ... or only what changed since reset_delta()
+  grove::bytes wire = encode(a);                      // envelope + checksum
+  auto back = decode<orset<std::string>>(wire, "r");  // expected<orset<std::string>>
+  if (!back) std::cerr << back.error().to_string();   // e.g. "type_mismatch: expected a ..."
   return back && back->contains("x");
 }
 // [/crdts]

@@ -19,8 +19,8 @@
 struct config : caf::actor_system_config {
   config() {
     load<caf::io::middleman>();
-    grove::actors::register_grove_types(*this);   // message types + the "grove" error category
-    grove::actors::configure_node(*this);         // heartbeats, direct connections between nodes
+    grove::actors::register_grove_types(*this);  // message types + the "grove" error category
+    grove::actors::configure_node(*this);        // heartbeats, direct connections between nodes
   }
 };
 // [/config]
@@ -39,8 +39,8 @@ struct node {
 std::optional<node> start(caf::actor_system& sys, const std::string& replica_id, const std::string& file) {
   storage::dets_options store_opts;
   store_opts.file = file;
-  store_opts.durable = true;                                    // acknowledged = on disk
-  auto backend = storage::open_dets(store_opts);                // expected<unique_ptr<backend>>
+  store_opts.durable = true;                      // acknowledged = on disk
+  auto backend = storage::open_dets(store_opts);  // expected<unique_ptr<backend>>
   if (!backend) {
     std::cerr << backend.error().to_string() << "\n";
     return std::nullopt;
@@ -52,9 +52,9 @@ std::optional<node> start(caf::actor_system& sys, const std::string& replica_id,
   opts.replica_id = replica_id;
   opts.group = {"counter", "views"};
   opts.sync_interval = std::chrono::milliseconds(200);
-  opts.storage = store;                 // loads at start, snapshots, final snapshot on stop
+  opts.storage = store;  // loads at start, snapshots, final snapshot on stop
   opts.membership = membership;
-  auto views = actors::spawn_replica<crdt::gcounter>(sys, opts);   // expected<replica_actor>
+  auto views = actors::spawn_replica<crdt::gcounter>(sys, opts);  // expected<replica_actor>
   if (!views) {
     std::cerr << views.error().to_string() << "\n";
     return std::nullopt;
@@ -66,12 +66,14 @@ std::optional<node> start(caf::actor_system& sys, const std::string& replica_id,
 // [use]
 std::uint64_t increment_and_read(caf::actor_system& sys, const actors::replica_actor& views) {
   caf::scoped_actor self{sys};
-  self->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
-                crdt::operation{"increment", {"5"}})              // typed operation: works remotely
+  self
+    ->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
+              crdt::operation{"increment", {"5"}})  // typed operation: works remotely
     .receive([](actors::done_atom) {}, [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
-  self->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
-                actors::make_local_mutation<crdt::gcounter>([](crdt::gcounter& c) { return c.increment(2); }))
-    .receive([](actors::done_atom) {}, [](caf::error&) {});        // local function form
+  self
+    ->request(views, std::chrono::seconds(5), actors::mutate_atom::value,
+              actors::make_local_mutation<crdt::gcounter>([](crdt::gcounter& c) { return c.increment(2); }))
+    .receive([](actors::done_atom) {}, [](caf::error&) {});  // local function form
   std::uint64_t value = 0;
   self->request(views, std::chrono::seconds(5), actors::state_atom::value)
     .receive([&](bytes& s) { value = crdt::decode<crdt::gcounter>(s)->value(); }, [](caf::error&) {});
@@ -103,7 +105,7 @@ int run(caf::actor_system& sys_a, caf::actor_system& sys_b, const std::string& d
   auto& membership_b = b->membership;
   // [two_nodes]
   // node A
-  auto port = actors::listen(sys_a, membership_a, 0);          // 127.0.0.1, any free port
+  auto port = actors::listen(sys_a, membership_a, 0);  // 127.0.0.1, any free port
   // node B (another process, or as here another actor_system)
   auto connected = actors::connect(sys_b, membership_b, "127.0.0.1", *port);
   // Replicas of the same group on A and B now find each other and converge; a third node that

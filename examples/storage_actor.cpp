@@ -33,12 +33,16 @@ int serve(caf::actor_system& sys, const std::string& dir) {
   (void)views.increment(5);
   bool saved = false;
   caf::scoped_actor self{sys};
-  self->request(storage, std::chrono::seconds(5), grove::actors::save_atom::value,
-                grove::storage::group_key{"counter", "views"}, grove::crdt::encode(views))
-    .receive([&](grove::actors::done_atom) { saved = true; /* on disk */ },
-             [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
-  auto port = sys.middleman().publish(storage, 0, "127.0.0.1");   // serve it to other nodes
-  self->send_exit(storage, caf::exit_reason::user_shutdown);      // commits, closes the file
+  self
+    ->request(storage, std::chrono::seconds(5), grove::actors::save_atom::value,
+              grove::storage::group_key{"counter", "views"}, grove::crdt::encode(views))
+    .receive(
+      [&](grove::actors::done_atom) {
+        saved = true; /* on disk */
+      },
+      [&](caf::error& e) { std::cerr << sys.render(e) << "\n"; });
+  auto port = sys.middleman().publish(storage, 0, "127.0.0.1");  // serve it to other nodes
+  self->send_exit(storage, caf::exit_reason::user_shutdown);     // commits, closes the file
   self->wait_for(storage);
   return saved && port ? 0 : 1;
 }

@@ -33,9 +33,7 @@ void check(bool ok, const std::string& what) {
   say(ok ? "check" : "FAILED", what + (ok ? "  ... ok" : "  ... NOT as expected"));
 }
 
-std::string self_dir() {
-  return std::filesystem::canonical("/proc/self/exe").parent_path().string();
-}
+std::string self_dir() { return std::filesystem::canonical("/proc/self/exe").parent_path().string(); }
 
 // Where the certificates and the cluster secret are.
 std::filesystem::path secrets;
@@ -46,8 +44,10 @@ std::vector<std::string> security_args(const std::string& certificate) {
   bool encrypted_key = certificate == "node3";
   auto key = file(certificate + (encrypted_key ? ".enc.key" : ".key"));
   auto ca = file(certificate == "rogue" ? "rogue.pem" : "ca.pem");  // the rogue trusts only itself
-  std::vector<std::string> args{"--secret-file", file("cluster.secret"), "--tls-certificate", file(certificate + ".pem"),
-                                "--tls-key", key, "--tls-ca", ca};
+  std::vector<std::string> args{"--secret-file",     file("cluster.secret"),
+                                "--tls-certificate", file(certificate + ".pem"),
+                                "--tls-key",         key,
+                                "--tls-ca",          ca};
   if (encrypted_key) args.insert(args.end(), {"--tls-passphrase-file", file("passphrase.txt")});
   return args;
 }
@@ -61,9 +61,20 @@ struct demo_node {
 // Starts node `name` with `certificate`, connecting to `peer_ports`; waits until it is serving.
 demo_node start(const std::string& name, const std::string& certificate, const std::string& data_root,
                 const std::vector<int>& peer_ports) {
-  std::vector<std::string> argv{self_dir() + "/grove-node", "--name", name, "--json", "--store", "dets",
-                                "--data", data_root + "/" + name, "--durable", "--sync-interval", "100",
-                                "--snapshot-interval", "1000", "--scheduler.max-threads=2"};
+  std::vector<std::string> argv{self_dir() + "/grove-node",
+                                "--name",
+                                name,
+                                "--json",
+                                "--store",
+                                "dets",
+                                "--data",
+                                data_root + "/" + name,
+                                "--durable",
+                                "--sync-interval",
+                                "100",
+                                "--snapshot-interval",
+                                "1000",
+                                "--scheduler.max-threads=2"};
   auto security = security_args(certificate);
   argv.insert(argv.end(), security.begin(), security.end());
   for (int p : peer_ports) {
@@ -76,17 +87,18 @@ demo_node start(const std::string& name, const std::string& certificate, const s
   std::string peers;
   for (std::size_t i = 0; i < peer_ports.size(); ++i) {
     auto outcome = n.process->read_json();
-    while (outcome.is_object() && outcome.value("event", "") != "connected" && outcome.value("event", "") != "peer_failed")
+    while (outcome.is_object() && outcome.value("event", "") != "connected"
+           && outcome.value("event", "") != "peer_failed")
       outcome = n.process->read_json();
     if (!outcome.is_object()) continue;
     peers += outcome["event"] == "connected" ? ", connected to " + outcome["peer"].get<std::string>()
-                                             : ", refused by " + outcome["peer"].get<std::string>() + " (" +
-                                                 outcome["error"].get<std::string>() + ")";
+                                             : ", refused by " + outcome["peer"].get<std::string>() + " ("
+                                                 + outcome["error"].get<std::string>() + ")";
   }
   auto restored = n.process->wait_for_event("restored");
-  say("start", "node " + name + " (pid " + std::to_string(n.process->pid()) + ", certificate " + certificate +
-                 ") listening on 127.0.0.1:" + std::to_string(n.port) + " over TLS" + peers + ", restored " +
-                 (restored.is_object() ? restored["groups"].dump() : "?") + " groups from its store");
+  say("start", "node " + name + " (pid " + std::to_string(n.process->pid()) + ", certificate " + certificate
+                 + ") listening on 127.0.0.1:" + std::to_string(n.port) + " over TLS" + peers + ", restored "
+                 + (restored.is_object() ? restored["groups"].dump() : "?") + " groups from its store");
   return n;
 }
 
@@ -95,7 +107,8 @@ bool make_secrets(const std::filesystem::path& dir) {
   secrets = dir;
   if (std::system(("sh " + std::string(GROVE_PKI_SCRIPT) + " " + dir.string()).c_str()) != 0) return false;
   std::ofstream(dir / "cluster.secret") << "demo secret " << ::getpid() << "\n";
-  std::filesystem::permissions(dir / "cluster.secret", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(dir / "cluster.secret",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return true;
 }
 
@@ -155,7 +168,8 @@ int main() {
   std::cout << "== Grove for CAF: three nodes on loopback over TLS, replicated and persisted CRDTs, an intruder,\n"
                "   kill -9, restart\n";
   say("setup", "stores under " + data.string());
-  check(make_secrets(data / "secrets"), "a throwaway CA signed a certificate for each node; the nodes share a cluster secret");
+  check(make_secrets(data / "secrets"),
+        "a throwaway CA signed a certificate for each node; the nodes share a cluster secret");
 
   // With TLS each node names every other as a peer (CAF's automatic connections are plaintext).
   auto a = start("a", "node1", data, {});
@@ -189,7 +203,8 @@ int main() {
   auto mallory = start("mallory", "rogue", data, {a.port});
   run(mallory, "incr counter:visits 666");
   check(peers_are(mallory, 0), "mallory is connected to no node");
-  check(all_agree(all, "counter:visits", visits), "mallory's 666 reached no node: counter:visits is still " + std::to_string(visits));
+  check(all_agree(all, "counter:visits", visits),
+        "mallory's 666 reached no node: counter:visits is still " + std::to_string(visits));
   check(mallory.process->finish() == 0, "mallory shut down");
 
   std::cout << "\n-- node c takes writes, saves them durably, and is killed with kill -9 at once\n";
@@ -214,7 +229,8 @@ int main() {
   std::cout << "\n-- c restarts from its store and catches up\n";
   c = start("c", "node3", data, {a.port, b.port});
   check(all_agree(all, "counter:visits", visits), "all three agree on counter:visits = " + std::to_string(visits));
-  check(all_agree(all, "set:users", json(users)), "all three agree on set:users, with carol (c, before the kill) and dave (b, while c was down)");
+  check(all_agree(all, "set:users", json(users)),
+        "all three agree on set:users, with carol (c, before the kill) and dave (b, while c was down)");
   check(all_agree(all, "map:settings", json(settings)), "all three agree on map:settings");
 
   std::cout << "\n-- shutdown\n";

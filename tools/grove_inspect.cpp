@@ -67,7 +67,7 @@ int list(backend& store, bool as_json) {
   json rows = json::array();
   for (const auto& g : *groups) {
     auto stored = read_group(store, g);
-    json row = !stored ? json{{"error", stored.error().to_string()}}
+    json row = !stored                                      ? json{{"error", stored.error().to_string()}}
                : (stored->snapshot || !stored->log.empty()) ? describe(*stored)
                                                             : json{{"error", "vanished while listing"}};
     row["group"] = g.to_string();
@@ -81,7 +81,8 @@ int list(backend& store, bool as_json) {
     std::cout << row["group"].get<std::string>() << "\t"
               << (row.contains("type") ? row["type"].get<std::string>() : "ERROR " + row["error"].get<std::string>());
     if (row.contains("bytes")) std::cout << "\t" << row["bytes"] << " bytes";
-    if (row.value("log_entries", 0) > 0) std::cout << "\tlog: " << row["log_entries"] << " entries, " << row["log_bytes"] << " bytes";
+    if (row.value("log_entries", 0) > 0)
+      std::cout << "\tlog: " << row["log_entries"] << " entries, " << row["log_bytes"] << " bytes";
     std::cout << std::endl;
   }
   std::cout << rows.size() << " groups" << std::endl;
@@ -110,7 +111,8 @@ int dump(backend& store, const std::string& group_text, bool as_json) {
               << std::endl;
   } else {
     std::cout << g->to_string() << " (" << meta["type"].get<std::string>() << ", " << meta["bytes"] << " bytes";
-    if (!stored->log.empty()) std::cout << " + " << meta["log_entries"] << " log entries, " << meta["log_bytes"] << " bytes";
+    if (!stored->log.empty())
+      std::cout << " + " << meta["log_entries"] << " log entries, " << meta["log_bytes"] << " bytes";
     std::cout << ")\n" << grove::tools::dump_json(*shown, 2) << std::endl;
   }
   return 0;
@@ -121,8 +123,8 @@ grove::status check_part(grove::bytes_view part, std::optional<std::string>& gro
   auto info = grove::crdt::read_envelope(part);
   if (!info) return info.error();
   if (group_type && *group_type != info->type_name)
-    return grove::error(grove::errc::type_mismatch, "a " + grove::quote_input(info->type_name) + " in a group of " +
-                                                       grove::quote_input(*group_type));
+    return grove::error(grove::errc::type_mismatch, "a " + grove::quote_input(info->type_name) + " in a group of "
+                                                      + grove::quote_input(*group_type));
   group_type = info->type_name;
   if (grove::tools::is_known_type(info->type_name))
     if (auto shown = grove::tools::value_to_json(part); !shown) return shown.error();

@@ -5,14 +5,14 @@
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -95,29 +95,32 @@ bool is_loopback(const std::string& address) {
 grove::expected<std::string> exposure_warning(const node_options& opts) {
   if (is_loopback(opts.address)) return std::string{};
   if (opts.wants_tls())
-    return opts.secret_file.empty() ? "TLS without --secret-file on " + opts.address + ": any holder of a certificate " +
-                                        "from " + opts.tls.ca_file + " can join (CAF checks no host name)"
+    return opts.secret_file.empty() ? "TLS without --secret-file on " + opts.address + ": any holder of a certificate "
+                                        + "from " + opts.tls.ca_file + " can join (CAF checks no host name)"
                                     : std::string{};
   if (!opts.secret_file.empty())
-    return "connections on " + opts.address + " are authenticated by the cluster secret but not encrypted (use --tls-*)";
+    return "connections on " + opts.address
+           + " are authenticated by the cluster secret but not encrypted (use --tls-*)";
   if (!opts.insecure)
     return grove::error(grove::errc::invalid_argument,
-                        "refusing to listen on " + opts.address + " in plaintext without a cluster secret: anyone who " +
-                          "reaches the port could join and write. Use TLS (--tls-certificate, --tls-key, --tls-ca) " +
-                          "and/or --secret-file, or accept the risk with --insecure");
-  return "INSECURE: listening on " + opts.address + " in plaintext without a cluster secret (--insecure): anyone who " +
-         "reaches the port can join and write";
+                        "refusing to listen on " + opts.address + " in plaintext without a cluster secret: anyone who "
+                          + "reaches the port could join and write. Use TLS (--tls-certificate, --tls-key, --tls-ca) "
+                          + "and/or --secret-file, or accept the risk with --insecure");
+  return "INSECURE: listening on " + opts.address + " in plaintext without a cluster secret (--insecure): anyone who "
+         + "reaches the port can join and write";
 }
 
 // Loads CAF's openssl module when TLS options are given; they must all check out. CAF's own
 // --openssl.* options are refused: they would bypass the checks (see grove/actors/tls.hpp).
 grove::status configure_tls(caf::actor_system_config& cfg, node_options& opts) {
-  if (!cfg.openssl_certificate.empty() || !cfg.openssl_key.empty() || !cfg.openssl_cafile.empty() ||
-      !cfg.openssl_capath.empty() || !cfg.openssl_passphrase.empty())
-    return grove::error(grove::errc::invalid_argument, "use --tls-certificate, --tls-key, --tls-ca and "
-                                                       "--tls-passphrase-file instead of CAF's --openssl.* options");
+  if (!cfg.openssl_certificate.empty() || !cfg.openssl_key.empty() || !cfg.openssl_cafile.empty()
+      || !cfg.openssl_capath.empty() || !cfg.openssl_passphrase.empty())
+    return grove::error(grove::errc::invalid_argument,
+                        "use --tls-certificate, --tls-key, --tls-ca and "
+                        "--tls-passphrase-file instead of CAF's --openssl.* options");
   if (!opts.tls_passphrase_file.empty()) {
-    if (opts.tls.key.empty()) return grove::error(grove::errc::invalid_argument, "--tls-passphrase-file needs --tls-key");
+    if (opts.tls.key.empty())
+      return grove::error(grove::errc::invalid_argument, "--tls-passphrase-file needs --tls-key");
     auto passphrase = read_secret(opts.tls_passphrase_file, "TLS passphrase");
     if (!passphrase) return passphrase.error();
     opts.tls.passphrase = std::move(*passphrase);
@@ -143,7 +146,8 @@ expected<replica_actor> spawn_kind(caf::actor_system& sys, const std::string& ki
   if (kind == "map") return spawn_replica<ormap<std::string, lww_register<std::string>>>(sys, std::move(o));
   if (kind == "register") return spawn_replica<lww_register<std::string>>(sys, std::move(o));
   if (kind == "list") return spawn_replica<rga<std::string>>(sys, std::move(o));
-  return error(errc::invalid_argument, "unknown group kind " + quote_input(kind) + " (counter, pncounter, set, map, register, list)");
+  return error(errc::invalid_argument,
+               "unknown group kind " + quote_input(kind) + " (counter, pncounter, set, map, register, list)");
 }
 
 // Every line grove-node writes to stdout goes through here: answers come from the command loop,
@@ -185,17 +189,20 @@ public:
       membership_opts.secret = std::move(*secret);
     }
     membership_ = spawn_membership(sys_, std::move(membership_opts));
-    event_watcher_ = sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& event, const std::string& group) {
-      if (event == "group") host(group);
-      else forget(group);
-    });
+    event_watcher_ =
+      sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& event, const std::string& group) {
+        if (event == "group")
+          host(group);
+        else
+          forget(group);
+      });
     self_->send(membership_, watch_nodes_atom::value, event_watcher_);  // not anonymous: see membership
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
     auto tls = uses_tls(sys_);
     answer({{"event", "listening"}, {"name", opts_.name}, {"address", opts_.address}, {"port", *port}, {"tls", tls}},
-           "grove-node " + opts_.name + " listening on " + opts_.address + ":" + std::to_string(*port) +
-             (tls ? " (TLS)" : ""));
+           "grove-node " + opts_.name + " listening on " + opts_.address + ":" + std::to_string(*port)
+             + (tls ? " (TLS)" : ""));
     for (const auto& peer : opts_.peers) connect_peer(peer);
     return restore();
   }
@@ -219,8 +226,9 @@ public:
   // Final snapshots, then the store is flushed and closed (see stop_node).
   void stop() {
     if (batch_)
-      answer_error(error(errc::invalid_argument, "the input ended " + std::to_string(batch_->lines) + " lines into a batch of " +
-                                                   std::to_string(batch_->expected) + "; none of it was applied"));
+      answer_error(error(errc::invalid_argument, "the input ended " + std::to_string(batch_->lines)
+                                                   + " lines into a batch of " + std::to_string(batch_->expected)
+                                                   + "; none of it was applied"));
     batch_.reset();
     if (event_watcher_) {  // first: it may start replicas
       self_->send_exit(event_watcher_, caf::exit_reason::user_shutdown);
@@ -274,9 +282,11 @@ private:
     auto ok = port > 0 && port <= 65535
                 ? connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port))
                 : status{error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT")};
-    if (ok) answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
-    else answer({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
-                "cannot connect to " + peer + " (retrying in the background): " + ok.error().to_string());
+    if (ok)
+      answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
+    else
+      answer({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
+             "cannot connect to " + peer + " (retrying in the background): " + ok.error().to_string());
   }
 
   // Starts a replica for every group in the store (each loads its own state).
@@ -288,9 +298,11 @@ private:
       .receive([&](std::vector<storage::group_key>& gs) { stored = std::move(gs); },
                [&](caf::error& e) { result = from_caf_error(e); });
     if (!result) return result;
-    stored.erase(std::remove_if(stored.begin(), stored.end(), [](const auto& g) { return g.is_internal(); }), stored.end());
+    stored.erase(std::remove_if(stored.begin(), stored.end(), [](const auto& g) { return g.is_internal(); }),
+                 stored.end());
     for (const auto& g : stored)
-      if (auto r = replica(g); !r) std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
+      if (auto r = replica(g); !r)
+        std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
     answer({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
     return {};
   }
@@ -327,8 +339,8 @@ private:
     std::lock_guard<std::mutex> guard(replicas_mutex_);
     if (auto it = replicas_.find(key); it != replicas_.end()) return it->second;
     if (replicas_.size() >= opts_.max_groups)
-      return error(errc::too_large, "this node already hosts " + std::to_string(opts_.max_groups) +
-                                      " groups (--max-groups)");
+      return error(errc::too_large,
+                   "this node already hosts " + std::to_string(opts_.max_groups) + " groups (--max-groups)");
     replication_options o;
     o.replica_id = opts_.name;
     o.group = g;
@@ -388,8 +400,8 @@ private:
   void set_consistency(const std::vector<std::string>& args) {
     static const std::map<std::string, consistency_level> levels{
       {"local", consistency_level::local}, {"majority", consistency_level::majority}, {"all", consistency_level::all}};
-    auto usage = error(errc::invalid_argument, "usage: consistency read|write local|majority|all [TIMEOUT_MS] (1 to " +
-                                                 std::to_string(max_consistency_timeout_ms) + " ms)");
+    auto usage = error(errc::invalid_argument, "usage: consistency read|write local|majority|all [TIMEOUT_MS] (1 to "
+                                                 + std::to_string(max_consistency_timeout_ms) + " ms)");
     auto level = levels.find(args[1]);
     if ((args[0] != "read" && args[0] != "write") || level == levels.end()) return answer_error(usage);
     consistency c{level->second, 5000};
@@ -414,8 +426,9 @@ private:
   // batch GROUP N: the next N lines are mutations of GROUP, applied as one write (all or none).
   void start_batch(const storage::group_key& g, const std::string& count) {
     auto n = parse_count(count, max_batch_lines);
-    if (!n) return answer_error(error(errc::invalid_argument, "batch: " + quote_input(count) + " is not a count from 1 to " +
-                                                                std::to_string(max_batch_lines)));
+    if (!n)
+      return answer_error(error(errc::invalid_argument, "batch: " + quote_input(count) + " is not a count from 1 to "
+                                                          + std::to_string(max_batch_lines)));
     batch_ = pending_batch{g, *n, 0, {}, std::nullopt};
   }
 
@@ -425,11 +438,14 @@ private:
     if (!b.refused) {
       auto cmd = tools::parse_command(line);
       auto where = "batch line " + std::to_string(b.lines) + ": ";
-      if (!cmd) b.refused = error(errc::invalid_argument, where + cmd.error().message());
-      else if (cmd->op.name.empty()) b.refused = error(errc::invalid_argument, where + cmd->verb + " is not a mutation");
+      if (!cmd)
+        b.refused = error(errc::invalid_argument, where + cmd.error().message());
+      else if (cmd->op.name.empty())
+        b.refused = error(errc::invalid_argument, where + cmd->verb + " is not a mutation");
       else if (cmd->group != b.group.to_string())
         b.refused = error(errc::invalid_argument, where + "group " + quote_input(cmd->group) + " is not the batch's");
-      else b.ops.push_back(std::move(cmd->op));
+      else
+        b.ops.push_back(std::move(cmd->op));
     }
     if (b.lines < b.expected) return;
     auto done = std::move(*batch_);
@@ -459,7 +475,8 @@ private:
     self_->request(membership_, std::chrono::seconds(5), dropped_atom::value, g.to_string())
       .receive([&](bool d) { dropped = d; }, [](caf::error&) {});
     if (!dropped) return {};
-    return error(errc::not_found, "group " + g.to_string() + " was dropped; it can be made again once its tombstone expires");
+    return error(errc::not_found,
+                 "group " + g.to_string() + " was dropped; it can be made again once its tombstone expires");
   }
 
   // The replica of a dropped group stops by itself; this node forgets its handle.
@@ -483,7 +500,8 @@ private:
   void get(const storage::group_key& g, const replica_actor& r, bool size_only) {
     if (size_only && read_level_.level == consistency_level::local) {  // counted by the replica, not encoded
       std::optional<std::uint64_t> size;
-      self_->request(r, std::chrono::seconds(10), size_atom::value).receive([&](std::uint64_t n) { size = n; }, [](caf::error&) {});
+      self_->request(r, std::chrono::seconds(10), size_atom::value)
+        .receive([&](std::uint64_t n) { size = n; }, [](caf::error&) {});
       if (size) return answer({{"ok", true}, {"group", g.to_string()}, {"size", *size}}, std::to_string(*size));
     }
     bytes state;
@@ -501,11 +519,13 @@ private:
     if (!value) return answer_error(value.error());
     if (size_only) {
       auto size = value->is_number() ? *value : json(value->is_null() ? 0 : value->is_string() ? 1 : value->size());
-      return answer({{"ok", true}, {"group", g.to_string()}, {"size", size}, {"acks", count.acks}, {"replicas", count.replicas}},
-                    tools::dump_json(size));
+      return answer(
+        {{"ok", true}, {"group", g.to_string()}, {"size", size}, {"acks", count.acks}, {"replicas", count.replicas}},
+        tools::dump_json(size));
     }
-    answer({{"ok", true}, {"group", g.to_string()}, {"value", *value}, {"acks", count.acks}, {"replicas", count.replicas}},
-           tools::dump_json(*value));
+    answer(
+      {{"ok", true}, {"group", g.to_string()}, {"value", *value}, {"acks", count.acks}, {"replicas", count.replicas}},
+      tools::dump_json(*value));
   }
 
   void groups() {
@@ -531,11 +551,13 @@ private:
     }
     std::vector<std::string> connected, unreachable;
     self_->request(membership_, std::chrono::seconds(5), addresses_atom::value)
-      .receive([&](std::vector<std::string>& c, std::vector<std::string>& u) { connected = std::move(c), unreachable = std::move(u); },
+      .receive([&](std::vector<std::string>& c,
+                   std::vector<std::string>& u) { connected = std::move(c), unreachable = std::move(u); },
                [](caf::error&) {});
-    answer({{"ok", true}, {"nodes", nodes}, {"members", per_group}, {"connected", connected}, {"unreachable", unreachable}},
-           std::to_string(nodes) + " other nodes; members per group " + tools::dump_json(per_group) +
-             "; unreachable (being retried) " + tools::dump_json(json(unreachable)));
+    answer(
+      {{"ok", true}, {"nodes", nodes}, {"members", per_group}, {"connected", connected}, {"unreachable", unreachable}},
+      std::to_string(nodes) + " other nodes; members per group " + tools::dump_json(per_group)
+        + "; unreachable (being retried) " + tools::dump_json(json(unreachable)));
   }
 
   void snapshot() {
@@ -549,8 +571,10 @@ private:
     storage_stats s;
     self_->request(storage_, std::chrono::seconds(5), stats_atom::value)
       .receive([&](storage_stats& x) { s = x; }, [](caf::error&) {});
-    json storage_json{{"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
-    answer({{"ok", true}, {"storage", storage_json}, {"groups", hosted_count()}}, "storage " + tools::dump_json(storage_json));
+    json storage_json{
+      {"saves", s.saves}, {"loads", s.loads}, {"commits", s.commits}, {"bytes", s.bytes_saved}, {"errors", s.errors}};
+    answer({{"ok", true}, {"storage", storage_json}, {"groups", hosted_count()}},
+           "storage " + tools::dump_json(storage_json));
   }
 
   template <class Handle, class... Ts>
@@ -563,9 +587,7 @@ private:
 
   void answer(json j, const std::string& text) { print_line(opts_.as_json ? tools::dump_json(j) : text); }
 
-  void answer_error(const error& e) {
-    answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string());
-  }
+  void answer_error(const error& e) { answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string()); }
 
   caf::actor_system& sys_;
   node_options opts_;
@@ -638,8 +660,8 @@ constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 template <class Line, class TooLong>
 void read_lines(Line handle_line, TooLong too_long) {
   std::string line;
-  bool skipping = false;     // inside a line that is too long: counted, not kept
-  std::size_t skipped = 0;   // its size so far
+  bool skipping = false;    // inside a line that is too long: counted, not kept
+  std::size_t skipped = 0;  // its size so far
   std::vector<char> chunk(64 * 1024);
   for (;;) {
     pollfd fds[2] = {{0, POLLIN, 0}, {signal_pipe[0], POLLIN, 0}};
@@ -650,8 +672,10 @@ void read_lines(Line handle_line, TooLong too_long) {
     if (fds[1].revents) return;
     ssize_t n = ::read(0, chunk.data(), chunk.size());
     if (n <= 0) {
-      if (skipping) too_long(skipped);
-      else if (!line.empty()) handle_line(line);
+      if (skipping)
+        too_long(skipped);
+      else if (!line.empty())
+        handle_line(line);
       return;
     }
     for (std::string_view data(chunk.data(), static_cast<std::size_t>(n)); !data.empty();) {
@@ -662,8 +686,10 @@ void read_lines(Line handle_line, TooLong too_long) {
         skipped = line.size();
         line.clear();
       }
-      if (skipping) skipped += piece.size();
-      else line.append(piece);
+      if (skipping)
+        skipped += piece.size();
+      else
+        line.append(piece);
       if (newline == std::string_view::npos) break;
       data.remove_prefix(newline + 1);
       if (skipping) {
@@ -682,8 +708,9 @@ grove::status check_node_name(const std::string& name) {
   auto ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0]));
   for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
   if (ok) return {};
-  return grove::error(grove::errc::invalid_argument, "--name " + grove::quote_input(name) +
-                                                       ": 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit");
+  return grove::error(
+    grove::errc::invalid_argument,
+    "--name " + grove::quote_input(name) + ": 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit");
 }
 
 }  // namespace
@@ -692,19 +719,23 @@ int main(int argc, char** argv) {
   node_options opts;
   CLI::App app{"grove-node: a CAF node hosting replicated, persisted Grove CRDTs; commands on stdin"};
   app.add_option("--name", opts.name, "replica id of this node")->required();
-  app.add_option("--address", opts.address, "address to listen on; beyond loopback it needs TLS, a secret or --insecure");
+  app.add_option("--address", opts.address,
+                 "address to listen on; beyond loopback it needs TLS, a secret or --insecure");
   app.add_option("--port", opts.port, "port to listen on (0 = any; the bound port is printed)");
   app.add_option("--peer", opts.peers, "HOST:PORT of a node to connect to (repeatable)");
   app.add_option("--store", opts.store, "ets (in memory) or dets (on disk)")->check(CLI::IsMember({"ets", "dets"}));
   app.add_option("--data", opts.data, "directory of the DETS-style store (default ./grove-data/NAME)");
   app.add_option("--sync-interval", opts.sync_ms, "delta broadcast period, ms")->check(CLI::PositiveNumber);
   app.add_option("--snapshot-interval", opts.snapshot_ms, "snapshot period, ms")->check(CLI::PositiveNumber);
-  app.add_flag("--durable", opts.durable, "each mutation is in the store's log, synced to disk, before it is acknowledged");
+  app.add_flag("--durable", opts.durable,
+               "each mutation is in the store's log, synced to disk, before it is acknowledged");
   app.add_flag("--json", opts.as_json, "answer with one JSON object per line");
   app.add_option("--max-groups", opts.max_groups, "most groups this node hosts")->check(CLI::PositiveNumber);
-  app.add_flag("--on-demand", opts.on_demand, "host only groups this node is asked about (default: every group of the cluster)");
-  app.add_option("--tombstone-lifetime", opts.tombstone_lifetime_s,
-                 "seconds a dropped group stays dropped (a node back later with it brings it back)")
+  app.add_flag("--on-demand", opts.on_demand,
+               "host only groups this node is asked about (default: every group of the cluster)");
+  app
+    .add_option("--tombstone-lifetime", opts.tombstone_lifetime_s,
+                "seconds a dropped group stays dropped (a node back later with it brings it back)")
     ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 365 * 24 * 3600));
   app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
   app.add_option("--tls-certificate", opts.tls.certificate, "PEM certificate of this node, signed by the --tls-ca");
@@ -751,8 +782,8 @@ int main(int argc, char** argv) {
     } else {
       read_lines([&](const std::string& line) { return n.run(line); },
                  [&](std::size_t size) {
-                   n.refuse(error(errc::too_large, "a line of " + std::to_string(size) + " bytes is longer than " +
-                                                     std::to_string(max_line_bytes) + "; not run"));
+                   n.refuse(error(errc::too_large, "a line of " + std::to_string(size) + " bytes is longer than "
+                                                     + std::to_string(max_line_bytes) + "; not run"));
                  });
     }
     n.stop();

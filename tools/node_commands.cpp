@@ -9,11 +9,11 @@ namespace grove::tools {
 namespace {
 
 struct verb_spec {
-  const char* operation;   // nullptr: not a mutation
+  const char* operation;  // nullptr: not a mutation
   bool has_group;
-  std::size_t words;       // arguments after the group that are single words
-  bool rest;               // a final argument made of the rest of the line
-  std::size_t required;    // how many of the words must be there (incr N may be left out)
+  std::size_t words;     // arguments after the group that are single words
+  bool rest;             // a final argument made of the rest of the line
+  std::size_t required;  // how many of the words must be there (incr N may be left out)
   const char* usage;
 };
 

@@ -18,8 +18,8 @@ namespace grove::tools {
 
 struct command {
   std::string verb;
-  std::string group;     // empty for commands without a group
-  crdt::operation op;    // for mutations; op.args also holds the words of other commands
+  std::string group;   // empty for commands without a group
+  crdt::operation op;  // for mutations; op.args also holds the words of other commands
 };
 
 /// Parses one line; errc::invalid_argument with the command's usage when it does not fit.

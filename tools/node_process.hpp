@@ -103,7 +103,8 @@ public:
   }
 
   /// Reads lines until one is a JSON object whose "event" is `event`; returns it (null on timeout).
-  nlohmann::json wait_for_event(const std::string& event, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  nlohmann::json wait_for_event(const std::string& event,
+                                std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
     auto until = std::chrono::steady_clock::now() + deadline;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());

@@ -21,7 +21,9 @@ renderer render_as(Show show) {
     T value;
     for (std::size_t i = 0; i < parts.size(); ++i) {
       auto x = decode<T>(parts[i]);
-      if (!x) return parts.size() == 1 ? x.error() : error(x.error().code(), "part " + std::to_string(i) + ": " + x.error().message());
+      if (!x)
+        return parts.size() == 1 ? x.error()
+                                 : error(x.error().code(), "part " + std::to_string(i) + ": " + x.error().message());
       value.merge(*x);
     }
     return show(value);
@@ -48,13 +50,15 @@ const std::map<std::string, renderer>& renderers() {
      render_as<orset<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
     {dvv_set<std::string>::type_name(),
      render_as<dvv_set<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
-    {gset<std::string>::type_name(), render_as<gset<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
+    {gset<std::string>::type_name(),
+     render_as<gset<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
     {twop_set<std::string>::type_name(),
      render_as<twop_set<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
     {lww_register<std::string>::type_name(), render_as<lww_register<std::string>>(register_value)},
     {mv_register<std::string>::type_name(),
      render_as<mv_register<std::string>>([](const auto& x) { return sorted_array(x.value()); })},
-    {rga<std::string>::type_name(), render_as<rga<std::string>>([](const auto& x) { return sorted_array(x.to_list()); })},
+    {rga<std::string>::type_name(),
+     render_as<rga<std::string>>([](const auto& x) { return sorted_array(x.to_list()); })},
     {ormap<std::string, lww_register<std::string>>::type_name(),
      render_as<ormap<std::string, lww_register<std::string>>>([](const auto& x) {
        json out = json::object();

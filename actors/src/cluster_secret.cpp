@@ -13,7 +13,8 @@ std::string hmac_sha256(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size(), out, &size) == nullptr)
+           data.size(), out, &size)
+      == nullptr)
     throw std::runtime_error("HMAC-SHA256 failed");
   return std::string(reinterpret_cast<const char*>(out), size);
 }

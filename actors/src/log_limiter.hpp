@@ -15,7 +15,7 @@ public:
   /// At most `burst` lines per `period`; the rest are counted, and the count is written with the
   /// next line that goes out (or when the limiter is destroyed).
   explicit log_limiter(std::size_t burst = 10, std::chrono::milliseconds period = std::chrono::seconds(1))
-    : burst_(burst), period_(period) {}
+      : burst_(burst), period_(period) {}
 
   ~log_limiter() { flush_suppressed(); }
 

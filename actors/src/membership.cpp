@@ -5,15 +5,15 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 
+#include "cluster_secret.hpp"
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/membership.hpp"
 #include "grove/actors/node.hpp"
 #include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
-#include "cluster_secret.hpp"
 #include "log_limiter.hpp"
 
 namespace grove::actors {
@@ -61,25 +61,25 @@ struct node_info {
 struct known_address {
   std::string host;
   std::uint16_t port = 0;
-  caf::actor_addr node;                            // the membership actor there, while connected
+  caf::actor_addr node;                                     // the membership actor there, while connected
   std::chrono::milliseconds delay = reconnect_first_delay;  // before the next attempt
   bool dialing = false;
-  bool scheduled = false;                          // a redial timer is pending
+  bool scheduled = false;                                       // a redial timer is pending
   std::vector<caf::typed_response_promise<done_atom>> waiting;  // connect() calls to answer
 };
 
 struct membership_state {
   std::string node;
-  std::string secret;                                     // empty: every node is trusted
-  std::set<caf::node_id> trusted;                          // nodes that proved the secret
-  std::map<caf::actor_addr, std::string> outgoing;         // handshakes we started: our nonce
+  std::string secret;                                                       // empty: every node is trusted
+  std::set<caf::node_id> trusted;                                           // nodes that proved the secret
+  std::map<caf::actor_addr, std::string> outgoing;                          // handshakes we started: our nonce
   std::map<caf::actor_addr, std::pair<std::string, std::string>> incoming;  // theirs: both nonces
-  std::map<std::string, members> local;                  // group -> members on this node
-  std::map<caf::actor_addr, std::set<std::string>> joined;  // local member -> its groups
-  std::map<caf::actor_addr, node_info> nodes;             // other nodes' membership actors
-  std::map<std::string, known_address> addresses;          // by "host:port"
-  std::string own_address;                                 // "host:port" it listens on, if any
-  std::set<caf::actor> watchers;                           // get node_event_atom messages
+  std::map<std::string, members> local;                                     // group -> members on this node
+  std::map<caf::actor_addr, std::set<std::string>> joined;                  // local member -> its groups
+  std::map<caf::actor_addr, node_info> nodes;                               // other nodes' membership actors
+  std::map<std::string, known_address> addresses;                           // by "host:port"
+  std::string own_address;                                                  // "host:port" it listens on, if any
+  std::set<caf::actor> watchers;                                            // get node_event_atom messages
   // Dropped groups: when each tombstone expires, and the same ordered by expiry (to purge).
   std::chrono::milliseconds tombstone_lifetime{0};
   std::size_t max_tombstones = 0;
@@ -111,9 +111,11 @@ std::vector<caf::actor> known_nodes(membership_ptr self) {
 
 std::vector<caf::strong_actor_ptr> all_members(membership_ptr self, const std::string& group) {
   std::vector<caf::strong_actor_ptr> out;
-  if (auto it = self->state.local.find(group); it != self->state.local.end()) out.assign(it->second.begin(), it->second.end());
+  if (auto it = self->state.local.find(group); it != self->state.local.end())
+    out.assign(it->second.begin(), it->second.end());
   for (auto& [addr, node] : self->state.nodes)
-    if (auto it = node.groups.find(group); it != node.groups.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    if (auto it = node.groups.find(group); it != node.groups.end())
+      out.insert(out.end(), it->second.begin(), it->second.end());
   return out;
 }
 
@@ -157,7 +159,8 @@ std::vector<tombstone> tombstones_of(membership_ptr self, const std::vector<std:
   std::vector<tombstone> out;
   for (const auto& g : groups)
     if (auto it = self->state.tombstones.find(g); it != self->state.tombstones.end())
-      out.push_back({g, static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(it->second - now).count())});
+      out.push_back({g, static_cast<std::uint64_t>(
+                          std::chrono::duration_cast<std::chrono::milliseconds>(it->second - now).count())});
   return out;
 }
 
@@ -216,8 +219,8 @@ caf::error not_trusted() {
 }
 
 void log_refused(membership_ptr self, const caf::actor& node, const std::string& why) {
-  self->state.log.write("[grove] membership " + self->state.node + ": node " + caf::to_string(node.node()) +
-                        " refused: " + why);
+  self->state.log.write("[grove] membership " + self->state.node + ": node " + caf::to_string(node.node())
+                        + " refused: " + why);
 }
 
 // Whether the current message may be acted on: always from this node; from another node only
@@ -252,8 +255,10 @@ void schedule_dial(membership_ptr self, const std::string& key) {
 
 void answer_waiting(known_address& a, const caf::error& e) {
   for (auto& p : a.waiting) {
-    if (e) p.deliver(e);
-    else p.deliver(done_atom::value);
+    if (e)
+      p.deliver(e);
+    else
+      p.deliver(done_atom::value);
   }
   a.waiting.clear();
 }
@@ -289,7 +294,8 @@ void dial(membership_ptr self, const std::string& key) {
       [=](caf::error& e) {
         auto& a = self->state.addresses[key];
         a.dialing = false;
-        answer_waiting(a, to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + self->system().render(e))));
+        answer_waiting(a,
+                       to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + self->system().render(e))));
         schedule_dial(self, key);
       });
 }
@@ -359,8 +365,8 @@ bool sent_by(membership_ptr self, const caf::actor& claimed) {
 
 // Records the members a node reported and introduces itself to the nodes it did not know; the
 // first hello of a node announces it as up.
-void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
-           const std::string& announced) {
+void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries,
+           std::vector<caf::actor>& nodes, const std::string& announced) {
   auto it = self->state.nodes.find(from.address());
   if (it == self->state.nodes.end()) return;
   remember_address(self, from, announced);
@@ -483,17 +489,20 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
     }
   });
   return {
-    [=](join_group_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+    [=](join_group_atom, const std::string& group,
+        caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
       if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
       if (is_dropped(self, group)) {
         self->send(caf::actor_cast<replica_actor>(who), drop_atom::value, group);
         notify_watchers(self, "dropped", group);
-        return to_caf_error(error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires"));
+        return to_caf_error(
+          error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires"));
       }
       if (self->state.local[group].size() >= max_members_per_group)
-        return to_caf_error(error(errc::too_large, "group " + group + " already has " +
-                                                     std::to_string(max_members_per_group) + " members on this node"));
+        return to_caf_error(
+          error(errc::too_large,
+                "group " + group + " already has " + std::to_string(max_members_per_group) + " members on this node"));
       auto peers = all_members(self, group);
       if (self->state.local[group].insert(who).second) {
         if (self->state.joined[who->address()].insert(group).second && self->state.joined[who->address()].size() == 1)
@@ -524,7 +533,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       if (!from_trusted(self)) return not_trusted();
       return all_members(self, group);
     },
-    [=](peers_atom, const std::string& group, const caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+    [=](peers_atom, const std::string& group,
+        const caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
       auto out = all_members(self, group);
       out.erase(std::remove(out.begin(), out.end(), who), out.end());
@@ -548,7 +558,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       auto& st = self->state;
       auto key = address_key(host, port);
       if (st.addresses.count(key) == 0 && st.addresses.size() >= max_known_addresses)
-        return to_caf_error(error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses) + " addresses"));
+        return to_caf_error(
+          error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses) + " addresses"));
       auto& a = st.addresses[key];
       a.host = host;
       a.port = port;
@@ -582,7 +593,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       if (!from_trusted(self)) return not_trusted();
       std::vector<std::string> connected, unreachable;
       for (const auto& [key, a] : self->state.addresses) (a.node ? connected : unreachable).push_back(key);
-      return caf::result<std::vector<std::string>, std::vector<std::string>>(std::move(connected), std::move(unreachable));
+      return caf::result<std::vector<std::string>, std::vector<std::string>>(std::move(connected),
+                                                                             std::move(unreachable));
     },
     [=](watch_nodes_atom, caf::actor& who) {
       if (!from_trusted(self) || !who) return;
@@ -606,7 +618,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       for (auto& t : dropped) {
         if (t.group.empty()) continue;
         // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
-        if (add_tombstone(self, t.group, std::chrono::milliseconds(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40))))
+        if (add_tombstone(self, t.group,
+                          std::chrono::milliseconds(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40))))
           for (auto& [addr, node] : self->state.nodes)
             if (addr != sender->address()) send_tombstone(self, node.handle, t.group);
         if (is_dropped(self, t.group)) drop_local_members(self, t.group);
@@ -673,8 +686,8 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
       auto nonce_b = detail::random_nonce();
       st.incoming[from.address()] = {nonce_a, nonce_b};
       auto mac_b = handshake_mac(st.secret, role::responder, from.node(), self->node(), nonce_a, nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_a, nonce_b,
-                 mac_b);
+      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_a,
+                 nonce_b, mac_b);
     },
     [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_a, const std::string& nonce_b,
         const std::string& mac_b) {
@@ -713,16 +726,17 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
                                const std::string& address) {
   auto bound = uses_tls(sys) ? caf::openssl::publish(membership, port, address.c_str(), true)
                              : sys.middleman().publish(membership, port, address.c_str(), true);
-  if (!bound) return error(errc::unavailable, "cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                                                sys.render(bound.error()));
+  if (!bound)
+    return error(errc::unavailable,
+                 "cannot listen on " + address + ":" + std::to_string(port) + ": " + sys.render(bound.error()));
   // What others redial. Sent by a local actor: with a secret, membership ignores anonymous messages.
   caf::scoped_actor self{sys};
   self->send(membership, advertise_atom::value, address, *bound);
   return *bound;
 }
 
-status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
-               std::uint16_t port, std::chrono::milliseconds timeout) {
+status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
+               std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys};
   status result;
   self->request(membership, timeout, connect_node_atom::value, host, port)

@@ -1,7 +1,7 @@
 #include <cctype>
 #include <cstdio>
-#include <iostream>
 #include <deque>
+#include <iostream>
 #include <map>
 #include <random>
 #include <set>
@@ -29,10 +29,10 @@ using log_flush_atom = caf::atom_constant<caf::atom("grv_tlog")>;
 using write_timeout_atom = caf::atom_constant<caf::atom("grv_twrite")>;
 using read_timeout_atom = caf::atom_constant<caf::atom("grv_tread")>;
 
-using replica_impl =
-  replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>, caf::reacts_to<digest_tick_atom>,
-                        caf::reacts_to<log_flush_atom>, caf::reacts_to<write_timeout_atom, std::uint64_t>,
-                        caf::reacts_to<read_timeout_atom, std::uint64_t>>;
+using replica_impl = replica_actor::extend<caf::reacts_to<sync_tick_atom>, caf::reacts_to<snapshot_tick_atom>,
+                                           caf::reacts_to<digest_tick_atom>, caf::reacts_to<log_flush_atom>,
+                                           caf::reacts_to<write_timeout_atom, std::uint64_t>,
+                                           caf::reacts_to<read_timeout_atom, std::uint64_t>>;
 
 // Bounds on what a peer can make a replica buffer while it assembles a full state.
 constexpr std::size_t max_state_bytes = std::size_t{1} << 30;
@@ -60,7 +60,7 @@ struct outgoing_transfer {
   std::uint64_t seq = 0;
   std::vector<merged_through> merged;
   std::uint32_t count = 0;
-  std::uint32_t next = 0;   // the next chunk to send
+  std::uint32_t next = 0;  // the next chunk to send
   std::uint32_t acked = 0;
   std::vector<std::uint64_t> reads;  // read_done numbers to send when it is complete
 };
@@ -111,9 +111,9 @@ struct replica_state {
   slot_factory make_slot;
   std::unique_ptr<crdt_slot> slot;
   std::map<caf::actor_addr, replica_actor> peers;
-  std::map<caf::actor_addr, std::string> origin_of;  // a peer's replica_id@incarnation, from its messages
-  std::map<std::string, std::uint64_t> merged;       // per origin: its deltas merged without a gap
-  std::set<std::string> awaiting;                    // origins asked for deltas or state (once per round)
+  std::map<caf::actor_addr, std::string> origin_of;    // a peer's replica_id@incarnation, from its messages
+  std::map<std::string, std::uint64_t> merged;         // per origin: its deltas merged without a gap
+  std::set<std::string> awaiting;                      // origins asked for deltas or state (once per round)
   std::deque<std::pair<std::uint64_t, bytes>> recent;  // own deltas by number, for resending
   std::size_t recent_bytes = 0;
   std::map<std::pair<std::string, std::uint64_t>, incoming_transfer> transfers;
@@ -214,7 +214,8 @@ std::uint64_t state_digest(replica_ptr self) {
   if (!st.digest_cache) {
     const auto& encoded = encoded_state(self);
     std::uint64_t d = 0;
-    for (int i = 0; i < 8; ++i) d |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(encoded[encoded.size() - 8 + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      d |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(encoded[encoded.size() - 8 + i])) << (8 * i);
     st.digest_cache = d;
   }
   return *st.digest_cache;
@@ -297,14 +298,16 @@ void send_chunks(replica_ptr self, const replica_actor& peer, outgoing_transfer&
     auto piece = t.encoded->substr(std::size_t{i} * chunk, chunk);
     std::vector<merged_through> merged;
     if (i == 0) merged = t.merged;
-    self->send(peer, chunk_atom::value,
-               state_chunk{st.group_text, st.self_id, t.seq, t.transfer, i, t.count, std::move(piece), std::move(merged)});
+    self->send(
+      peer, chunk_atom::value,
+      state_chunk{st.group_text, st.self_id, t.seq, t.transfer, i, t.count, std::move(piece), std::move(merged)});
   }
   st.stats.chunks_in_flight_peak = std::max<std::uint64_t>(st.stats.chunks_in_flight_peak, t.next - t.acked);
 }
 
 // Starts a transfer of the current state to `peer`.
-void start_transfer(replica_ptr self, const replica_actor& peer, transfers_to_peer& to, std::vector<std::uint64_t> reads) {
+void start_transfer(replica_ptr self, const replica_actor& peer, transfers_to_peer& to,
+                    std::vector<std::uint64_t> reads) {
   auto& st = self->state;
   encoded_state(self);
   outgoing_transfer t;
@@ -406,7 +409,8 @@ void track_sequence(replica_ptr self, const std::string& from, std::uint64_t seq
 // consistency level count these).
 void acknowledge_deltas(replica_ptr self, const std::string& from) {
   auto& st = self->state;
-  if (auto sender = sender_of(self)) self->send(sender, write_ack_atom::value, st.group_text, st.self_id, st.merged[from]);
+  if (auto sender = sender_of(self))
+    self->send(sender, write_ack_atom::value, st.group_text, st.self_id, st.merged[from]);
 }
 
 // -- consistency levels ---------------------------------------------------------------------------
@@ -479,10 +483,10 @@ void on_write_ack(replica_ptr self, const std::string& from, std::uint64_t throu
 // 1 of 3 replicas merged it within 500 ms, 2 needed".
 caf::error too_few_replicas(const std::string& what, const consistency& level, std::uint32_t acks, std::uint32_t n,
                             const std::string& took_part, const std::string& consequence = {}) {
-  return to_caf_error(error(errc::unavailable, what + " " + level_name(level.level) + ": " + std::to_string(acks) + " of " +
-                                                 std::to_string(n) + " replicas " + took_part + " within " +
-                                                 std::to_string(level.timeout_ms) + " ms, " +
-                                                 std::to_string(replicas_needed(level.level, n)) + " needed" + consequence));
+  return to_caf_error(error(
+    errc::unavailable, what + " " + level_name(level.level) + ": " + std::to_string(acks) + " of " + std::to_string(n)
+                         + " replicas " + took_part + " within " + std::to_string(level.timeout_ms) + " ms, "
+                         + std::to_string(replicas_needed(level.level, n)) + " needed" + consequence));
 }
 
 void on_write_timeout(replica_ptr self, std::uint64_t id) {
@@ -540,8 +544,8 @@ void remember_delta(replica_ptr self, std::uint64_t seq, const bytes& delta) {
   auto& st = self->state;
   st.recent.emplace_back(seq, delta);
   st.recent_bytes += delta.size();
-  while (st.recent.size() > max_recent_deltas ||
-         st.recent_bytes > recent_bytes_per_message_size * st.opts.max_message_bytes) {
+  while (st.recent.size() > max_recent_deltas
+         || st.recent_bytes > recent_bytes_per_message_size * st.opts.max_message_bytes) {
     st.recent_bytes -= st.recent.front().second.size();
     st.recent.pop_front();
   }
@@ -658,8 +662,10 @@ caf::result<done_atom> acknowledge(replica_ptr self) {
   if (!logs(self)) return answer_if_asked(self);
   auto promise = self->make_response_promise<done_atom>();
   after_logged(self, [promise](const caf::error& e) mutable {
-    if (e) promise.deliver(e);
-    else promise.deliver(done_atom::value);
+    if (e)
+      promise.deliver(e);
+    else
+      promise.deliver(done_atom::value);
   });
   return promise;
 }
@@ -677,8 +683,10 @@ caf::result<replica_count> write(replica_ptr self, const write_request& w) {
   auto promise = self->make_response_promise<replica_count>();
   if (logs(self)) {
     after_logged(self, [self, promise, level](const caf::error& e) mutable {
-      if (e) promise.deliver(e);
-      else await_replicas(self, promise, level);
+      if (e)
+        promise.deliver(e);
+      else
+        await_replicas(self, promise, level);
     });
   } else {
     broadcast_delta(self);  // now, not at the next sync tick: the write waits for the peers
@@ -745,8 +753,8 @@ void restore(replica_ptr self, load_result& r) {
     st.log_seq = std::max(st.log_seq, entry.seq);  // numbers are never reused, damaged or not
     st.log_bytes += entry.delta.size();
     if (auto ok = st.slot->merge(entry.delta); !ok)
-      log_error(self, "log entry " + std::to_string(entry.seq) + " of group " + st.group_text +
-                        " is damaged, skipped: " + ok.error().to_string());
+      log_error(self, "log entry " + std::to_string(entry.seq) + " of group " + st.group_text
+                        + " is damaged, skipped: " + ok.error().to_string());
   }
   st.changed_since_snapshot = false;
 }
@@ -785,13 +793,14 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
 void handle_chunk(replica_ptr self, state_chunk& c) {
   auto& st = self->state;
   auto max_chunks = max_state_bytes / st.opts.max_message_bytes + 1;
-  if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks ||
-      c.data.size() > st.opts.max_message_bytes || c.merged.size() > max_summary_origins) {
+  if (c.group != st.group_text || c.count == 0 || c.index >= c.count || c.count > max_chunks
+      || c.data.size() > st.opts.max_message_bytes || c.merged.size() > max_summary_origins) {
     drop_sender(self, "malformed state chunk from " + quote_input(c.from));
     return;
   }
   auto key = std::make_pair(c.from, c.transfer);
-  if (st.transfers.count(key) == 0 && st.transfers.size() >= max_open_transfers) st.transfers.erase(st.transfers.begin());
+  if (st.transfers.count(key) == 0 && st.transfers.size() >= max_open_transfers)
+    st.transfers.erase(st.transfers.begin());
   auto& t = st.transfers[key];
   if (t.parts.empty()) {
     t.parts.resize(c.count);
@@ -876,8 +885,10 @@ void digest_round(replica_ptr self) {
   // digests of every other group of this node in the same round (one message per node).
   bool remote_peers = false;
   for (auto& [addr, peer] : st.peers) {
-    if (addr.node() != self->node() && st.opts.membership) remote_peers = true;
-    else self->send(peer, digest_atom::value, d);
+    if (addr.node() != self->node() && st.opts.membership)
+      remote_peers = true;
+    else
+      self->send(peer, digest_atom::value, d);
   }
   if (remote_peers) self->send(*st.opts.membership, relay_digest_atom::value, d);
   st.stats.digests_sent += st.peers.size();
@@ -927,7 +938,8 @@ std::vector<storage::write_op> final_ops(replica_ptr self) {
   auto& st = self->state;
   std::vector<storage::write_op> ops;
   if (st.changed_since_snapshot) ops = snapshot_ops(self, st.slot->state());
-  ops.push_back(storage::write_op::save(detail::marker_key(st.opts.group), detail::encode_marker(st.self_id, st.opts.group)));
+  ops.push_back(
+    storage::write_op::save(detail::marker_key(st.opts.group), detail::encode_marker(st.self_id, st.opts.group)));
   return ops;
 }
 
@@ -949,23 +961,25 @@ void start_from_store(replica_ptr self) {
           .await(
             [=](load_result& marker) mutable {
               auto& st = self->state;
-              auto reused = marker.found ? detail::incarnation_in_marker(marker.value, st.opts.group, st.opts.replica_id)
-                                         : std::nullopt;
+              auto reused = marker.found
+                              ? detail::incarnation_in_marker(marker.value, st.opts.group, st.opts.replica_id)
+                              : std::nullopt;
               if (!reused) return loaded(r);
               std::vector<storage::write_op> erase{storage::write_op::erase(detail::marker_key(st.opts.group))};
               self->request(*st.opts.storage, std::chrono::seconds(60), write_atom::value, std::move(erase))
-                .await([=](done_atom) mutable {
-                         self->request(*self->state.opts.storage, std::chrono::seconds(60), flush_atom::value)
-                           .await(
-                             [=](done_atom) mutable {
-                               auto& st = self->state;
-                               st.self_id = *reused;
-                               st.slot = st.make_slot(st.self_id);
-                               loaded(r);
-                             },
-                             [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
-                       },
-                       [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
+                .await(
+                  [=](done_atom) mutable {
+                    self->request(*self->state.opts.storage, std::chrono::seconds(60), flush_atom::value)
+                      .await(
+                        [=](done_atom) mutable {
+                          auto& st = self->state;
+                          st.self_id = *reused;
+                          st.slot = st.make_slot(st.self_id);
+                          loaded(r);
+                        },
+                        [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
+                  },
+                  [=](caf::error& e) mutable { keep_fresh_incarnation(self, e, r); });
             },
             [=](caf::error&) mutable { loaded(r); });
       },
@@ -999,15 +1013,18 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
   });
   // An error message from anyone (a peer that rejects what it got, a hostile node) must not stop
   // the replica: CAF's default error handler would.
-  self->set_error_handler([=](caf::error& e) { log_error(self, "error message received: " + self->system().render(e)); });
+  self->set_error_handler(
+    [=](caf::error& e) { log_error(self, "error message received: " + self->system().render(e)); });
   self->set_down_handler([=](caf::down_msg& msg) {
     for (auto it = self->state.subscribers.begin(); it != self->state.subscribers.end();)
       it = it->address() == msg.source ? self->state.subscribers.erase(it) : std::next(it);
   });
 
   // Load the stored state first; nothing else is handled until it has been merged.
-  if (self->state.opts.storage) start_from_store(self);
-  else join_group(self);
+  if (self->state.opts.storage)
+    start_from_store(self);
+  else
+    join_group(self);
 
   return {
     [=](mutate_atom, const crdt::operation& op) -> caf::result<done_atom> {
@@ -1035,8 +1052,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       if (!self->state.opts.storage) return done_atom::value;
       auto promise = self->make_response_promise<done_atom>();
       save_snapshot(self, [promise](caf::error e) mutable {
-        if (e) promise.deliver(std::move(e));
-        else promise.deliver(done_atom::value);
+        if (e)
+          promise.deliver(std::move(e));
+        else
+          promise.deliver(done_atom::value);
       });
       return promise;
     },
@@ -1054,7 +1073,8 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
     [=](remove_subscriber_atom, caf::actor& who) { self->state.subscribers.erase(who); },
     [=](delta_atom, delta_message& d) {
       if (!from_peer(self)) return;
-      if (d.group != self->state.group_text) return drop_sender(self, "delta for another group: " + quote_input(d.group));
+      if (d.group != self->state.group_text)
+        return drop_sender(self, "delta for another group: " + quote_input(d.group));
       if (d.delta.size() > self->state.opts.max_message_bytes)
         return drop_sender(self, "delta of " + std::to_string(d.delta.size()) + " bytes exceeds max_message_bytes");
       ++self->state.stats.deltas_received;
@@ -1120,8 +1140,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<r
       st.snapshot_armed = false;
       ++st.stats.snapshot_ticks;
       if (!st.changed_since_snapshot) return;
-      if (st.snapshot_running) arm_snapshot(self);  // after the one that runs
-      else save_snapshot(self, [](caf::error) {});
+      if (st.snapshot_running)
+        arm_snapshot(self);  // after the one that runs
+      else
+        save_snapshot(self, [](caf::error) {});
     },
     [=](digest_tick_atom) { digest_round(self); },
   };
@@ -1141,7 +1163,8 @@ status check_options(const replication_options& o) {
   if (o.max_log_bytes == 0) return invalid("max_log_bytes must be positive");
   if (o.name.size() > 10) return invalid("name '" + o.name + "' is longer than 10 characters");
   for (char c : o.name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return invalid("name '" + o.name + "' has characters other than [A-Za-z0-9_]");
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+      return invalid("name '" + o.name + "' has characters other than [A-Za-z0-9_]");
   return {};
 }
 

@@ -20,7 +20,8 @@ status request_ok(caf::scoped_actor& self, const Handle& h, std::chrono::millise
   return result;
 }
 
-status stop_and_wait(caf::scoped_actor& self, const std::vector<caf::actor>& actors, std::chrono::milliseconds timeout) {
+status stop_and_wait(caf::scoped_actor& self, const std::vector<caf::actor>& actors,
+                     std::chrono::milliseconds timeout) {
   for (const auto& a : actors) self->send_exit(a, caf::exit_reason::user_shutdown);
   status result;
   for (const auto& a : actors) {
@@ -28,10 +29,12 @@ status stop_and_wait(caf::scoped_actor& self, const std::vector<caf::actor>& act
     bool down = false;
     self->receive_while([&] { return !down; })(
       [&](caf::down_msg& msg) { down = msg.source == a.address() || down; },
-      caf::after(timeout) >> [&] {
-        down = true;
-        keep_first(result, error(errc::unavailable, "an actor did not stop within " + std::to_string(timeout.count()) + " ms"));
-      });
+      caf::after(timeout) >>
+        [&] {
+          down = true;
+          keep_first(result, error(errc::unavailable,
+                                   "an actor did not stop within " + std::to_string(timeout.count()) + " ms"));
+        });
   }
   return result;
 }

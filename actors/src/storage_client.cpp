@@ -13,7 +13,7 @@ namespace {
 class storage_client final : public storage::backend {
 public:
   storage_client(caf::actor_system& sys, storage_actor actor, std::chrono::milliseconds timeout)
-    : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
+      : sys_(sys), actor_(std::move(actor)), timeout_(timeout) {}
 
   status write(const std::vector<storage::write_op>& ops) override {
     return ask<done_atom>(write_atom::value, ops);  // one request: all or nothing

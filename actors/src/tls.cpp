@@ -11,12 +11,12 @@
 #include <dlfcn.h>
 #include <link.h>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/openssl/manager.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/openssl/manager.hpp>
 
 namespace grove::actors {
 
@@ -55,15 +55,18 @@ status verify_own_certificate(SSL_CTX* ctx, int purpose, const tls_options& opts
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx, &chain);
   store_ctx_ptr store_ctx{X509_STORE_CTX_new(), &X509_STORE_CTX_free};
-  if (!store_ctx || X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), SSL_CTX_get0_certificate(ctx), chain) != 1)
-    return error(errc::invalid_argument, "cannot check the TLS certificate " + opts.certificate + ": " + openssl_reason());
+  if (!store_ctx
+      || X509_STORE_CTX_init(store_ctx.get(), SSL_CTX_get_cert_store(ctx), SSL_CTX_get0_certificate(ctx), chain) != 1)
+    return error(errc::invalid_argument,
+                 "cannot check the TLS certificate " + opts.certificate + ": " + openssl_reason());
   X509_STORE_CTX_set_purpose(store_ctx.get(), purpose);
   if (X509_verify_cert(store_ctx.get()) == 1) return {};
   auto reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store_ctx.get()));
   ERR_clear_error();
   auto use = purpose == X509_PURPOSE_SSL_SERVER ? "server" : "client";
-  return error(errc::invalid_argument, "the TLS certificate " + opts.certificate + " does not verify against the CA file " +
-                                         opts.ca_file + " for TLS " + use + " use: " + reason);
+  return error(errc::invalid_argument, "the TLS certificate " + opts.certificate
+                                         + " does not verify against the CA file " + opts.ca_file + " for TLS " + use
+                                         + " use: " + reason);
 }
 
 std::string absolute_path(const std::string& path) {
@@ -80,9 +83,10 @@ status validate_tls(const tls_options& opts) {
   if (opts.key.empty()) missing += " key";
   if (opts.ca_file.empty()) missing += " CA file";
   if (!missing.empty())
-    return error(errc::invalid_argument, "TLS needs a certificate, its key and a CA file; missing:" + missing +
-                                           " (without them CAF would fall back to anonymous TLS)");
-  for (auto [path, what] : {std::pair{&opts.certificate, "certificate"}, {&opts.key, "key"}, {&opts.ca_file, "CA file"}})
+    return error(errc::invalid_argument, "TLS needs a certificate, its key and a CA file; missing:" + missing
+                                           + " (without them CAF would fall back to anonymous TLS)");
+  for (auto [path, what] :
+       {std::pair{&opts.certificate, "certificate"}, {&opts.key, "key"}, {&opts.ca_file, "CA file"}})
     if (auto ok = readable(*path, what); !ok) return ok;
   ERR_clear_error();
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method()), &SSL_CTX_free};
@@ -90,15 +94,16 @@ status validate_tls(const tls_options& opts) {
   SSL_CTX_set_default_passwd_cb(ctx.get(), passphrase_callback);
   SSL_CTX_set_default_passwd_cb_userdata(ctx.get(), const_cast<std::string*>(&opts.passphrase));
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), opts.certificate.c_str()) != 1)
-    return error(errc::invalid_argument, "the TLS certificate " + opts.certificate + " does not load: " + openssl_reason());
+    return error(errc::invalid_argument,
+                 "the TLS certificate " + opts.certificate + " does not load: " + openssl_reason());
   // OpenSSL checks here, too, that the key belongs to the certificate loaded above.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), opts.key.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-      return error(errc::invalid_argument, "the TLS key " + opts.key + " does not belong to the certificate " +
-                                             opts.certificate + ": " + openssl_reason());
-    return error(errc::invalid_argument, "the TLS key " + opts.key + " does not open (" +
-                                           (opts.passphrase.empty() ? "no passphrase given" : "wrong passphrase?") +
-                                           "): " + openssl_reason());
+      return error(errc::invalid_argument, "the TLS key " + opts.key + " does not belong to the certificate "
+                                             + opts.certificate + ": " + openssl_reason());
+    return error(errc::invalid_argument, "the TLS key " + opts.key + " does not open ("
+                                           + (opts.passphrase.empty() ? "no passphrase given" : "wrong passphrase?")
+                                           + "): " + openssl_reason());
   }
   if (SSL_CTX_load_verify_locations(ctx.get(), opts.ca_file.c_str(), nullptr) != 1)
     return error(errc::invalid_argument, "the CA file " + opts.ca_file + " does not load: " + openssl_reason());

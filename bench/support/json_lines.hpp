@@ -4,11 +4,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 namespace grove::bench {
 
@@ -36,9 +36,9 @@ public:
   bool ReportContext(const Context& context) override {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    std::cout << "{\"machine\":{\"host\":\"" << json_escape(host) << "\",\"cpu\":\""
-              << json_escape(cpu_model()) << "\",\"cpus\":" << context.cpu_info.num_cpus
-              << ",\"mhz\":" << context.cpu_info.cycles_per_second / 1e6 << "}}" << std::endl;
+    std::cout << "{\"machine\":{\"host\":\"" << json_escape(host) << "\",\"cpu\":\"" << json_escape(cpu_model())
+              << "\",\"cpus\":" << context.cpu_info.num_cpus << ",\"mhz\":" << context.cpu_info.cycles_per_second / 1e6
+              << "}}" << std::endl;
     return true;
   }
 

@@ -41,9 +41,7 @@ bool vector_clock::descends(const vector_clock& other) const {
                      [&](const auto& entry) { return get(entry.first) >= entry.second; });
 }
 
-bool vector_clock::dominates(const vector_clock& other) const {
-  return descends(other) && *this != other;
-}
+bool vector_clock::dominates(const vector_clock& other) const { return descends(other) && *this != other; }
 
 clock_order vector_clock::compare(const vector_clock& other) const {
   return order_from(descends(other), other.descends(*this));
@@ -88,9 +86,7 @@ dot dotted_version_vector::event(const replica_id& actor) {
   return d;
 }
 
-void dotted_version_vector::sync(const dotted_version_vector& other) {
-  context_.join(other.context_);
-}
+void dotted_version_vector::sync(const dotted_version_vector& other) { context_.join(other.context_); }
 
 bool dotted_version_vector::covers(const causal_context& other) const {
   for (const auto& [actor, top] : other.ranges())
@@ -100,9 +96,7 @@ bool dotted_version_vector::covers(const causal_context& other) const {
   return true;
 }
 
-bool dotted_version_vector::descends(const dotted_version_vector& other) const {
-  return covers(other.context_);
-}
+bool dotted_version_vector::descends(const dotted_version_vector& other) const { return covers(other.context_); }
 
 bool dotted_version_vector::dominates(const dotted_version_vector& other) const {
   return descends(other) && !other.descends(*this);
@@ -114,9 +108,7 @@ clock_order dotted_version_vector::compare(const dotted_version_vector& other) c
 
 void dotted_version_vector::merge(const dotted_version_vector& other) {
   context_.join(other.context_);
-  auto later = [](const dot& a, const dot& b) {
-    return std::tie(a.counter, a.actor) < std::tie(b.counter, b.actor);
-  };
+  auto later = [](const dot& a, const dot& b) { return std::tie(a.counter, a.actor) < std::tie(b.counter, b.actor); };
   if (other.current_ && (!current_ || later(*current_, *other.current_))) current_ = other.current_;
 }
 
@@ -152,8 +144,7 @@ bool operator<(const hlc_timestamp& a, const hlc_timestamp& b) {
 
 std::uint64_t hybrid_logical_clock::system_ms() {
   using namespace std::chrono;
-  return static_cast<std::uint64_t>(
-    duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+  return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 hlc_timestamp hybrid_logical_clock::tick() {

@@ -43,27 +43,26 @@ expected<parsed_envelope> parse(bytes_view in) {
   parsed_envelope out;
   out.info.version = static_cast<std::uint8_t>(in[4]);
   if (out.info.version != codec_version)
-    return error(errc::unsupported_version, "format version " + std::to_string(out.info.version) +
-                                              " (this build reads version " + std::to_string(codec_version) + ")");
+    return error(errc::unsupported_version, "format version " + std::to_string(out.info.version)
+                                              + " (this build reads version " + std::to_string(codec_version) + ")");
   auto flags = static_cast<std::uint8_t>(in[5]);
   if ((flags & ~known_flags) != 0) return error(errc::malformed, "unknown flags " + std::to_string(flags));
   out.info.compressed = (flags & flag_zstd) != 0;
   std::size_t name_size = static_cast<std::uint8_t>(in[6]);
   std::size_t header = min_header + name_size + (out.info.compressed ? 8 : 0);
-  if (in.size() < header + checksum_size)
-    return error(errc::truncated, "encoding ends inside its header");
+  if (in.size() < header + checksum_size) return error(errc::truncated, "encoding ends inside its header");
   out.info.type_name.assign(in.data() + 7, name_size);
   std::uint64_t stored = get64(in.data() + 7 + name_size);
   std::uint64_t available = in.size() - header - checksum_size;
   if (stored > available)
-    return error(errc::truncated, "payload length " + std::to_string(stored) + " but only " +
-                                    std::to_string(available) + " bytes follow");
+    return error(errc::truncated, "payload length " + std::to_string(stored) + " but only " + std::to_string(available)
+                                    + " bytes follow");
   if (stored < available)
     return error(errc::malformed, std::to_string(available - stored) + " bytes after the checksum");
   std::size_t body = header + static_cast<std::size_t>(stored);
   if (get64(in.data() + body) != checksum(in.data(), body))
-    return error(errc::checksum_mismatch, "checksum mismatch: the encoded " + quote_input(out.info.type_name) +
-                                            " value is damaged");
+    return error(errc::checksum_mismatch,
+                 "checksum mismatch: the encoded " + quote_input(out.info.type_name) + " value is damaged");
   out.info.stored_payload_size = static_cast<std::size_t>(stored);
   out.info.payload_size = out.info.stored_payload_size;
   if (out.info.compressed) out.info.payload_size = static_cast<std::size_t>(get64(in.data() + header - 8));
@@ -93,8 +92,8 @@ void finish_envelope(bytes& out, std::size_t payload_at, const codec_options& op
   std::size_t payload_size = out.size() - payload_at;
   if (opts.compress && payload_size > opts.compress_threshold) {
     bytes packed(ZSTD_compressBound(payload_size), '\0');
-    std::size_t n = ZSTD_compress(packed.data(), packed.size(), out.data() + payload_at, payload_size,
-                                  opts.compression_level);
+    std::size_t n =
+      ZSTD_compress(packed.data(), packed.size(), out.data() + payload_at, payload_size, opts.compression_level);
     // Keep the plain payload when zstd fails or does not pay for the extra length field.
     if (!ZSTD_isError(n) && n + 8 < payload_size) {
       out[5] = static_cast<char>(flag_zstd);
@@ -115,21 +114,20 @@ expected<bytes_view> open_envelope(bytes_view in, std::string_view type_name, by
   auto env = parse(in);
   if (!env) return env.error();
   if (env->info.type_name != type_name)
-    return error(errc::type_mismatch, "expected a " + std::string(type_name) + " but the value is a " +
-                                        quote_input(env->info.type_name));
+    return error(errc::type_mismatch,
+                 "expected a " + std::string(type_name) + " but the value is a " + quote_input(env->info.type_name));
   if (!env->info.compressed) return env->payload;
   std::size_t size = env->info.payload_size;
   if (size > opts.max_decoded_size)
-    return error(errc::too_large, "decompressed size " + std::to_string(size) + " exceeds the limit of " +
-                                    std::to_string(opts.max_decoded_size) + " bytes");
+    return error(errc::too_large, "decompressed size " + std::to_string(size) + " exceeds the limit of "
+                                    + std::to_string(opts.max_decoded_size) + " bytes");
   auto frame_size = ZSTD_getFrameContentSize(env->payload.data(), env->payload.size());
-  if (frame_size != size)
-    return error(errc::compression_failed, "compressed frame size does not match the envelope");
+  if (frame_size != size) return error(errc::compression_failed, "compressed frame size does not match the envelope");
   scratch.resize(size);
   std::size_t n = ZSTD_decompress(scratch.data(), size, env->payload.data(), env->payload.size());
   if (ZSTD_isError(n) || n != size)
-    return error(errc::compression_failed, std::string("zstd: ") +
-                                             (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
+    return error(errc::compression_failed,
+                 std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
   return bytes_view(scratch);
 }
 

@@ -7,8 +7,8 @@ namespace grove::crdt {
 status gcounter::increment(std::uint64_t n) {
   if (n == 0) return {};
   if (n > UINT64_MAX - value())
-    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value()) +
-                                    " would pass the counter's limit of 2^64-1");
+    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value())
+                                    + " would pass the counter's limit of 2^64-1");
   auto& mine = counts_[owner_];
   mine += n;  // cannot wrap: mine <= value()
   delta_[owner_] = mine;
@@ -58,8 +58,7 @@ bool gcounter::read_state(byte_reader& r) {
     std::uint64_t count = 0;
     if (!r.str(actor) || !r.varint(count)) return false;
     if (count == 0) return r.fail("a zero count");
-    if (!counts_.empty() && !(counts_.rbegin()->first < actor))
-      return r.fail("replica ids are not in ascending order");
+    if (!counts_.empty() && !(counts_.rbegin()->first < actor)) return r.fail("replica ids are not in ascending order");
     counts_.emplace_hint(counts_.end(), std::move(actor), count);
   }
   return true;
@@ -72,15 +71,15 @@ std::int64_t pncounter::value() const {
 
 status pncounter::increment(std::uint64_t n) {
   if (static_cast<__int128>(value()) + n > max_value)
-    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value()) +
-                                    " would pass the pncounter's limit of 2^63-1");
+    return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value())
+                                    + " would pass the pncounter's limit of 2^63-1");
   return positive_.increment(n);
 }
 
 status pncounter::decrement(std::uint64_t n) {
   if (static_cast<__int128>(value()) - n < min_value)
-    return error(errc::too_large, "subtracting " + std::to_string(n) + " from " + std::to_string(value()) +
-                                    " would pass the pncounter's limit of -(2^63-1)");
+    return error(errc::too_large, "subtracting " + std::to_string(n) + " from " + std::to_string(value())
+                                    + " would pass the pncounter's limit of -(2^63-1)");
   return negative_.increment(n);
 }
 

@@ -25,8 +25,6 @@ const char* to_string(errc code) noexcept {
   return "unknown";
 }
 
-std::string error::to_string() const {
-  return std::string(grove::to_string(code_)) + ": " + message_;
-}
+std::string error::to_string() const { return std::string(grove::to_string(code_)) + ": " + message_; }
 
 }  // namespace grove

@@ -13,15 +13,24 @@ std::size_t utf8_sequence_length(std::string_view bytes, std::size_t i) noexcept
   if (lead < 0x80) return 1;
   std::size_t length = 0;
   unsigned char low = 0x80, high = 0xbf;  // allowed range of the second byte
-  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
-  else if (lead == 0xe0) length = 3, low = 0xa0;          // no overlong 3-byte forms
-  else if (lead >= 0xe1 && lead <= 0xec) length = 3;
-  else if (lead == 0xed) length = 3, high = 0x9f;         // no surrogates
-  else if (lead >= 0xee && lead <= 0xef) length = 3;
-  else if (lead == 0xf0) length = 4, low = 0x90;          // no overlong 4-byte forms
-  else if (lead >= 0xf1 && lead <= 0xf3) length = 4;
-  else if (lead == 0xf4) length = 4, high = 0x8f;         // nothing above U+10FFFF
-  else return 0;
+  if (lead >= 0xc2 && lead <= 0xdf)
+    length = 2;
+  else if (lead == 0xe0)
+    length = 3, low = 0xa0;  // no overlong 3-byte forms
+  else if (lead >= 0xe1 && lead <= 0xec)
+    length = 3;
+  else if (lead == 0xed)
+    length = 3, high = 0x9f;  // no surrogates
+  else if (lead >= 0xee && lead <= 0xef)
+    length = 3;
+  else if (lead == 0xf0)
+    length = 4, low = 0x90;  // no overlong 4-byte forms
+  else if (lead >= 0xf1 && lead <= 0xf3)
+    length = 4;
+  else if (lead == 0xf4)
+    length = 4, high = 0x8f;  // nothing above U+10FFFF
+  else
+    return 0;
   if (i + length > bytes.size()) return 0;
   if (at(i + 1) < low || at(i + 1) > high) return 0;
   for (std::size_t k = 2; k < length; ++k)

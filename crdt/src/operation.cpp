@@ -9,8 +9,8 @@ namespace grove::crdt {
 namespace {
 
 error unknown(const std::string& type, const operation& op, const char* accepted) {
-  return error(errc::invalid_argument, type + " has no operation " + quote_input(op.name) + " with " +
-                                         std::to_string(op.args.size()) + " argument(s); it accepts: " + accepted);
+  return error(errc::invalid_argument, type + " has no operation " + quote_input(op.name) + " with "
+                                         + std::to_string(op.args.size()) + " argument(s); it accepts: " + accepted);
 }
 
 // Parses an unsigned count in [1, 2^63).
@@ -82,7 +82,8 @@ status apply_operation(gset<std::string>& x, const operation& op) {
 status apply_operation(twop_set<std::string>& x, const operation& op) {
   if (is(op, "add", 1, 1)) {
     if (!x.add(op.args[0]))
-      return error(errc::invalid_argument, quote_input(op.args[0]) + " was removed from this twop_set and cannot come back");
+      return error(errc::invalid_argument,
+                   quote_input(op.args[0]) + " was removed from this twop_set and cannot come back");
     return {};
   }
   if (is(op, "remove", 1, 1)) {
@@ -137,8 +138,8 @@ status apply_operation(rga<std::string>& x, const operation& op) {
     if (!at) return at.error();
     auto ids = x.positions();
     if (*at >= ids.size())
-      return error(errc::invalid_argument, "index " + op.args[0] + " is past the end of a list of " +
-                                             std::to_string(ids.size()));
+      return error(errc::invalid_argument,
+                   "index " + op.args[0] + " is past the end of a list of " + std::to_string(ids.size()));
     x.remove(ids[*at]);
     return {};
   }

@@ -34,7 +34,7 @@ constexpr char format_value[] = "grove-store 2";
 constexpr char format_1_value[] = "grove-store 1";
 constexpr char table_prefix[] = "table:";
 constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address space
-constexpr unsigned max_tables = 256;                          // LMDB named databases per file
+constexpr unsigned max_tables = 256;                        // LMDB named databases per file
 
 // An LMDB data file starts with a meta page: a 16-byte page header, then MDB_MAGIC.
 constexpr std::size_t lmdb_magic_offset = 16;
@@ -108,11 +108,11 @@ error lmdb_error(int rc, const std::string& what) {
     case EPERM:
     case EROFS: return error(errc::permission_denied, text);
     case MDB_INVALID: return error(errc::not_a_store, text);
-    case MDB_DBS_FULL: return error(errc::too_large, what + ": a file holds at most " + std::to_string(max_tables) + " tables");
+    case MDB_DBS_FULL:
+      return error(errc::too_large, what + ": a file holds at most " + std::to_string(max_tables) + " tables");
     default: return error(errc::io_error, text);
   }
 }
-
 
 // Aborts a transaction unless it was committed.
 class txn_guard {
@@ -220,8 +220,8 @@ file_facts look_at(const std::string& path) {
   int fd = f.directory ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return f;
   unsigned char magic[sizeof lmdb_magic] = {};
-  f.lmdb = ::pread(fd, magic, sizeof magic, lmdb_magic_offset) == static_cast<ssize_t>(sizeof magic) &&
-           std::memcmp(magic, lmdb_magic, sizeof magic) == 0;
+  f.lmdb = ::pread(fd, magic, sizeof magic, lmdb_magic_offset) == static_cast<ssize_t>(sizeof magic)
+           && std::memcmp(magic, lmdb_magic, sizeof magic) == 0;
   ::close(fd);  // before LMDB opens the file: lmdb.h forbids a second descriptor beside its own
   return f;
 }
@@ -233,7 +233,7 @@ public:
 
   ~environment() {
     stop_flusher();
-    (void)flush();  // close() has reported errors to whoever asked
+    (void)flush();                  // close() has reported errors to whoever asked
     if (env_) mdb_env_close(env_);  // also releases the flock on LMDB's descriptor
   }
 
@@ -357,7 +357,8 @@ public:
     auto prefix = log_prefix(g);
     std::map<std::uint64_t, bytes> log;
     auto ok = read([&](MDB_txn* txn) -> status {
-      return scan_log(txn, dbi, prefix, UINT64_MAX, [&](std::uint64_t seq, bytes_view delta) { log[seq] = bytes(delta); });
+      return scan_log(txn, dbi, prefix, UINT64_MAX,
+                      [&](std::uint64_t seq, bytes_view delta) { log[seq] = bytes(delta); });
     });
     if (!ok) return ok.error();
     {
@@ -373,7 +374,7 @@ public:
   // Every group of a table with a snapshot or a log entry, on disk or buffered; sorted.
   expected<std::vector<group_key>> list_groups(MDB_dbi dbi) {
     std::lock_guard<std::mutex> writer(writer_);
-    std::map<bytes, bool> snapshots;           // encoded group -> has a snapshot
+    std::map<bytes, bool> snapshots;            // encoded group -> has a snapshot
     std::map<bytes, std::uint64_t> last_entry;  // log prefix -> number of its last entry
     auto ok = read([&](MDB_txn* txn) -> status {
       MDB_cursor* cursor = nullptr;
@@ -383,7 +384,8 @@ public:
         auto key = as_view(k);
         auto kind = kind_of(key);
         if (kind == key_kind::snapshot) snapshots[bytes(key)] = true;
-        if (kind == key_kind::log_entry) last_entry[bytes(prefix_of(key))] = read_big_endian(key.substr(prefix_of(key).size()));
+        if (kind == key_kind::log_entry)
+          last_entry[bytes(prefix_of(key))] = read_big_endian(key.substr(prefix_of(key).size()));
       }
       mdb_cursor_close(cursor);
       return {};
@@ -498,8 +500,9 @@ private:
     if (rc != 0) return lmdb_error(rc, "cannot read " + path_);
     if (as_view(value) == format_value) return {};
     if (as_view(value) != format_1_value)
-      return error(errc::unsupported_version, path_ + " has store format " + quote_input(as_view(value)) +
-                                                ", this build reads '" + format_1_value + "' and '" + format_value + "'");
+      return error(errc::unsupported_version, path_ + " has store format " + quote_input(as_view(value))
+                                                + ", this build reads '" + format_1_value + "' and '" + format_value
+                                                + "'");
     if (read_only_) return {};
     MDB_val mark = as_val(format_value);
     if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot upgrade " + path_);
@@ -519,8 +522,7 @@ private:
   }
 
   // Call with writer_ held.
-  status write_locked(const pending_ops& base,
-                      const pending_ops& top) {
+  status write_locked(const pending_ops& base, const pending_ops& top) {
     for (;;) {
       int rc = try_write(base, top);
       if (rc == 0) return {};
@@ -553,7 +555,8 @@ private:
   }
 
   static int apply(MDB_txn* txn, const pending_key& key, const pending_value& value) {
-    if (kind_of(key.second) == key_kind::truncation) return truncate(txn, key.first, key.second, read_big_endian(*value));
+    if (kind_of(key.second) == key_kind::truncation)
+      return truncate(txn, key.first, key.second, read_big_endian(*value));
     MDB_val k = as_val(key.second);
     if (value) {
       MDB_val v = as_val(*value);
@@ -592,7 +595,8 @@ private:
   // Drops the log entries of `prefix` numbered up to `through`.
   static int truncate(MDB_txn* txn, MDB_dbi dbi, const bytes& prefix, std::uint64_t through) {
     std::vector<bytes> doomed;
-    if (int rc = scan_log_rc(txn, dbi, prefix, through, [&](std::uint64_t seq, bytes_view) { doomed.push_back(log_key(prefix, seq)); });
+    if (int rc = scan_log_rc(txn, dbi, prefix, through,
+                             [&](std::uint64_t seq, bytes_view) { doomed.push_back(log_key(prefix, seq)); });
         rc != 0)
       return rc;
     for (const auto& key : doomed) {
@@ -637,8 +641,8 @@ private:
   std::string path_;
   bool read_only_;
   MDB_env* env_ = nullptr;
-  std::mutex writer_;                  // one write transaction at a time; taken before pending_mutex_
-  std::shared_mutex map_mutex_;        // transactions shared, map growth exclusive
+  std::mutex writer_;            // one write transaction at a time; taken before pending_mutex_
+  std::shared_mutex map_mutex_;  // transactions shared, map growth exclusive
   std::mutex pending_mutex_;
   pending_ops pending_;    // waiting for the next commit
   pending_ops in_flight_;  // in the commit that is running
@@ -691,7 +695,7 @@ private:
 class dets_backend final : public backend {
 public:
   dets_backend(std::shared_ptr<environment> env, MDB_dbi dbi, dets_options opts)
-    : env_(std::move(env)), dbi_(dbi), opts_(std::move(opts)) {}
+      : env_(std::move(env)), dbi_(dbi), opts_(std::move(opts)) {}
 
   ~dets_backend() override { (void)close(); }
 
@@ -764,12 +768,15 @@ private:
   status check_write(const write_op& op) const {
     if (auto ok = op.key.validate(); !ok) return ok;
     if (opts_.read_only) return read_only_error();
-    if (op.what > write_op::kind::erase) return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
+    if (op.what > write_op::kind::erase)
+      return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
     if (op.what == write_op::kind::append && op.seq == 0)
-      return error(errc::invalid_argument, "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
+      return error(errc::invalid_argument,
+                   "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
     if (op.value.size() > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group " +
-                                      op.key.to_string() + " exceeds max_value_size " + std::to_string(opts_.max_value_size));
+      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group "
+                                      + op.key.to_string() + " exceeds max_value_size "
+                                      + std::to_string(opts_.max_value_size));
     return {};
   }
 
@@ -793,7 +800,8 @@ status check_options(const dets_options& opts) {
   if (opts.table.size() > 200) return error(errc::invalid_argument, "dets: table name longer than 200 bytes");
   if (opts.auto_save.count() <= 0) return error(errc::invalid_argument, "dets: auto_save must be positive");
   if (opts.initial_map_size < (std::size_t{1} << 16) || opts.max_value_size == 0 || opts.max_pending_bytes == 0)
-    return error(errc::invalid_argument, "dets: initial_map_size (>= 64 KiB), max_value_size and max_pending_bytes must be set");
+    return error(errc::invalid_argument,
+                 "dets: initial_map_size (>= 64 KiB), max_value_size and max_pending_bytes must be set");
   return {};
 }
 

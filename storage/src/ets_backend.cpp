@@ -142,13 +142,15 @@ public:
 private:
   status check_write(const write_op& op) const {
     if (auto ok = op.key.validate(); !ok) return ok;
-    if (op.what > write_op::kind::erase) return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
+    if (op.what > write_op::kind::erase)
+      return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
     if (op.what == write_op::kind::append && op.seq == 0)
-      return error(errc::invalid_argument, "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
+      return error(errc::invalid_argument,
+                   "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
     if (op.value.size() > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group " +
-                                      op.key.to_string() + " exceeds max_value_size " +
-                                      std::to_string(opts_.max_value_size));
+      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group "
+                                      + op.key.to_string() + " exceeds max_value_size "
+                                      + std::to_string(opts_.max_value_size));
     return {};
   }
 

@@ -8,9 +8,7 @@ namespace grove::storage {
 
 namespace {
 
-bool valid_kind_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-}
+bool valid_kind_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
 
 }  // namespace
 
@@ -19,7 +17,8 @@ status group_key::validate() const {
     return error(errc::invalid_argument, "group kind must be 1 to " + std::to_string(max_kind_size) + " bytes");
   for (char c : kind)
     if (!valid_kind_char(c))
-      return error(errc::invalid_argument, "group kind " + quote_input(kind) + " may only hold letters, digits, '_', '.', '-'");
+      return error(errc::invalid_argument,
+                   "group kind " + quote_input(kind) + " may only hold letters, digits, '_', '.', '-'");
   if (name.empty() || name.size() > max_name_size)
     return error(errc::invalid_argument, "group name must be 1 to " + std::to_string(max_name_size) + " bytes");
   return {};

@@ -30,7 +30,9 @@ expected<replica_count> write(caf::actor_system& sys, const replica_actor& r, st
                               consistency level = {}) {
   caf::scoped_actor self{sys};
   expected<replica_count> out = error(errc::unavailable, "no answer");
-  self->request(r, std::chrono::milliseconds(level.timeout_ms) + 10s, mutate_atom::value, write_request{std::move(ops), level})
+  self
+    ->request(r, std::chrono::milliseconds(level.timeout_ms) + 10s, mutate_atom::value,
+              write_request{std::move(ops), level})
     .receive([&](replica_count& c) { out = c; }, [&](caf::error& e) { out = from_caf_error(e); });
   return out;
 }
@@ -79,7 +81,8 @@ struct three_nodes {
   std::array<replica_actor, 3> replicas(const group_key& g, const std::function<replication_options(node&)>& options) {
     std::array<node*, 3> nodes{a.get(), b.get(), c.get()};
     std::array<replica_actor, 3> out;
-    for (std::size_t i = 0; i < 3; ++i) out[i] = nodes[i]->template replica<T>(std::string(1, char('a' + i)), g, options(*nodes[i]));
+    for (std::size_t i = 0; i < 3; ++i)
+      out[i] = nodes[i]->template replica<T>(std::string(1, char('a' + i)), g, options(*nodes[i]));
     for (std::size_t i = 0; i < 3; ++i)
       BOOST_REQUIRE(eventually([&] { return stats_of(*nodes[i]->sys, out[i]).replicas == 3u; }));
     return out;
@@ -218,14 +221,16 @@ namespace {
 std::vector<group_key> stored_groups(caf::actor_system& sys, const storage_actor& store) {
   caf::scoped_actor self{sys};
   std::vector<group_key> out;
-  self->request(store, 10s, list_atom::value).receive([&](std::vector<group_key>& gs) { out = std::move(gs); }, [](caf::error&) {});
+  self->request(store, 10s, list_atom::value)
+    .receive([&](std::vector<group_key>& gs) { out = std::move(gs); }, [](caf::error&) {});
   return out;
 }
 
 bool is_dropped(node& n, const group_key& g) {
   caf::scoped_actor self{*n.sys};
   bool out = false;
-  self->request(n.membership, 5s, dropped_atom::value, g.to_string()).receive([&](bool d) { out = d; }, [](caf::error&) {});
+  self->request(n.membership, 5s, dropped_atom::value, g.to_string())
+    .receive([&](bool d) { out = d; }, [](caf::error&) {});
   return out;
 }
 
@@ -272,7 +277,11 @@ BOOST_AUTO_TEST_CASE(a_dropped_group_goes_from_every_node_and_store_and_a_return
   auto port = listen(*a->n->sys, a->n->membership, 0);
   BOOST_REQUIRE(port);
   for (auto* x : {b.get(), c.get()}) BOOST_REQUIRE(connect(*x->n->sys, x->n->membership, "127.0.0.1", *port));
-  auto other = a->n->replica<gcounter>("a", kept, [&] { replication_options o; o.storage = a->store; return o; }());
+  auto other = a->n->replica<gcounter>("a", kept, [&] {
+    replication_options o;
+    o.storage = a->store;
+    return o;
+  }());
   BOOST_REQUIRE(mutate(*a->n->sys, a->replica, op("increment", {"3"})));
   BOOST_REQUIRE(mutate(*a->n->sys, other, op("increment", {"4"})));
   for (auto* x : {a.get(), b.get(), c.get()})
@@ -317,7 +326,11 @@ BOOST_AUTO_TEST_CASE(a_dropped_group_goes_from_every_node_and_store_and_a_return
   BOOST_REQUIRE(connect(*d.sys, d.membership, "127.0.0.1", *port));
   BOOST_TEST(eventually([&] { return is_dropped(d, g); }));
   // A replica of the dropped group made anew is refused while the tombstone lives.
-  auto again = b->n->replica<gcounter>("b", g, [&] { replication_options o; o.storage = b->store; return o; }());
+  auto again = b->n->replica<gcounter>("b", g, [&] {
+    replication_options o;
+    o.storage = b->store;
+    return o;
+  }());
   BOOST_TEST(gone(*b->n->sys, again));
   c.reset();
   b.reset();
@@ -333,7 +346,8 @@ BOOST_AUTO_TEST_CASE(a_tombstone_expires_after_its_lifetime_and_the_group_can_be
   BOOST_REQUIRE(mutate(*n.sys, r, op("increment")));
   {
     caf::scoped_actor self{*n.sys};
-    self->request(n.membership, 10s, drop_group_atom::value, g.to_string()).receive([](done_atom) {}, [](caf::error&) {});
+    self->request(n.membership, 10s, drop_group_atom::value, g.to_string())
+      .receive([](done_atom) {}, [](caf::error&) {});
   }
   BOOST_TEST(gone(*n.sys, r));
   BOOST_TEST(is_dropped(n, g));

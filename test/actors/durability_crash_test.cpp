@@ -12,8 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -76,26 +76,28 @@ constexpr int in_flight = 64;
   };
   // The client: each pair of acknowledgements (set and counter) frees a slot for a new mutation.
   // (Spawned with an argument: CAF 0.17 dereferences a null tuple for a function without any.)
-  sys.spawn([=](caf::event_based_actor* client, std::uint64_t first) {
-    auto next = std::make_shared<std::uint64_t>(first);
-    auto send_one = std::make_shared<std::function<void()>>();
-    *send_one = [=] {
-      auto id = (*next)++;
-      tell('S', id);
-      auto replies = std::make_shared<int>(0);
-      auto on_ack = [=](done_atom) {
-        if (++*replies < 2) return;
-        tell('A', id);
-        (*send_one)();
+  sys.spawn(
+    [=](caf::event_based_actor* client, std::uint64_t first) {
+      auto next = std::make_shared<std::uint64_t>(first);
+      auto send_one = std::make_shared<std::function<void()>>();
+      *send_one = [=] {
+        auto id = (*next)++;
+        tell('S', id);
+        auto replies = std::make_shared<int>(0);
+        auto on_ack = [=](done_atom) {
+          if (++*replies < 2) return;
+          tell('A', id);
+          (*send_one)();
+        };
+        auto on_error = [](caf::error&) { ::_exit(6); };
+        client->request(set, caf::infinite, mutate_atom::value, crdt::operation{"add", {std::to_string(id)}})
+          .then(on_ack, on_error);
+        client->request(counter, caf::infinite, mutate_atom::value, crdt::operation{"increment", {"1"}})
+          .then(on_ack, on_error);
       };
-      auto on_error = [](caf::error&) { ::_exit(6); };
-      client->request(set, caf::infinite, mutate_atom::value, crdt::operation{"add", {std::to_string(id)}})
-        .then(on_ack, on_error);
-      client->request(counter, caf::infinite, mutate_atom::value, crdt::operation{"increment", {"1"}})
-        .then(on_ack, on_error);
-    };
-    for (int i = 0; i < in_flight; ++i) (*send_one)();
-  }, first_id);
+      for (int i = 0; i < in_flight; ++i) (*send_one)();
+    },
+    first_id);
   for (;;) ::pause();  // until SIGKILL
 }
 
@@ -180,11 +182,13 @@ BOOST_AUTO_TEST_CASE(every_acknowledged_mutation_survives_kill_9_and_nothing_uns
     for (auto id : present) unsent += sent.count(id) == 0;
     BOOST_TEST_MESSAGE("round " << round << ": " << outcome.acked.size() << " acknowledged, " << present.size()
                                 << " in the set, counter " << total);
-    BOOST_REQUIRE_MESSAGE(missing == 0, "round " << round << ": " << missing << " acknowledged adds are missing (seed " << seed << ")");
-    BOOST_REQUIRE_MESSAGE(unsent == 0, "round " << round << ": " << unsent << " adds that were never sent appear (seed " << seed << ")");
+    BOOST_REQUIRE_MESSAGE(
+      missing == 0, "round " << round << ": " << missing << " acknowledged adds are missing (seed " << seed << ")");
+    BOOST_REQUIRE_MESSAGE(
+      unsent == 0, "round " << round << ": " << unsent << " adds that were never sent appear (seed " << seed << ")");
     BOOST_REQUIRE_MESSAGE(total >= acked.size() && total <= sent.size(),
-                          "round " << round << ": counter " << total << " outside [" << acked.size() << ", " << sent.size()
-                                   << "] (seed " << seed << ")");
+                          "round " << round << ": counter " << total << " outside [" << acked.size() << ", "
+                                   << sent.size() << "] (seed " << seed << ")");
   }
   BOOST_TEST(rounds_with_acks == 20);  // every kill came while mutations flowed
 }

@@ -54,7 +54,8 @@ std::vector<storage::log_entry> log_of(node& n, const storage_actor& store, cons
 storage_stats storage_stats_of(node& n, const storage_actor& store) {
   caf::scoped_actor self{*n.sys};
   storage_stats out;
-  self->request(store, std::chrono::seconds(10), stats_atom::value).receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
+  self->request(store, std::chrono::seconds(10), stats_atom::value)
+    .receive([&](storage_stats& s) { out = s; }, [](caf::error&) {});
   return out;
 }
 
@@ -62,9 +63,11 @@ storage_stats storage_stats_of(node& n, const storage_actor& store) {
 std::shared_ptr<std::atomic<bool>> requested_mutation(node& n, const replica_actor& r, crdt::operation mutation) {
   auto answered = std::make_shared<std::atomic<bool>>(false);
   // (Spawned with its arguments: CAF 0.17 dereferences a null tuple for a function without any.)
-  n.sys->spawn([answered](caf::event_based_actor* client, const replica_actor& target, const crdt::operation& m) {
-    client->request(target, caf::infinite, mutate_atom::value, m).then([=](done_atom) { *answered = true; });
-  }, r, mutation);
+  n.sys->spawn(
+    [answered](caf::event_based_actor* client, const replica_actor& target, const crdt::operation& m) {
+      client->request(target, caf::infinite, mutate_atom::value, m).then([=](done_atom) { *answered = true; });
+    },
+    r, mutation);
   return answered;
 }
 
@@ -99,7 +102,8 @@ BOOST_AUTO_TEST_CASE(a_mutation_is_acknowledged_only_once_its_delta_is_in_the_lo
     n.owned.push_back(caf::actor_cast<caf::actor>(store));
     auto o = logged(store);
     o.durability = mode;
-    if (mode == durability_mode::none) o.snapshot_interval = std::chrono::milliseconds(1);  // a snapshot reaches the gate
+    if (mode == durability_mode::none)
+      o.snapshot_interval = std::chrono::milliseconds(1);  // a snapshot reaches the gate
     group_key g{"set", "gated"};
     auto r = n.replica<orset<std::string>>("a", g, o);
     BOOST_REQUIRE(mutate(*n.sys, r, op("add", {"first"})));  // the gate is open: the load went through
@@ -126,10 +130,11 @@ namespace {
 class failing_appends final : public forwarding_backend {
 public:
   failing_appends(std::unique_ptr<storage::backend> inner, std::shared_ptr<std::atomic<bool>> failing)
-    : forwarding_backend(std::move(inner), "failing "), failing_(std::move(failing)) {}
+      : forwarding_backend(std::move(inner), "failing "), failing_(std::move(failing)) {}
   status write(const std::vector<storage::write_op>& ops) override {
     for (const auto& op : ops)
-      if (op.what == storage::write_op::kind::append && failing_->load()) return error(errc::disk_full, "no space for the log");
+      if (op.what == storage::write_op::kind::append && failing_->load())
+        return error(errc::disk_full, "no space for the log");
     return forwarding_backend::write(ops);
   }
 
@@ -146,7 +151,8 @@ BOOST_AUTO_TEST_CASE(a_failed_append_answers_its_error_and_the_next_snapshot_sto
   auto failing = std::make_shared<std::atomic<bool>>(true);
   storage::ets_options eo;
   eo.table = "failing-appends";
-  auto store = spawn_storage_actor(*n.sys, std::make_unique<failing_appends>(std::move(*storage::open_ets(eo)), failing));
+  auto store =
+    spawn_storage_actor(*n.sys, std::make_unique<failing_appends>(std::move(*storage::open_ets(eo)), failing));
   n.owned.push_back(caf::actor_cast<caf::actor>(store));
   group_key g{"set", "unlogged"};
   auto o = logged(store);
@@ -219,7 +225,8 @@ BOOST_AUTO_TEST_CASE(snapshots_truncate_the_log_and_a_log_past_its_bound_is_comp
   BOOST_TEST(log_bytes <= std::max<std::size_t>(2048, snapshot_size) + 200);
   // An explicit snapshot drops the whole log, and snapshot + log still hold every element.
   caf::scoped_actor self{*n.sys};
-  self->request(r, std::chrono::seconds(10), snapshot_atom::value).receive([](done_atom) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
+  self->request(r, std::chrono::seconds(10), snapshot_atom::value)
+    .receive([](done_atom) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_TEST(log_of(n, store, g).empty());
   BOOST_TEST((*storage::load<orset<std::string>>(*client, g))->size() == 300u);
 }
@@ -266,20 +273,25 @@ BOOST_AUTO_TEST_CASE(appends_of_many_groups_share_commits_of_a_durable_store) {
   auto store = spawn_storage_actor(*n.sys, std::move(*storage::open_dets(d)));
   n.owned.push_back(caf::actor_cast<caf::actor>(store));
   std::vector<replica_actor> replicas;
-  for (int i = 0; i < 8; ++i) replicas.push_back(n.replica<crdt::gcounter>("a", group_key{"counter", "c" + std::to_string(i)}, logged(store)));
+  for (int i = 0; i < 8; ++i)
+    replicas.push_back(n.replica<crdt::gcounter>("a", group_key{"counter", "c" + std::to_string(i)}, logged(store)));
   constexpr int per_group = 200;
   auto acknowledged = std::make_shared<std::atomic<int>>(0);
-  n.sys->spawn([=](caf::event_based_actor* client, int rounds) {
-    for (int k = 0; k < rounds; ++k)
-      for (auto& r : replicas)
-        client->request(r, caf::infinite, mutate_atom::value, op("increment", {"1"})).then([=](done_atom) { ++*acknowledged; });
-  }, per_group);
+  n.sys->spawn(
+    [=](caf::event_based_actor* client, int rounds) {
+      for (int k = 0; k < rounds; ++k)
+        for (auto& r : replicas)
+          client->request(r, caf::infinite, mutate_atom::value, op("increment", {"1"})).then([=](done_atom) {
+            ++*acknowledged;
+          });
+    },
+    per_group);
   BOOST_REQUIRE(eventually([&] { return acknowledged->load() == per_group * 8; }));
   for (auto& r : replicas) BOOST_TEST(value_of<crdt::gcounter>(*n.sys, r)->value() == std::uint64_t{per_group});
   auto s = storage_stats_of(n, store);
   BOOST_TEST_MESSAGE(per_group * 8 << " mutations, " << s.appends << " appends, " << s.commits << " commits");
   BOOST_TEST(s.appends <= std::uint64_t{per_group * 8});  // mutations waiting together share an append
-  BOOST_TEST(s.commits < s.appends);                       // and appends of several groups a commit
+  BOOST_TEST(s.commits < s.appends);                      // and appends of several groups a commit
 }
 
 namespace {
@@ -343,7 +355,7 @@ BOOST_AUTO_TEST_CASE(a_reused_incarnation_is_not_reused_again_after_a_crash) {
   auto peer = n.replica<crdt::gcounter>("b", g);
   auto a = n.replica<crdt::gcounter>("a", g, stored_in(store));
   BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"1"})));
-  stop_replica(n, a);  // clean: marker and final state stored
+  stop_replica(n, a);                                       // clean: marker and final state stored
   a = n.replica<crdt::gcounter>("a", g, stored_in(store));  // reuses the incarnation
   BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"10"})));
   BOOST_REQUIRE(eventually([&] { return value_of<crdt::gcounter>(*n.sys, peer)->value() == 11u; }));

@@ -8,8 +8,8 @@
 #include <map>
 #include <random>
 #include <set>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "grove/actors/replication.hpp"
 #include "grove/actors/shutdown.hpp"
@@ -82,10 +82,8 @@ BOOST_AUTO_TEST_CASE(counters_on_three_replicas_converge_to_the_sum_of_all_incre
     balance += up ? std::int64_t(k) : -std::int64_t(k);
     BOOST_REQUIRE(mutate(*n.sys, p[rng() % 3], op(up ? "increment" : "decrement", {std::to_string(k)})));
   }
-  for (auto& r : c)
-    BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == total; }));
-  for (auto& r : p)
-    BOOST_TEST(eventually([&] { return value_of<pncounter>(*n.sys, r)->value() == balance; }));
+  for (auto& r : c) BOOST_TEST(eventually([&] { return value_of<gcounter>(*n.sys, r)->value() == total; }));
+  for (auto& r : p) BOOST_TEST(eventually([&] { return value_of<pncounter>(*n.sys, r)->value() == balance; }));
 }
 
 BOOST_AUTO_TEST_CASE(sets_maps_and_registers_on_three_replicas_converge_to_the_model) {
@@ -123,9 +121,11 @@ BOOST_AUTO_TEST_CASE(sets_maps_and_registers_on_three_replicas_converge_to_the_m
   for (int i = 0; i < 10; ++i) {
     last = "title " + std::to_string(i);
     BOOST_REQUIRE(mutate(*n.sys, regs[rng() % 3], op("set", {last})));
-    for (auto& r : regs) BOOST_REQUIRE(eventually([&] { return *value_of<lww_register<std::string>>(*n.sys, r)->value() == last; }));
+    for (auto& r : regs)
+      BOOST_REQUIRE(eventually([&] { return *value_of<lww_register<std::string>>(*n.sys, r)->value() == last; }));
   }
-  for (auto& r : sets) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == model_set; }));
+  for (auto& r : sets)
+    BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == model_set; }));
   for (auto& r : maps)
     BOOST_TEST(eventually([&] {
       auto m = value_of<ormap<std::string, lww_register<std::string>>>(*n.sys, r);
@@ -142,11 +142,12 @@ BOOST_AUTO_TEST_CASE(a_subscriber_gets_the_new_state_after_a_change) {
   self->send(r, add_subscriber_atom::value, caf::actor_cast<caf::actor>(self));
   BOOST_REQUIRE(mutate(*n.sys, r, op("increment", {"5"})));
   std::uint64_t seen = 0;
-  self->receive([&](changed_atom, const std::string& g, const grove::bytes& state) {
-                  BOOST_TEST(g == "counter:c");
-                  seen = decode<gcounter>(state)->value();
-                },
-                caf::after(std::chrono::seconds(10)) >> [] { BOOST_FAIL("no change notification"); });
+  self->receive(
+    [&](changed_atom, const std::string& g, const grove::bytes& state) {
+      BOOST_TEST(g == "counter:c");
+      seen = decode<gcounter>(state)->value();
+    },
+    caf::after(std::chrono::seconds(10)) >> [] { BOOST_FAIL("no change notification"); });
   BOOST_TEST(seen == 5u);
   self->send(r, remove_subscriber_atom::value, caf::actor_cast<caf::actor>(self));
 }
@@ -246,8 +247,8 @@ BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_at_most_4_in_flight_and_an_over
     model.insert(e);
   }
   BOOST_REQUIRE(state_of(*n.sys, a).size() > 8 * small.max_message_bytes);  // many chunks
-  sync_now(*n.sys, a);  // nobody to send to yet
-  auto b = n.replica<orset<std::string>>("b", g, small);  // gets a's state on joining, in chunks
+  sync_now(*n.sys, a);                                                      // nobody to send to yet
+  auto b = n.replica<orset<std::string>>("b", g, small);                    // gets a's state on joining, in chunks
   BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, b)->value() == model; }));
   BOOST_TEST(stats_of(*n.sys, b).states_received >= 1u);
   // The chunks went a few at a time: each waited for the acknowledgement of an earlier one.
@@ -259,8 +260,8 @@ BOOST_AUTO_TEST_CASE(big_states_travel_in_chunks_at_most_4_in_flight_and_an_over
   BOOST_REQUIRE(mutate(*n.sys, a, op("add", {big})));
   model.insert(big);
   auto after = sync_now(*n.sys, a);
-  BOOST_TEST(after.deltas_sent == before.deltas_sent);       // no delta went out ...
-  BOOST_TEST(after.states_sent == before.states_sent + 1);   // ... a full state did
+  BOOST_TEST(after.deltas_sent == before.deltas_sent);      // no delta went out ...
+  BOOST_TEST(after.states_sent == before.states_sent + 1);  // ... a full state did
   BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, b)->value() == model; }));
 }
 
@@ -309,7 +310,8 @@ BOOST_AUTO_TEST_CASE(digests_of_many_groups_travel_between_two_nodes_in_one_mess
   membership_stats s;
   {
     caf::scoped_actor self{*a->sys};  // gone before its actor system
-    self->request(a->membership, std::chrono::seconds(5), stats_atom::value).receive([&](membership_stats& x) { s = x; }, [](caf::error&) {});
+    self->request(a->membership, std::chrono::seconds(5), stats_atom::value)
+      .receive([&](membership_stats& x) { s = x; }, [](caf::error&) {});
   }
   BOOST_TEST_MESSAGE(s.digests_relayed << " digests in " << s.digest_messages << " messages");
   BOOST_TEST(s.digests_relayed >= std::uint64_t(groups));
@@ -419,7 +421,11 @@ BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_nev
     caf::scoped_actor self{*n.sys};
     std::optional<std::uint64_t> out;
     self->request(store, std::chrono::seconds(5), load_atom::value, g)
-      .receive([&](load_result& r) { if (r.found) out = decode<gcounter>(r.value)->value(); }, [](caf::error&) {});
+      .receive(
+        [&](load_result& r) {
+          if (r.found) out = decode<gcounter>(r.value)->value();
+        },
+        [](caf::error&) {});
     return out;
   };
 
@@ -433,10 +439,12 @@ BOOST_AUTO_TEST_CASE(snapshots_are_written_after_an_interval_and_on_stop_and_nev
 
   // Nothing changes: for ten snapshot intervals no timer fires and nothing is written.
   auto before = stats_of(*n.sys, r1);
-  BOOST_TEST(holds_throughout([&] {
-    auto now = stats_of(*n.sys, r1);
-    return now.snapshot_ticks == before.snapshot_ticks && now.snapshots == before.snapshots;
-  }, std::chrono::milliseconds(300)));
+  BOOST_TEST(holds_throughout(
+    [&] {
+      auto now = stats_of(*n.sys, r1);
+      return now.snapshot_ticks == before.snapshot_ticks && now.snapshots == before.snapshots;
+    },
+    std::chrono::milliseconds(300)));
   // The next change arms the timer again.
   BOOST_REQUIRE(mutate(*n.sys, r1, op("increment", {"1"})));
   BOOST_TEST(eventually([&] { return stored_value(g1) == std::optional<std::uint64_t>(8); }));
@@ -476,7 +484,8 @@ BOOST_AUTO_TEST_CASE(a_replica_restarted_from_its_store_has_its_old_state_and_wh
   BOOST_REQUIRE(mutate(*n.sys, b, op("remove", {"from a before"})));
   auto c2 = n.replica<orset<std::string>>("c", g, with_store);
   std::set<std::string> expected{"from c before", "from a meanwhile"};
-  for (auto& r : {a, b, c2}) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == expected; }));
+  for (auto& r : {a, b, c2})
+    BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, r)->value() == expected; }));
   BOOST_REQUIRE(mutate(*n.sys, c2, op("add", {"from c after"})));
   BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*n.sys, a)->contains("from c after"); }));
 }
@@ -526,7 +535,8 @@ BOOST_AUTO_TEST_CASE(three_actor_systems_over_the_middleman_converge_and_a_remot
   BOOST_REQUIRE(mutate(*c->sys, caf::actor_cast<replica_actor>(*remote_a), op("increment", {"1000"})));
   total += 1000;
   for (auto& [sys, r] : counters) BOOST_TEST(eventually([&] { return value_of<gcounter>(*sys, r)->value() == total; }));
-  for (auto& [sys, s] : sets) BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*sys, s)->value() == model; }));
+  for (auto& [sys, s] : sets)
+    BOOST_TEST(eventually([&] { return value_of<orset<std::string>>(*sys, s)->value() == model; }));
   members.clear();
   remote_a = {};
   c.reset();
@@ -580,8 +590,9 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   n.owned.push_back(hostile);
   {
     caf::scoped_actor self{*n.sys};
-    self->request(n.membership, std::chrono::seconds(5), join_group_atom::value, std::string("counter:hostile"),
-                  caf::actor_cast<caf::strong_actor_ptr>(hostile))
+    self
+      ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, std::string("counter:hostile"),
+                caf::actor_cast<caf::strong_actor_ptr>(hostile))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   }
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 2; }));  // b and the hostile one
@@ -605,8 +616,9 @@ BOOST_AUTO_TEST_CASE(a_peer_whose_digest_lists_more_origins_than_any_group_has_i
   n.owned.push_back(hostile);
   {
     caf::scoped_actor self{*n.sys};
-    self->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
-                  caf::actor_cast<caf::strong_actor_ptr>(hostile))
+    self
+      ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
+                caf::actor_cast<caf::strong_actor_ptr>(hostile))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   }
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));
@@ -634,8 +646,9 @@ BOOST_AUTO_TEST_CASE(a_group_takes_at_most_1024_members_per_node_and_says_so) {
   grove::status refused;
   for (int i = 0; i <= 1024 && refused; ++i) {
     members.push_back(n.sys->spawn(idle_member, i));
-    self->request(n.membership, std::chrono::seconds(10), join_group_atom::value, std::string("counter:crowded"),
-                  caf::actor_cast<caf::strong_actor_ptr>(members.back()))
+    self
+      ->request(n.membership, std::chrono::seconds(10), join_group_atom::value, std::string("counter:crowded"),
+                caf::actor_cast<caf::strong_actor_ptr>(members.back()))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [&](caf::error& e) { refused = from_caf_error(e); });
   }
   BOOST_REQUIRE(!refused);
@@ -709,8 +722,12 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](relay_digest_atom, digest_message&) {},
     [=](digests_atom, std::vector<relayed_digest>&) {},
     [=](stats_atom) { return membership_stats{}; },
-    [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
-    [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) { ++log->greeted; },
+    [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) {
+      ++log->greeted;
+    },
+    [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) {
+      ++log->greeted;
+    },
     [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},
     [=](member_down_atom, const std::string&, const caf::actor_addr&) {},
     [=](auth_hello_atom, caf::actor& from, const std::string& nonce) {
@@ -747,8 +764,8 @@ BOOST_AUTO_TEST_CASE(a_node_that_reflects_the_handshake_without_the_secret_stays
   BOOST_REQUIRE(eventually([&] { return log->reflected >= 1; }));
   // For a whole second (not one instant): a never trusts it, greets it, or takes its 666.
   BOOST_TEST(holds_throughout([&] {
-    return nodes_known(*a) == 0u && log->greeted == 0 && value_of<gcounter>(*a->sys, ra)->value() == 1u &&
-           stats_of(*a->sys, ra).peers == 0u;
+    return nodes_known(*a) == 0u && log->greeted == 0 && value_of<gcounter>(*a->sys, ra)->value() == 1u
+           && stats_of(*a->sys, ra).peers == 0u;
   }));
   x.reset();
   a.reset();
@@ -786,16 +803,18 @@ BOOST_AUTO_TEST_CASE(replicas_serve_only_current_members_of_their_group) {
   BOOST_TEST(stats_of(*n.sys, r).peers == 0u);
 
   caf::scoped_actor member{*n.sys};
-  member->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
-                  caf::actor_cast<caf::strong_actor_ptr>(member))
+  member
+    ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
+              caf::actor_cast<caf::strong_actor_ptr>(member))
     .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 1u; }));
   BOOST_TEST(serves(member, r, g));  // a member is served
   member->send(r, delta_atom::value, delta_message{g.to_string(), "m@1", 1, "not an encoding"});
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 0u; }));  // dropped
-  BOOST_TEST(!serves(member, r, g));  // and no longer served
-  member->request(n.membership, std::chrono::seconds(5), leave_group_atom::value, g.to_string(),
-                  caf::actor_cast<caf::strong_actor_ptr>(member))
+  BOOST_TEST(!serves(member, r, g));                                           // and no longer served
+  member
+    ->request(n.membership, std::chrono::seconds(5), leave_group_atom::value, g.to_string(),
+              caf::actor_cast<caf::strong_actor_ptr>(member))
     .receive([](done_atom) {}, [](caf::error&) {});
 }
 
@@ -835,7 +854,8 @@ BOOST_AUTO_TEST_CASE(stop_node_keeps_the_last_change_of_every_replica_and_the_sy
   }
   auto b = std::move(*grove::storage::open_dets(o));
   for (int i = 0; i < groups; ++i)
-    BOOST_TEST((*grove::storage::load<gcounter>(*b, group_key{"counter", "c" + std::to_string(i)}))->value() == std::uint64_t(rounds));
+    BOOST_TEST((*grove::storage::load<gcounter>(*b, group_key{"counter", "c" + std::to_string(i)}))->value()
+               == std::uint64_t(rounds));
 }
 
 BOOST_AUTO_TEST_CASE(a_flood_of_error_messages_writes_a_bounded_number_of_log_lines) {
@@ -864,7 +884,8 @@ BOOST_AUTO_TEST_CASE(a_partition_longer_than_the_connection_timeout_heals_and_bo
 }
 
 BOOST_AUTO_TEST_CASE(with_a_cluster_secret_the_handshake_runs_again_and_the_partition_heals) {
-  auto took = partition_heals([] { return std::make_unique<node>("correct horse battery staple", without_direct_connections); });
+  auto took =
+    partition_heals([] { return std::make_unique<node>("correct horse battery staple", without_direct_connections); });
   BOOST_TEST_MESSAGE("secret: converged " << took.count() << " ms after the heal");
 }
 

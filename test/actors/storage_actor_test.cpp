@@ -11,10 +11,10 @@
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/storage_actor.hpp"
 #include "grove/actors/storage_client.hpp"
+#include "grove/storage/ets_backend.hpp"
 #include "support/actor_system.hpp"
 #include "support/forwarding_backend.hpp"
 #include "support/gated_backend.hpp"
-#include "grove/storage/ets_backend.hpp"
 #include "support/storage_flavors.hpp"
 
 namespace {
@@ -36,9 +36,8 @@ caf::actor_system& shared_system() { return *the_system; }
 class owning_client final : public grove::testing::forwarding_backend {
 public:
   owning_client(caf::actor_system& sys, grove::actors::storage_actor actor)
-    : forwarding_backend(grove::actors::make_storage_client(sys, actor), ""), actor_(actor) {}
+      : forwarding_backend(grove::actors::make_storage_client(sys, actor), ""), actor_(actor) {}
   ~owning_client() override { caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown); }
-
 
 private:
   grove::actors::storage_actor actor_;
@@ -56,16 +55,16 @@ struct through_actor {
 
 BOOST_TEST_GLOBAL_FIXTURE(system_fixture);
 
-using contract_flavors = boost::mpl::list<through_actor<grove::testing::ets_flavor>,
-                                          through_actor<grove::testing::dets_flavor<true>>>;
+using contract_flavors =
+  boost::mpl::list<through_actor<grove::testing::ets_flavor>, through_actor<grove::testing::dets_flavor<true>>>;
 
 #include "storage/contract_cases.hpp"
 
 using namespace grove::actors;
 using grove::storage::dets_options;
 using grove::storage::open_dets;
-using grove::testing::temp_dir;
 using grove::testing::gated_backend;
+using grove::testing::temp_dir;
 
 BOOST_AUTO_TEST_CASE(group_commit_joins_concurrent_durable_saves_and_answers_everyone) {
   temp_dir dir;
@@ -169,7 +168,8 @@ storage_actor gated_storage(const std::string& table, std::shared_ptr<gated_back
   grove::storage::ets_options o;
   o.table = table;
   o.max_value_size = 100;
-  return spawn_storage_actor(shared_system(), std::make_unique<gated_backend>(std::move(*grove::storage::open_ets(o)), c));
+  return spawn_storage_actor(shared_system(),
+                             std::make_unique<gated_backend>(std::move(*grove::storage::open_ets(o)), c));
 }
 
 // The next answer to a plain send: ok, or the grove error code it carried.
@@ -201,17 +201,19 @@ BOOST_AUTO_TEST_CASE(one_oversized_save_fails_alone_in_a_group_commit_and_is_nev
   self->send(actor, save_atom::value, group_key{"counter", "b"}, grove::bytes("also fine"));
   self->send(actor, load_atom::value, group_key{"counter", "big"});
   gate->open();
-  BOOST_TEST(!next_answer(self));                          // first
+  BOOST_TEST(!next_answer(self));  // first
   load_result big_loaded{true, "?", {}};
   std::vector<std::optional<errc>> saves;
   for (int i = 0; i < 4; ++i)
-    self->receive([&](done_atom) { saves.emplace_back(); }, [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },
-                  [&](load_result& r) { big_loaded = r; }, caf::after(std::chrono::seconds(10)) >> [&] { saves.emplace_back(errc::unavailable); });
+    self->receive([&](done_atom) { saves.emplace_back(); },
+                  [&](caf::error& e) { saves.emplace_back(from_caf_error(e).code()); },
+                  [&](load_result& r) { big_loaded = r; },
+                  caf::after(std::chrono::seconds(10)) >> [&] { saves.emplace_back(errc::unavailable); });
   BOOST_REQUIRE_EQUAL(saves.size(), 3u);
-  BOOST_TEST(!saves[0]);                                   // a
-  BOOST_TEST((saves[1] == errc::too_large));               // big, alone
-  BOOST_TEST(!saves[2]);                                   // b
-  BOOST_TEST(!big_loaded.found);                           // the refused value was never served
+  BOOST_TEST(!saves[0]);                      // a
+  BOOST_TEST((saves[1] == errc::too_large));  // big, alone
+  BOOST_TEST(!saves[2]);                      // b
+  BOOST_TEST(!big_loaded.found);              // the refused value was never served
   {
     std::lock_guard<std::mutex> lock(gate->mutex);
     BOOST_TEST((gate->batches == std::vector<std::size_t>{1, 3, 1, 1, 1}));  // joint, then each alone
@@ -226,7 +228,8 @@ BOOST_AUTO_TEST_CASE(a_client_save_batch_is_all_or_nothing) {
   auto gate = std::make_shared<gated_backend::control>();
   auto actor = gated_storage("client-batch", gate);
   auto client = make_storage_client(shared_system(), actor);
-  auto r = client->save_batch({{group_key{"counter", "ok"}, "small"}, {group_key{"counter", "big"}, grove::bytes(1000, 'x')}});
+  auto r =
+    client->save_batch({{group_key{"counter", "ok"}, "small"}, {group_key{"counter", "big"}, grove::bytes(1000, 'x')}});
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().code() == errc::too_large);
   BOOST_TEST(!client->load(group_key{"counter", "ok"})->has_value());  // nothing of the batch stored

@@ -23,9 +23,7 @@ void put64(grove::bytes& b, std::size_t at, std::uint64_t x) {
 }
 
 // Recomputes the trailing checksum after a deliberate edit, as an attacker could.
-void reseal(grove::bytes& b) {
-  put64(b, b.size() - 8, XXH3_64bits(b.data(), b.size() - 8));
-}
+void reseal(grove::bytes& b) { put64(b, b.size() - 8, XXH3_64bits(b.data(), b.size() - 8)); }
 
 // Offset of the payload-length field of an encoding of type T.
 template <class T>
@@ -86,9 +84,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(every_single_bit_flip_is_rejected, T, all_types) {
       auto bad = good;
       bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
       auto result = decode<T>(bad);
-      BOOST_TEST_CONTEXT(T::type_name() << " bit " << bit << " of " << good.size() * 8) {
-        BOOST_TEST(!result);
-      }
+      BOOST_TEST_CONTEXT(T::type_name() << " bit " << bit << " of " << good.size() * 8) { BOOST_TEST(!result); }
     }
   }
 }

@@ -46,9 +46,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delta_exchange_reaches_the_full_state_exchange_res
       for (int step = 0; step < 80; ++step) {
         auto& x = replicas[pick(g, replicas.size())];
         auto action = pick(g, 10);
-        if (action < 6) random_op(x, g);
-        else if (action < 8) ship(x);
-        else if (!shipped.empty()) x.merge(shipped[pick(g, shipped.size())]);  // early, maybe stale
+        if (action < 6)
+          random_op(x, g);
+        else if (action < 8)
+          ship(x);
+        else if (!shipped.empty())
+          x.merge(shipped[pick(g, shipped.size())]);  // early, maybe stale
       }
       for (auto& x : replicas) ship(x);
 

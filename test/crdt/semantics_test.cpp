@@ -203,8 +203,7 @@ BOOST_AUTO_TEST_CASE(orset_removes_leave_no_per_element_tombstones) {
 }
 
 BOOST_AUTO_TEST_CASE(dvv_set_keeps_at_most_one_dot_per_replica_per_element) {
-  dvv_set<std::string> nodes[3] = {dvv_set<std::string>("n1"), dvv_set<std::string>("n2"),
-                                   dvv_set<std::string>("n3")};
+  dvv_set<std::string> nodes[3] = {dvv_set<std::string>("n1"), dvv_set<std::string>("n2"), dvv_set<std::string>("n3")};
   for (int round = 0; round < 34; ++round)
     for (auto& n : nodes) n.add("x");  // concurrent re-adds, 102 in all
   for (auto& n : nodes)
@@ -251,7 +250,7 @@ BOOST_AUTO_TEST_CASE(ormap_erase_hides_the_key_and_keeps_its_value_for_concurren
   BOOST_TEST(!a.erase("hits"));
   BOOST_TEST(!a.contains("hits"));
   BOOST_TEST(a.get("hits") == nullptr);
-  BOOST_TEST(info(a).empty_entries == 1u);  // the value stays
+  BOOST_TEST(info(a).empty_entries == 1u);                               // the value stays
   b.update("hits", [](gcounter& c) { BOOST_REQUIRE(c.increment(3)); });  // b has not seen the erase
   exchange(a, b);
   // The concurrent update revives the key with the whole value: 2 + 3, not 3.
@@ -384,8 +383,7 @@ BOOST_AUTO_TEST_CASE(hlc_update_moves_past_a_remote_stamp_from_the_future) {
   BOOST_TEST(hybrid_logical_clock::compare(remote, t) == clock_order::before);
   BOOST_TEST(hybrid_logical_clock::compare(t, t) == clock_order::equal);
   // Equal (time, counter): the node id decides.
-  BOOST_TEST(hybrid_logical_clock::compare(hlc_timestamp{1, 1, "a"}, hlc_timestamp{1, 1, "b"}) ==
-             clock_order::before);
+  BOOST_TEST(hybrid_logical_clock::compare(hlc_timestamp{1, 1, "a"}, hlc_timestamp{1, 1, "b"}) == clock_order::before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -393,15 +391,18 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(bytes_as_text)
 
 BOOST_AUTO_TEST_CASE(escaping_keeps_printable_utf8_and_writes_other_bytes_as_hex) {
-  BOOST_TEST(grove::escape_bytes("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8c\xb3") == "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8c\xb3");
-  BOOST_TEST(grove::escape_bytes("a\xff" "b") == "a\\xffb");
+  BOOST_TEST(grove::escape_bytes("caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8c\xb3")
+             == "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8c\xb3");
+  BOOST_TEST(grove::escape_bytes("a\xff"
+                                 "b")
+             == "a\\xffb");
   BOOST_TEST(grove::escape_bytes("a\\b") == "a\\\\b");
   BOOST_TEST(grove::escape_bytes(std::string("\0\n\x7f", 3)) == "\\x00\\x0a\\x7f");
-  BOOST_TEST(grove::escape_bytes("\xc2\x85") == "\\xc2\\x85");          // a C1 control
-  BOOST_TEST(grove::escape_bytes("\xc0\xaf") == "\\xc0\\xaf");          // overlong '/'
-  BOOST_TEST(grove::escape_bytes("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+  BOOST_TEST(grove::escape_bytes("\xc2\x85") == "\\xc2\\x85");                    // a C1 control
+  BOOST_TEST(grove::escape_bytes("\xc0\xaf") == "\\xc0\\xaf");                    // overlong '/'
+  BOOST_TEST(grove::escape_bytes("\xed\xa0\x80") == "\\xed\\xa0\\x80");           // a surrogate
   BOOST_TEST(grove::escape_bytes("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
-  BOOST_TEST(grove::escape_bytes("\xe6\x97") == "\\xe6\\x97");          // cut short
+  BOOST_TEST(grove::escape_bytes("\xe6\x97") == "\\xe6\\x97");                    // cut short
   BOOST_TEST(!grove::unescape_bytes("a\\q"));
   BOOST_TEST(!grove::unescape_bytes("a\\x4"));
   BOOST_TEST(*grove::unescape_bytes("\\x41\\\\") == "A\\");
@@ -425,7 +426,8 @@ BOOST_AUTO_TEST_CASE(escaping_is_lossless_and_printable_for_any_bytes) {
     auto text = grove::escape_bytes(bytes);
     BOOST_TEST_CONTEXT("seed " << seed << " run " << run) {
       BOOST_TEST(grove::is_valid_utf8(text));
-      BOOST_TEST(std::none_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
+      BOOST_TEST(std::none_of(text.begin(), text.end(),
+                              [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
       auto back = grove::unescape_bytes(text);
       BOOST_REQUIRE(back);
       BOOST_TEST(*back == bytes);

@@ -7,8 +7,8 @@
 #include "support/process.hpp"
 #include "support/storage_flavors.hpp"
 
-using contract_flavors = boost::mpl::list<grove::testing::ets_flavor, grove::testing::dets_flavor<true>,
-                                          grove::testing::dets_flavor<false>>;
+using contract_flavors =
+  boost::mpl::list<grove::testing::ets_flavor, grove::testing::dets_flavor<true>, grove::testing::dets_flavor<false>>;
 
 #include "storage/contract_cases.hpp"
 
@@ -148,7 +148,14 @@ BOOST_AUTO_TEST_CASE(a_file_of_another_format_is_refused) {
   // Refusing touched nothing: no lock file beside it, and the file is as it was.
   BOOST_TEST(!std::filesystem::exists(path + "-lock"));
   BOOST_TEST(std::filesystem::file_size(path) == 100000u);
-  BOOST_TEST(open_dets([&] { auto o = dets_at(path); o.read_only = true; return o; }()).error().code() == errc::not_a_store);
+  BOOST_TEST(open_dets([&] {
+               auto o = dets_at(path);
+               o.read_only = true;
+               return o;
+             }())
+               .error()
+               .code()
+             == errc::not_a_store);
   BOOST_TEST(!std::filesystem::exists(path + "-lock"));
 }
 
@@ -181,7 +188,8 @@ std::string format_record(const std::string& path) {
   MDB_dbi dbi;
   mdb_env_create(&env);
   std::string out;
-  if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_RDONLY, 0600) == 0 && mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
+  if (mdb_env_open(env, path.c_str(), MDB_NOSUBDIR | MDB_RDONLY, 0600) == 0
+      && mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
     MDB_val k{12, const_cast<char*>("grove.format")}, v;
     if (mdb_dbi_open(txn, nullptr, 0, &dbi) == 0 && mdb_get(txn, dbi, &k, &v) == 0)
       out.assign(static_cast<const char*>(v.mv_data), v.mv_size);
@@ -378,8 +386,8 @@ BOOST_AUTO_TEST_CASE(durable_saves_sync_the_disk_each_and_write_behind_saves_sha
   };
   BOOST_TEST(syncs_for("dets-durable") >= 20);
   auto shared = syncs_for("dets");
-  BOOST_TEST(shared >= 1);   // the flush at close
-  BOOST_TEST(shared <= 6);   // not one per save
+  BOOST_TEST(shared >= 1);  // the flush at close
+  BOOST_TEST(shared <= 6);  // not one per save
 }
 
 BOOST_AUTO_TEST_CASE(write_behind_overwrites_of_one_group_do_not_fill_the_buffer) {
@@ -392,8 +400,8 @@ BOOST_AUTO_TEST_CASE(write_behind_overwrites_of_one_group_do_not_fill_the_buffer
   // 50 x 100 bytes to one group hold 100 bytes: nothing was flushed, so another process sees none.
   BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "same"}).out == "<none>\n");
   BOOST_REQUIRE(b->sync());
-  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "same"}).out ==
-             std::string(100, char('a' + 49 % 26)) + "\n");
+  BOOST_TEST(run_process({GROVE_STORAGE_PROBE, "dets-ro", opts.file, "load", "k", "same"}).out
+             == std::string(100, char('a' + 49 % 26)) + "\n");
 }
 
 // In a child whose file size limit stops LMDB from growing the file: saves that fill the
@@ -409,7 +417,9 @@ BOOST_AUTO_TEST_CASE(a_write_behind_save_that_failed_is_never_written_later) {
     auto b = open_dets(opts);
     if (!b) return 91;
     if (!(*b)->save(g("k", "acknowledged"), "kept")) return 92;
-    struct rlimit limit{static_cast<rlim_t>(std::filesystem::file_size(opts.file)), RLIM_INFINITY};
+    struct rlimit limit {
+      static_cast<rlim_t>(std::filesystem::file_size(opts.file)), RLIM_INFINITY
+    };
     ::setrlimit(RLIMIT_FSIZE, &limit);
     int failed = 0;
     for (int i = 0; i < 100; ++i)  // 100 x 40 KiB: each save past the first needs a flush, which fails

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <random>
 #include <set>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "grove/crdt/all.hpp"
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(list_groups_is_sorted_and_complete, F, contract_fl
   auto b = F::open(dir);
   // Kinds of different lengths: the encoded key order is not the (kind, name) order.
   std::vector<group_key> expected{contract::g("a", "z"), contract::g("counter", "a"), contract::g("counter", "b"),
-                              contract::g("map", "m"), contract::g("zz", "0")};
+                                  contract::g("map", "m"), contract::g("zz", "0")};
   for (int i = 0; i < 200; ++i) expected.push_back(contract::g("bulk", "g" + std::to_string(i)));
   auto shuffled = expected;
   std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
@@ -222,7 +222,6 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(concurrent_writers_and_readers_on_several_threads,
   BOOST_TEST(b->list_groups()->size() == std::size_t{threads * per_thread});
 }
 
-
 BOOST_AUTO_TEST_CASE_TEMPLATE(log_entries_come_back_by_number_and_truncate_drops_up_to_its_bound, F, contract_flavors) {
   grove::testing::temp_dir dir;
   auto b = F::open(dir);
@@ -246,9 +245,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_and_the_truncation_it_allows_are_one_wr
   BOOST_REQUIRE(b->append(key, 1, "d1"));
   BOOST_REQUIRE(b->sync());  // entry 1 on disk, the rest in one write
   // Entries 2 and 3 come before the truncation and go with it; entry 4 comes after and stays.
-  BOOST_REQUIRE(b->write({write_op::append(key, 2, "d2"), write_op::append(key, 3, "d3"),
-                          write_op::save(key, "state through 3"), write_op::truncate(key, 3),
-                          write_op::append(key, 4, "d4")}));
+  BOOST_REQUIRE(
+    b->write({write_op::append(key, 2, "d2"), write_op::append(key, 3, "d3"), write_op::save(key, "state through 3"),
+              write_op::truncate(key, 3), write_op::append(key, 4, "d4")}));
   BOOST_TEST(**b->load(key) == "state through 3");
   BOOST_TEST((contract::log_of(*b, key) == contract::entries{{4, "d4"}}));
   BOOST_REQUIRE(b->sync());
@@ -264,7 +263,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_snapshot_and_the_truncation_it_allows_are_one_wr
 BOOST_AUTO_TEST_CASE_TEMPLATE(list_groups_includes_groups_with_only_a_log, F, contract_flavors) {
   grove::testing::temp_dir dir;
   auto b = F::open(dir);
-  auto logged = contract::g("set", "only-log"), saved = contract::g("set", "only-snapshot"), gone = contract::g("set", "gone");
+  auto logged = contract::g("set", "only-log"), saved = contract::g("set", "only-snapshot"),
+       gone = contract::g("set", "gone");
   BOOST_REQUIRE(b->append(logged, 7, "d"));
   BOOST_REQUIRE(b->save(saved, "s"));
   BOOST_REQUIRE(b->append(gone, 1, "d"));

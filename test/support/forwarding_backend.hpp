@@ -13,11 +13,13 @@ namespace grove::testing {
 class forwarding_backend : public storage::backend {
 public:
   forwarding_backend(std::unique_ptr<storage::backend> inner, std::string label)
-    : inner_(std::move(inner)), label_(std::move(label)) {}
+      : inner_(std::move(inner)), label_(std::move(label)) {}
 
   status write(const std::vector<storage::write_op>& ops) override { return inner_->write(ops); }
   expected<std::optional<bytes>> load(const storage::group_key& g) override { return inner_->load(g); }
-  expected<std::vector<storage::log_entry>> read_log(const storage::group_key& g) override { return inner_->read_log(g); }
+  expected<std::vector<storage::log_entry>> read_log(const storage::group_key& g) override {
+    return inner_->read_log(g);
+  }
   expected<std::vector<storage::group_key>> list_groups() override { return inner_->list_groups(); }
   status sync() override { return inner_->sync(); }
   status close() override { return inner_->close(); }

@@ -46,7 +46,7 @@ public:
   };
 
   gated_backend(std::unique_ptr<storage::backend> inner, std::shared_ptr<control> c)
-    : forwarding_backend(std::move(inner), "gated "), c_(std::move(c)) {}
+      : forwarding_backend(std::move(inner), "gated "), c_(std::move(c)) {}
 
   status write(const std::vector<storage::write_op>& entries) override {
     {

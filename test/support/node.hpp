@@ -46,7 +46,8 @@ struct node {
   }
 
   template <class T>
-  actors::replica_actor replica(const std::string& id, const storage::group_key& g, actors::replication_options extra = {}) {
+  actors::replica_actor replica(const std::string& id, const storage::group_key& g,
+                                actors::replication_options extra = {}) {
     extra.replica_id = id;
     extra.group = g;
     extra.membership = membership;

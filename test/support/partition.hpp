@@ -41,7 +41,8 @@ inline std::chrono::milliseconds partition_heals(const std::function<std::unique
   auto ra = a->replica<crdt::gcounter>("a", g);
   auto rc = c->replica<crdt::gcounter>("c", g);
   auto both_hold = [&](std::uint64_t want) {
-    return value_of<crdt::gcounter>(*a->sys, ra)->value() == want && value_of<crdt::gcounter>(*c->sys, rc)->value() == want;
+    return value_of<crdt::gcounter>(*a->sys, ra)->value() == want
+           && value_of<crdt::gcounter>(*c->sys, rc)->value() == want;
   };
   BOOST_REQUIRE(mutate(*a->sys, ra, op("increment", {"1"})));
   BOOST_REQUIRE(mutate(*c->sys, rc, op("increment", {"2"})));

@@ -31,41 +31,56 @@ inline std::string small_word(rng& g) { return "w" + std::to_string(pick(g, 12))
 // One random local operation per type.
 inline void random_op(gcounter& x, rng& g) { (void)x.increment(1 + pick(g, 5)); }  // small: never refused
 inline void random_op(pncounter& x, rng& g) {
-  if (chance(g, 0.5)) (void)x.increment(1 + pick(g, 5));  // small: never refused
-  else (void)x.decrement(1 + pick(g, 5));
+  if (chance(g, 0.5))
+    (void)x.increment(1 + pick(g, 5));  // small: never refused
+  else
+    (void)x.decrement(1 + pick(g, 5));
 }
 inline void random_op(lww_register<std::string>& x, rng& g) {
-  if (chance(g, 0.2)) (void)x.set(small_word(g), pick(g, 8));  // explicit, often colliding stamps
-  else x.set(small_word(g));
+  if (chance(g, 0.2))
+    (void)x.set(small_word(g), pick(g, 8));  // explicit, often colliding stamps
+  else
+    x.set(small_word(g));
 }
 inline void random_op(mv_register<int>& x, rng& g) { x.set(static_cast<int>(pick(g, 6))); }
 inline void random_op(gset<std::string>& x, rng& g) { x.add(small_word(g)); }
 inline void random_op(twop_set<std::string>& x, rng& g) {
-  if (chance(g, 0.6)) x.add(small_word(g));
-  else x.remove(small_word(g));
+  if (chance(g, 0.6))
+    x.add(small_word(g));
+  else
+    x.remove(small_word(g));
 }
 template <class E>
 void random_dot_set_op(basic_dot_set<E>& x, rng& g) {
-  if (chance(g, 0.6)) x.add(small_word(g));
-  else if (chance(g, 0.95)) x.remove(small_word(g));
-  else x.clear();
+  if (chance(g, 0.6))
+    x.add(small_word(g));
+  else if (chance(g, 0.95))
+    x.remove(small_word(g));
+  else
+    x.clear();
 }
 inline void random_op(orset<std::string>& x, rng& g) { random_dot_set_op(x, g); }
 inline void random_op(dvv_set<std::string>& x, rng& g) { random_dot_set_op(x, g); }
 inline void random_op(ormap<std::string, pncounter>& x, rng& g) {
   auto key = small_word(g);
-  if (chance(g, 0.7)) x.update(key, [&](pncounter& c) { random_op(c, g); });
-  else x.erase(key);
+  if (chance(g, 0.7))
+    x.update(key, [&](pncounter& c) { random_op(c, g); });
+  else
+    x.erase(key);
 }
 inline void random_op(ormap<std::string, orset<std::string>>& x, rng& g) {
   auto key = "k" + std::to_string(pick(g, 4));
-  if (chance(g, 0.8)) x.update(key, [&](orset<std::string>& s) { random_op(s, g); });
-  else x.erase(key);
+  if (chance(g, 0.8))
+    x.update(key, [&](orset<std::string>& s) { random_op(s, g); });
+  else
+    x.erase(key);
 }
 inline void random_op(ormap<std::string, lww_register<std::string>>& x, rng& g) {
   auto key = small_word(g);
-  if (chance(g, 0.7)) x.update(key, [&](auto& r) { r.set(small_word(g)); });
-  else x.erase(key);
+  if (chance(g, 0.7))
+    x.update(key, [&](auto& r) { r.set(small_word(g)); });
+  else
+    x.erase(key);
 }
 inline void random_op(rga<std::string>& x, rng& g) {
   auto ids = x.positions();
@@ -78,8 +93,10 @@ inline void random_op(rga<std::string>& x, rng& g) {
 }
 inline void random_op(vector_clock& x, rng&) { x.increment(); }
 inline void random_op(dotted_version_vector& x, rng& g) {
-  if (chance(g, 0.8)) x.event();
-  else x.add_to_context(dot{"other", 1 + pick(g, 5)});
+  if (chance(g, 0.8))
+    x.event();
+  else
+    x.add_to_context(dot{"other", 1 + pick(g, 5)});
 }
 
 // HLC replicas read a per-test fake wall clock so runs are reproducible.
@@ -110,29 +127,28 @@ std::vector<T> random_replicas(rng& g, int ops) {
   for (int i = 0; i < 3; ++i) r.push_back(make_replica<T>(i));
   for (int step = 0; step < ops; ++step) {
     auto& x = r[pick(g, r.size())];
-    if (chance(g, 0.2)) x.merge(r[pick(g, r.size())]);
-    else random_op(x, g);
+    if (chance(g, 0.2))
+      x.merge(r[pick(g, r.size())]);
+    else
+      random_op(x, g);
   }
   return r;
 }
 
 template <class T>
-constexpr bool has_delta_v = !std::is_same_v<T, vector_clock> &&
-                             !std::is_same_v<T, dotted_version_vector> &&
-                             !std::is_same_v<T, hybrid_logical_clock>;
+constexpr bool has_delta_v =
+  !std::is_same_v<
+    T, vector_clock> && !std::is_same_v<T, dotted_version_vector> && !std::is_same_v<T, hybrid_logical_clock>;
 
-
-using all_types = boost::mpl::list<gcounter, pncounter, lww_register<std::string>, mv_register<int>,
-                                   gset<std::string>, twop_set<std::string>, orset<std::string>,
-                                   dvv_set<std::string>, ormap<std::string, pncounter>,
-                                   ormap<std::string, orset<std::string>>,
-                                   ormap<std::string, lww_register<std::string>>, rga<std::string>,
-                                   vector_clock, dotted_version_vector, hybrid_logical_clock>;
+using all_types =
+  boost::mpl::list<gcounter, pncounter, lww_register<std::string>, mv_register<int>, gset<std::string>,
+                   twop_set<std::string>, orset<std::string>, dvv_set<std::string>, ormap<std::string, pncounter>,
+                   ormap<std::string, orset<std::string>>, ormap<std::string, lww_register<std::string>>,
+                   rga<std::string>, vector_clock, dotted_version_vector, hybrid_logical_clock>;
 
 using delta_types = boost::mpl::list<gcounter, pncounter, lww_register<std::string>, mv_register<int>,
-                                     gset<std::string>, twop_set<std::string>, orset<std::string>,
-                                     dvv_set<std::string>, ormap<std::string, pncounter>,
-                                     ormap<std::string, orset<std::string>>,
+                                     gset<std::string>, twop_set<std::string>, orset<std::string>, dvv_set<std::string>,
+                                     ormap<std::string, pncounter>, ormap<std::string, orset<std::string>>,
                                      ormap<std::string, lww_register<std::string>>, rga<std::string>>;
 
 }  // namespace grove::crdt::testing

@@ -63,7 +63,8 @@ std::optional<T> value_of(caf::actor_system& sys, const actors::replica_actor& r
 inline actors::replica_stats stats_of(caf::actor_system& sys, const actors::replica_actor& r) {
   caf::scoped_actor self{sys};
   actors::replica_stats out;
-  self->request(r, 10s, actors::stats_atom::value).receive([&](actors::replica_stats& s) { out = s; }, [](caf::error&) {});
+  self->request(r, 10s, actors::stats_atom::value)
+    .receive([&](actors::replica_stats& s) { out = s; }, [](caf::error&) {});
   return out;
 }
 
@@ -73,8 +74,10 @@ inline bool same_state(const std::vector<std::pair<caf::actor_system*, actors::r
   for (auto& [sys, r] : replicas) {
     auto s = state_of(*sys, r);
     if (s.empty()) return false;
-    if (first.empty()) first = s;
-    else if (s != first) return false;
+    if (first.empty())
+      first = s;
+    else if (s != first)
+      return false;
   }
   return true;
 }

@@ -81,7 +81,9 @@ BOOST_AUTO_TEST_CASE(dump_shows_values_that_are_not_utf8_escaped) {
   {
     auto b = std::move(*open_dets(opts));
     orset<std::string> s("a");
-    s.add("a\xff" "b");
+    s.add(
+      "a\xff"
+      "b");
     ormap<std::string, lww_register<std::string>> m("a");
     m.update("k\xfe", [](auto& r) { r.set(std::string("v\0", 2)); });
     BOOST_REQUIRE(save(*b, group_key{"set", "x\xff"}, s));

@@ -5,8 +5,8 @@
 
 #include <csignal>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -30,8 +30,19 @@ namespace {
 std::unique_ptr<node_process> start_node(const std::string& name, const std::string& data,
                                          const std::vector<std::string>& peers = {}, const std::string& store = "dets",
                                          const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv{GROVE_NODE, "--name", name, "--json", "--store", store, "--data", data,
-                                "--sync-interval", "50", "--snapshot-interval", "200", "--durable",
+  std::vector<std::string> argv{GROVE_NODE,
+                                "--name",
+                                name,
+                                "--json",
+                                "--store",
+                                store,
+                                "--data",
+                                data,
+                                "--sync-interval",
+                                "50",
+                                "--snapshot-interval",
+                                "200",
+                                "--durable",
                                 "--scheduler.max-threads=2"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   for (const auto& p : peers) {
@@ -159,9 +170,9 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_restores_every_stored_group) {
 BOOST_AUTO_TEST_CASE(a_lone_durable_node_killed_right_after_answering_keeps_every_answered_mutation) {
   temp_dir dir;
   auto lone = [&] {
-    return std::make_unique<node_process>(std::vector<std::string>{
-      GROVE_NODE, "--name", "lone", "--json", "--data", dir.file("lone"), "--durable", "--snapshot-interval", "600000",
-      "--scheduler.max-threads=2"});
+    return std::make_unique<node_process>(std::vector<std::string>{GROVE_NODE, "--name", "lone", "--json", "--data",
+                                                                   dir.file("lone"), "--durable", "--snapshot-interval",
+                                                                   "600000", "--scheduler.max-threads=2"});
   };
   auto n = lone();
   port_of(*n);
@@ -267,7 +278,8 @@ BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_s
   BOOST_TEST(converges(*a, "get counter:c", 3));
   BOOST_TEST(converges(*b, "get counter:c", 3));
   BOOST_TEST(holds_for_a_second([&] {
-    return a->ask("peers")["nodes"] == 1 && intruder->ask("peers")["nodes"] == 0 && a->ask("get counter:c")["value"] == 3;
+    return a->ask("peers")["nodes"] == 1 && intruder->ask("peers")["nodes"] == 0
+           && a->ask("get counter:c")["value"] == 3;
   }));
   auto missing = start_node("m", dir.file("m"), {}, "ets", {"--secret-file", dir.file("absent")});
   BOOST_TEST(missing->wait() == 1);  // a clear error on stderr, exit 1
@@ -278,7 +290,8 @@ namespace {
 
 // grove-node's TLS options for node `name` of the PKI, trusting `ca`.
 std::vector<std::string> tls_args(const test_pki& pki, const std::string& name, const std::string& ca = "ca") {
-  return {"--tls-certificate", pki.file(name + ".pem"), "--tls-key", pki.file(name + ".key"), "--tls-ca", pki.file(ca + ".pem")};
+  return {"--tls-certificate", pki.file(name + ".pem"), "--tls-key", pki.file(name + ".key"),
+          "--tls-ca",          pki.file(ca + ".pem")};
 }
 
 // Starts a node that must refuse to start; returns its exit code.
@@ -311,7 +324,8 @@ BOOST_AUTO_TEST_CASE(tls_nodes_converge_and_nodes_without_a_certificate_from_the
   BOOST_TEST(converges(*a, "get counter:c", 3));
   BOOST_TEST(converges(*b, "get counter:c", 3));
   BOOST_TEST(holds_for_a_second([&] {
-    return a->ask("peers")["nodes"] == 1 && a->ask("get counter:c")["value"] == 3 && b->ask("get counter:c")["value"] == 3;
+    return a->ask("peers")["nodes"] == 1 && a->ask("get counter:c")["value"] == 3
+           && b->ask("get counter:c")["value"] == 3;
   }));
   for (auto* n : {a.get(), b.get(), rogue.get(), plain.get()}) BOOST_TEST(n->finish() == 0);
 }
@@ -323,7 +337,7 @@ BOOST_AUTO_TEST_CASE(bad_tls_files_and_cafs_own_openssl_options_stop_the_node_be
   foreign_key[3] = pki.file("node2.key");
   BOOST_TEST(exit_code_of(dir, foreign_key) == 2);
   BOOST_TEST(exit_code_of(dir, {"--tls-ca", pki.file("ca.pem")}) == 2);  // no certificate: no anonymous TLS
-  BOOST_TEST(exit_code_of(dir, tls_args(pki, "stranger")) == 2);      // not signed by the CA
+  BOOST_TEST(exit_code_of(dir, tls_args(pki, "stranger")) == 2);         // not signed by the CA
   auto encrypted = tls_args(pki, "node3");
   encrypted[3] = pki.file("node3.enc.key");
   BOOST_TEST(exit_code_of(dir, encrypted) == 2);  // no passphrase
@@ -346,14 +360,16 @@ BOOST_AUTO_TEST_CASE(listening_beyond_loopback_needs_tls_a_secret_or_an_explicit
   BOOST_TEST(warning["warning"].get<std::string>().find("INSECURE") != std::string::npos);
   BOOST_TEST(insecure->wait_for_event("listening")["address"] == "0.0.0.0");
   std::ofstream(dir.file("secret")) << "s3cret\n";
-  auto with_secret = start_node("auth", dir.file("auth"), {}, "ets", {"--address", "0.0.0.0", "--secret-file", dir.file("secret")});
-  BOOST_TEST(with_secret->wait_for_event("warning")["warning"].get<std::string>().find("not encrypted") != std::string::npos);
+  auto with_secret =
+    start_node("auth", dir.file("auth"), {}, "ets", {"--address", "0.0.0.0", "--secret-file", dir.file("secret")});
+  BOOST_TEST(with_secret->wait_for_event("warning")["warning"].get<std::string>().find("not encrypted")
+             != std::string::npos);
   test_pki pki;
   auto tls_args_beyond_loopback = tls_args(pki, "node1");
   tls_args_beyond_loopback.insert(tls_args_beyond_loopback.end(), {"--address", "0.0.0.0"});
   auto tls_only = start_node("tls", dir.file("tls"), {}, "ets", tls_args_beyond_loopback);
-  BOOST_TEST(tls_only->wait_for_event("warning")["warning"].get<std::string>().find("any holder of a certificate") !=
-             std::string::npos);
+  BOOST_TEST(tls_only->wait_for_event("warning")["warning"].get<std::string>().find("any holder of a certificate")
+             != std::string::npos);
   auto loopback = start_node("local", dir.file("local"), {}, "ets", {"--address", "127.0.0.2"});
   auto listening = loopback->wait_for_event("listening");
   BOOST_TEST(listening["address"] == "127.0.0.2");
@@ -386,7 +402,9 @@ BOOST_AUTO_TEST_CASE(values_that_are_not_utf8_are_shown_escaped_and_never_stop_a
   temp_dir dir;
   auto a = start_node("a", dir.file("a"));
   auto peer = "127.0.0.1:" + std::to_string(port_of(*a));
-  BOOST_REQUIRE(a->ask("add set:x a\xff" "b")["ok"] == true);
+  BOOST_REQUIRE(a->ask("add set:x a\xff"
+                       "b")["ok"]
+                == true);
   BOOST_REQUIRE(a->ask("add set:x caf\xc3\xa9 and a\\backslash")["ok"] == true);
   BOOST_REQUIRE(a->ask("put map:m k\xfe v\x01")["ok"] == true);
   BOOST_REQUIRE(a->ask("set register:r \xc3\x28")["ok"] == true);
@@ -413,11 +431,13 @@ BOOST_AUTO_TEST_CASE(values_that_are_not_utf8_are_shown_escaped_and_never_stop_a
   port_of(*a);
   BOOST_TEST(a->ask("get set:x")["value"] == set);
   // Plain text mode: one escaped line per answer.
-  auto plain = std::make_unique<node_process>(std::vector<std::string>{
-    GROVE_NODE, "--name", "p", "--store", "ets", "--scheduler.max-threads=2"});
+  auto plain = std::make_unique<node_process>(
+    std::vector<std::string>{GROVE_NODE, "--name", "p", "--store", "ets", "--scheduler.max-threads=2"});
   BOOST_REQUIRE(plain->read_line()->find("listening") != std::string::npos);
   BOOST_REQUIRE(plain->read_line()->find("restored") != std::string::npos);
-  plain->send("add set:x a\xff" "b");
+  plain->send(
+    "add set:x a\xff"
+    "b");
   BOOST_TEST(*plain->read_line() == "ok");
   plain->send("get set:x");
   BOOST_TEST(*plain->read_line() == R"(["a\\xffb"])");
@@ -515,7 +535,8 @@ int free_port() {
 // Frozen longer than CAF's connection timeout (3 s), the others drop it; after SIGCONT it is
 // reconnected and catches up without anyone restarting anything. `extra` holds TLS and secret
 // options (the handshakes run again) or nothing (plaintext).
-void frozen_node_rejoins(const temp_dir& dir, const std::vector<std::string>& extra_a, const std::vector<std::string>& extra_c) {
+void frozen_node_rejoins(const temp_dir& dir, const std::vector<std::string>& extra_a,
+                         const std::vector<std::string>& extra_c) {
   auto a = start_node("a", dir.file("a"), {}, "ets", extra_a);
   auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
   auto c = start_node("c", dir.file("c"), {peer_a}, "ets", extra_c);
@@ -536,8 +557,10 @@ void frozen_node_rejoins(const temp_dir& dir, const std::vector<std::string>& ex
   BOOST_TEST(a->wait_for_event("peer_up").is_object());
   BOOST_TEST(converges(*c, "get counter:frozen", 13));
   BOOST_TEST(converges(*a, "get counter:frozen", 13));
-  BOOST_TEST_MESSAGE("equal " << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - resumed).count()
-                              << " ms after SIGCONT");
+  BOOST_TEST_MESSAGE(
+    "equal "
+    << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - resumed).count()
+    << " ms after SIGCONT");
   BOOST_TEST(c->ask("peers")["nodes"] == 1);
   for (auto* n : {a.get(), c.get()}) BOOST_TEST(n->finish() == 0);
 }
@@ -601,8 +624,17 @@ struct three_node_processes {
 
   three_node_processes(const temp_dir& dir, const std::string& sync_ms, const std::string& store = "ets") {
     auto start = [&](const std::string& name, const std::vector<std::string>& peers) {
-      std::vector<std::string> argv{GROVE_NODE, "--name", name, "--json", "--store", store, "--data", dir.file(name),
-                                    "--sync-interval", sync_ms, "--scheduler.max-threads=2"};
+      std::vector<std::string> argv{GROVE_NODE,
+                                    "--name",
+                                    name,
+                                    "--json",
+                                    "--store",
+                                    store,
+                                    "--data",
+                                    dir.file(name),
+                                    "--sync-interval",
+                                    sync_ms,
+                                    "--scheduler.max-threads=2"};
       for (const auto& p : peers) argv.insert(argv.end(), {"--peer", p});
       return std::make_unique<node_process>(argv);
     };
@@ -710,7 +742,8 @@ BOOST_AUTO_TEST_CASE(a_batch_is_one_answer_and_is_applied_whole_or_not_at_all) {
   BOOST_TEST(n->finish() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(a_dropped_group_is_gone_from_every_node_and_store_and_a_node_down_meanwhile_does_not_bring_it_back) {
+BOOST_AUTO_TEST_CASE(
+  a_dropped_group_is_gone_from_every_node_and_store_and_a_node_down_meanwhile_does_not_bring_it_back) {
   temp_dir dir;
   auto nodes = std::make_unique<three_node_processes>(dir, "50", "dets");
   BOOST_REQUIRE(nodes->a->ask("add set:doomed x")["ok"] == true);
@@ -733,8 +766,19 @@ BOOST_AUTO_TEST_CASE(a_dropped_group_is_gone_from_every_node_and_store_and_a_nod
     BOOST_TEST(n->ask("add set:doomed y")["ok"] == false);  // not made again while the tombstone lives
   }
   // c comes back: it restores the group from its store, learns of the drop and erases it.
-  std::vector<std::string> argv{GROVE_NODE, "--name", "c", "--json", "--store", "dets", "--data", dir.file("c"),
-                                "--sync-interval", "50", "--scheduler.max-threads=2", "--peer", nodes->peer_a};
+  std::vector<std::string> argv{GROVE_NODE,
+                                "--name",
+                                "c",
+                                "--json",
+                                "--store",
+                                "dets",
+                                "--data",
+                                dir.file("c"),
+                                "--sync-interval",
+                                "50",
+                                "--scheduler.max-threads=2",
+                                "--peer",
+                                nodes->peer_a};
   nodes->c = std::make_unique<node_process>(argv);
   port_of(*nodes->c);
   BOOST_TEST(converges(*nodes->c, "groups", kept, 30s, "groups"));
@@ -743,8 +787,8 @@ BOOST_AUTO_TEST_CASE(a_dropped_group_is_gone_from_every_node_and_store_and_a_nod
   BOOST_TEST(nodes->a->ask("groups")["groups"] == kept);
   for (auto* n : nodes->all()) BOOST_TEST(n->finish() == 0);
   // Alone, c's store has no trace of it.
-  auto alone = std::make_unique<node_process>(std::vector<std::string>{GROVE_NODE, "--name", "c", "--json", "--store", "dets",
-                                                                       "--data", dir.file("c"), "--scheduler.max-threads=2"});
+  auto alone = std::make_unique<node_process>(std::vector<std::string>{
+    GROVE_NODE, "--name", "c", "--json", "--store", "dets", "--data", dir.file("c"), "--scheduler.max-threads=2"});
   port_of(*alone);
   BOOST_TEST(alone->ask("groups")["groups"] == kept);
   BOOST_TEST(alone->finish() == 0);

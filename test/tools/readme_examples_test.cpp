@@ -85,6 +85,7 @@ BOOST_AUTO_TEST_CASE(every_readme_code_block_is_a_region_of_an_example_that_ci_b
     }
   }
   for (const auto& [file, by_name] : regions)
-    for (const auto& [name, text] : by_name) BOOST_TEST(shown[file + " " + name] == 1, file << " region " << name << " shown once");
+    for (const auto& [name, text] : by_name)
+      BOOST_TEST(shown[file + " " + name] == 1, file << " region " << name << " shown once");
   BOOST_TEST(shown.size() >= 6u);
 }

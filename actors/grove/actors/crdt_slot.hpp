@@ -2,8 +2,8 @@
 // actor code is written once (in replication_server.cpp) for every CRDT type. CAF-free.
 #pragma once
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,9 +67,9 @@ struct has_size<T, std::void_t<decltype(std::declval<const T&>().size())>> : std
 template <class T, class = void>
 struct has_apply_operation : std::false_type {};
 template <class T>
-struct has_apply_operation<T, std::void_t<decltype(crdt::apply_operation(std::declval<T&>(),
-                                                                         std::declval<const crdt::operation&>()))>>
-  : std::true_type {};
+struct has_apply_operation<
+  T, std::void_t<decltype(crdt::apply_operation(std::declval<T&>(), std::declval<const crdt::operation&>()))>>
+    : std::true_type {};
 
 template <class T>
 class typed_slot final : public crdt_slot {
@@ -120,8 +120,10 @@ public:
   bytes state() const override { return crdt::encode(value_); }
   bool has_delta() const override { return value_.has_delta(); }
   std::optional<std::uint64_t> size() const override {
-    if constexpr (has_size<T>::value) return static_cast<std::uint64_t>(value_.size());
-    else return std::nullopt;
+    if constexpr (has_size<T>::value)
+      return static_cast<std::uint64_t>(value_.size());
+    else
+      return std::nullopt;
   }
   bytes take_delta() override {
     auto out = crdt::encode(value_.delta());
@@ -135,8 +137,8 @@ private:
       auto ok = crdt::apply_operation(x, ops[i]);
       if (ok) continue;
       if (ops.size() == 1) return ok;
-      return error(ok.error().code(), "operation " + std::to_string(i + 1) + " of " + std::to_string(ops.size()) +
-                                        " refused, none applied: " + ok.error().message());
+      return error(ok.error().code(), "operation " + std::to_string(i + 1) + " of " + std::to_string(ops.size())
+                                        + " refused, none applied: " + ok.error().message());
     }
     return {};
   }

@@ -134,8 +134,7 @@ using membership_actor = caf::typed_actor<
   // From a local replica: its digest, for every other node that hosts its group.
   caf::reacts_to<relay_digest_atom, digest_message>,
   // Node to node: the digests of a round (each handed to the local members of its group).
-  caf::reacts_to<digests_atom, std::vector<relayed_digest>>,
-  caf::replies_to<stats_atom>::with<membership_stats>,
+  caf::reacts_to<digests_atom, std::vector<relayed_digest>>, caf::replies_to<stats_atom>::with<membership_stats>,
   // Node-to-node protocol: introductions with members, known nodes and the sender's own address
   // ("host:port", empty when it does not listen), then joins and leaves.
   caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,

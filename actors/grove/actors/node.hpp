@@ -48,8 +48,8 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 /// node refuses a plaintext one and one whose certificate its CA did not sign, and vice versa).
 /// Either way membership keeps the address and dials it again whenever it is not connected (see
 /// "Healing" above).
-status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host,
-               std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// Settings for nodes: heartbeats so that a silently vanished peer is noticed, automatic
 /// connections, and scheduler workers that sleep while idle instead of polling every 10 ms.

@@ -40,14 +40,14 @@
 //  - a peer that appears (join, node connection) gets the full state and is asked for its own;
 //  - after a change, every digest_interval until two rounds pass without change, a replica sends
 //    each peer a digest: how far it has merged the deltas of each current member (and of itself)
-//    and, in a round after one without change, its state's checksum. The receiver resends the sender what the sender lacks of its own
-//    deltas, asks for the sender's deltas it lacks, and only when both have merged exactly the
-//    same deltas of every current member and still differ (a member that left before its last
-//    delta reached everyone), exchanges full states.
+//    and, in a round after one without change, its state's checksum. The receiver resends the sender what the sender
+//    lacks of its own deltas, asks for the sender's deltas it lacks, and only when both have merged exactly the same
+//    deltas of every current member and still differ (a member that left before its last delta reached everyone),
+//    exchanges full states.
 // Full states travel in chunks of at most max_message_bytes, at most 4 of them unacknowledged per
 // peer (the receiver acknowledges each), and a delta larger than that goes as a full state, so no
-// message is unbounded and a big state does not pile up in a connection's buffers. Replica-to-replica messages are taken only from current
-// members of the group (as membership announced them), peer_up/peer_down only from membership.
+// message is unbounded and a big state does not pile up in a connection's buffers. Replica-to-replica messages are
+// taken only from current members of the group (as membership announced them), peer_up/peer_down only from membership.
 //
 // Replica identity: the dots a replica creates carry `replica_id@incarnation`. A replica that stops
 // cleanly (an exit message) writes its final state together with a marker naming its incarnation
@@ -158,7 +158,6 @@ struct read_result {
   replica_count count;
 };
 
-
 /// A delta: the changes `from` made since its previous delta, number `seq`. The receiver answers
 /// with write_ack_atom and how far it merged the sender's deltas without a gap (writes with a
 /// consistency level wait for these acknowledgements).
@@ -182,7 +181,6 @@ struct state_chunk {
   std::vector<merged_through> merged;
 };
 
-
 struct replica_stats {
   std::uint64_t mutations = 0;
   std::uint64_t deltas_sent = 0;
@@ -191,18 +189,18 @@ struct replica_stats {
   std::uint64_t gaps = 0;            // sequence gaps seen (each asks for the missing deltas)
   std::uint64_t deltas_resent = 0;   // own deltas sent again because a peer lacked them
   std::uint64_t digests_sent = 0;
-  std::uint64_t origins = 0;         // origins (replica incarnations) whose deltas it tracks
+  std::uint64_t origins = 0;  // origins (replica incarnations) whose deltas it tracks
   std::uint64_t states_sent = 0;
   std::uint64_t states_received = 0;
   std::uint64_t snapshots = 0;       // snapshots the storage actor confirmed
   std::uint64_t snapshot_ticks = 0;  // snapshot timer firings (with or without a save)
   std::uint64_t errors = 0;
   std::uint64_t peers = 0;
-  std::uint64_t refused = 0;         // replica-to-replica messages from non-members, ignored
-  std::uint64_t log_appends = 0;     // log entries the storage actor confirmed (durability log)
-  std::uint64_t early_snapshots = 0;  // snapshots started because the log passed its bound
-  std::uint64_t replicas = 0;        // the group's replicas as consistency levels count them
-  std::uint64_t acks_received = 0;   // peers' acknowledgements of this replica's deltas
+  std::uint64_t refused = 0;                // replica-to-replica messages from non-members, ignored
+  std::uint64_t log_appends = 0;            // log entries the storage actor confirmed (durability log)
+  std::uint64_t early_snapshots = 0;        // snapshots started because the log passed its bound
+  std::uint64_t replicas = 0;               // the group's replicas as consistency levels count them
+  std::uint64_t acks_received = 0;          // peers' acknowledgements of this replica's deltas
   std::uint64_t chunks_in_flight_peak = 0;  // most chunks of a full state unacknowledged at once
 };
 
@@ -233,9 +231,10 @@ typename Inspector::result_type inspect(Inspector& f, state_chunk& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
-  return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received,
-           x.deltas_dropped, x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors,
-           x.peers, x.refused, x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received, x.chunks_in_flight_peak);
+  return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received, x.deltas_dropped,
+           x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors, x.peers, x.refused,
+           x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received,
+           x.chunks_in_flight_peak);
 }
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
@@ -266,21 +265,15 @@ using replica_actor = caf::typed_actor<
   // Sends the pending delta now.
   caf::replies_to<broadcast_atom>::with<done_atom>,
   // Saves the state now (answered when the storage actor has it; ok without storage).
-  caf::replies_to<snapshot_atom>::with<done_atom>,
-  caf::replies_to<stats_atom>::with<replica_stats>,
-  caf::reacts_to<add_subscriber_atom, caf::actor>,
-  caf::reacts_to<remove_subscriber_atom, caf::actor>,
+  caf::replies_to<snapshot_atom>::with<done_atom>, caf::replies_to<stats_atom>::with<replica_stats>,
+  caf::reacts_to<add_subscriber_atom, caf::actor>, caf::reacts_to<remove_subscriber_atom, caf::actor>,
   // Replica-to-replica protocol.
-  caf::reacts_to<delta_atom, delta_message>,
-  caf::reacts_to<chunk_atom, state_chunk>,
-  caf::reacts_to<chunk_ack_atom, std::string, std::uint64_t>,
-  caf::reacts_to<digest_atom, digest_message>,
-  caf::reacts_to<need_state_atom, std::string>,
-  caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
+  caf::reacts_to<delta_atom, delta_message>, caf::reacts_to<chunk_atom, state_chunk>,
+  caf::reacts_to<chunk_ack_atom, std::string, std::uint64_t>, caf::reacts_to<digest_atom, digest_message>,
+  caf::reacts_to<need_state_atom, std::string>, caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
   caf::reacts_to<write_ack_atom, std::string, std::string, std::uint64_t>,
   caf::reacts_to<read_state_atom, std::string, std::uint64_t>,
-  caf::reacts_to<read_done_atom, std::string, std::uint64_t>,
-  caf::reacts_to<drop_atom, std::string>,
+  caf::reacts_to<read_done_atom, std::string, std::uint64_t>, caf::reacts_to<drop_atom, std::string>,
   caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<peer_down_atom, std::string, caf::actor_addr>>;
 
@@ -325,8 +318,9 @@ expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_option
 /// Spawns a replication server for CRDT type T.
 template <class T>
 expected<replica_actor> spawn_replica(caf::actor_system& sys, replication_options opts) {
-  return spawn_replica(sys, std::move(opts),
-                       [](const std::string& owner) -> std::unique_ptr<crdt_slot> { return std::make_unique<typed_slot<T>>(owner); });
+  return spawn_replica(sys, std::move(opts), [](const std::string& owner) -> std::unique_ptr<crdt_slot> {
+    return std::make_unique<typed_slot<T>>(owner);
+  });
 }
 
 }  // namespace grove::actors

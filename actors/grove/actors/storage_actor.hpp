@@ -19,7 +19,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <memory>
 #include <string>
 #include <vector>
@@ -123,8 +122,7 @@ using storage_actor = caf::typed_actor<
   // Every stored group, sorted.
   caf::replies_to<list_atom>::with<std::vector<storage::group_key>>,
   // Makes everything saved so far durable.
-  caf::replies_to<flush_atom>::with<done_atom>,
-  caf::replies_to<stats_atom>::with<storage_stats>>;
+  caf::replies_to<flush_atom>::with<done_atom>, caf::replies_to<stats_atom>::with<storage_stats>>;
 
 /// Spawns a storage actor that owns `backend` (must not be null).
 ///

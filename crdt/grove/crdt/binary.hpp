@@ -49,9 +49,7 @@ public:
     used_ += static_cast<std::size_t>(p - start);
   }
 
-  void svarint(std::int64_t x) {
-    varint((static_cast<std::uint64_t>(x) << 1) ^ static_cast<std::uint64_t>(x >> 63));
-  }
+  void svarint(std::int64_t x) { varint((static_cast<std::uint64_t>(x) << 1) ^ static_cast<std::uint64_t>(x >> 63)); }
 
   void fixed32(std::uint32_t x) {
     reserve(4);
@@ -207,9 +205,7 @@ struct value_codec<bool> {
 
 template <class T>
 struct value_codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
-  static std::string name() {
-    return (std::is_signed_v<T> ? "i" : "u") + std::to_string(8 * sizeof(T));
-  }
+  static std::string name() { return (std::is_signed_v<T> ? "i" : "u") + std::to_string(8 * sizeof(T)); }
   static void write(byte_writer& w, T x) {
     if constexpr (std::is_signed_v<T>)
       w.svarint(x);

@@ -51,9 +51,7 @@ struct dot {
   replica_ref actor;
   std::uint64_t counter = 0;
 
-  friend bool operator==(const dot& a, const dot& b) {
-    return a.counter == b.counter && a.actor == b.actor;
-  }
+  friend bool operator==(const dot& a, const dot& b) { return a.counter == b.counter && a.actor == b.actor; }
   friend bool operator!=(const dot& a, const dot& b) { return !(a == b); }
   friend bool operator<(const dot& a, const dot& b) {
     return std::tie(a.actor, a.counter) < std::tie(b.actor, b.counter);
@@ -209,8 +207,7 @@ public:
     for (std::uint64_t i = 0; i < n; ++i) {
       dot d;
       if (!table.read_dot(r, d)) return false;
-      if (!ranges_.empty() && !(ranges_.rbegin()->first < d.actor))
-        return r.fail("context ranges are not sorted");
+      if (!ranges_.empty() && !(ranges_.rbegin()->first < d.actor)) return r.fail("context ranges are not sorted");
       ranges_.emplace_hint(ranges_.end(), d.actor, d.counter);
     }
     if (!r.count(n, 2)) return false;

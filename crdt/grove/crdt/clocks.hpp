@@ -86,9 +86,7 @@ public:
   friend bool operator==(const dotted_version_vector& a, const dotted_version_vector& b) {
     return a.current_ == b.current_ && a.context_ == b.context_;
   }
-  friend bool operator!=(const dotted_version_vector& a, const dotted_version_vector& b) {
-    return !(a == b);
-  }
+  friend bool operator!=(const dotted_version_vector& a, const dotted_version_vector& b) { return !(a == b); }
 
 private:
   bool covers(const causal_context& other) const;
@@ -122,8 +120,7 @@ public:
   /// The system clock (std::chrono::system_clock) in ms.
   static std::uint64_t system_ms();
 
-  explicit hybrid_logical_clock(replica_id node = {}, clock_source source = system_ms)
-    : source_(std::move(source)) {
+  explicit hybrid_logical_clock(replica_id node = {}, clock_source source = system_ms) : source_(std::move(source)) {
     last_.node = std::move(node);
   }
 
@@ -146,9 +143,7 @@ public:
   friend bool operator==(const hybrid_logical_clock& a, const hybrid_logical_clock& b) {
     return a.last_.wall_ms == b.last_.wall_ms && a.last_.logical == b.last_.logical;
   }
-  friend bool operator!=(const hybrid_logical_clock& a, const hybrid_logical_clock& b) {
-    return !(a == b);
-  }
+  friend bool operator!=(const hybrid_logical_clock& a, const hybrid_logical_clock& b) { return !(a == b); }
 
 private:
   clock_source source_;

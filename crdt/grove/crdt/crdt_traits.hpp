@@ -15,10 +15,9 @@ template <class T, class = void>
 struct is_crdt : std::false_type {};
 
 template <class T>
-struct is_crdt<T, std::void_t<decltype(T::type_name()),
-                              decltype(std::declval<const T&>().write_state(std::declval<byte_writer&>())),
-                              decltype(std::declval<T&>().read_state(std::declval<byte_reader&>()))>>
-  : std::true_type {};
+struct is_crdt<
+  T, std::void_t<decltype(T::type_name()), decltype(std::declval<const T&>().write_state(std::declval<byte_writer&>())),
+                 decltype(std::declval<T&>().read_state(std::declval<byte_reader&>()))>> : std::true_type {};
 
 template <class T>
 inline constexpr bool is_crdt_v = is_crdt<T>::value;

@@ -57,8 +57,8 @@ public:
     auto mine = entries_.begin();
     auto theirs = other.entries_.begin();
     while (mine != entries_.end() || theirs != other.entries_.end()) {
-      if (theirs == other.entries_.end() ||
-          (mine != entries_.end() && entries_.key_comp()(mine->first, theirs->first))) {
+      if (theirs == other.entries_.end()
+          || (mine != entries_.end() && entries_.key_comp()(mine->first, theirs->first))) {
         mine = keep_unseen(mine, mine->second, other.context_);
       } else if (mine == entries_.end() || entries_.key_comp()(theirs->first, mine->first)) {
         dot_list added = unseen(theirs->second, context_);

@@ -45,9 +45,7 @@ public:
   /// "code: message", for logs and command-line tools.
   std::string to_string() const;
 
-  friend bool operator==(const error& a, const error& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
-  }
+  friend bool operator==(const error& a, const error& b) { return a.code_ == b.code_ && a.message_ == b.message_; }
 
 private:
   errc code_;

@@ -24,9 +24,7 @@ class ormap {
 public:
   explicit ormap(const replica_id& owner = {}) : owner_(owner) {}
 
-  static std::string type_name() {
-    return "grove.ormap<" + value_codec<K>::name() + "," + C::type_name() + ">";
-  }
+  static std::string type_name() { return "grove.ormap<" + value_codec<K>::name() + "," + C::type_name() + ">"; }
   const replica_id& owner() const { return owner_.str(); }
 
   /// Applies `fn(C&)` to the value at `key` (a fresh C owned by this replica if absent) and makes
@@ -123,9 +121,7 @@ public:
     return true;
   }
 
-  friend bool operator==(const ormap& a, const ormap& b) {
-    return a.keys_ == b.keys_ && a.values_ == b.values_;
-  }
+  friend bool operator==(const ormap& a, const ormap& b) { return a.keys_ == b.keys_ && a.values_ == b.values_; }
   friend bool operator!=(const ormap& a, const ormap& b) { return !(a == b); }
 
 private:

@@ -53,9 +53,7 @@ protected:
     return d;
   }
 
-  friend bool operator==(const basic_dot_set& a, const basic_dot_set& b) {
-    return a.state_ == b.state_;
-  }
+  friend bool operator==(const basic_dot_set& a, const basic_dot_set& b) { return a.state_ == b.state_; }
 
 private:
   replica_ref owner_;

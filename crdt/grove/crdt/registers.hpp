@@ -25,8 +25,7 @@ public:
   /// Lamport stamps.
   explicit lww_register(replica_id owner = {}) : owner_(std::move(owner)) {}
   /// Hybrid-logical-clock stamps from `clock` (whose source tests may control).
-  lww_register(replica_id owner, hybrid_logical_clock clock)
-    : owner_(std::move(owner)), clock_(std::move(clock)) {}
+  lww_register(replica_id owner, hybrid_logical_clock clock) : owner_(std::move(owner)), clock_(std::move(clock)) {}
 
   static std::string type_name() { return "grove.lww_register<" + value_codec<V>::name() + ">"; }
   const replica_id& owner() const { return owner_; }
@@ -99,8 +98,7 @@ public:
 private:
   bool wins(std::uint64_t time, const replica_id& writer, const V& x) const {
     if (!value_) return true;
-    return std::tie(time, writer) > std::tie(time_, writer_) ||
-           (time == time_ && writer == writer_ && *value_ < x);
+    return std::tie(time, writer) > std::tie(time_, writer_) || (time == time_ && writer == writer_ && *value_ < x);
   }
 
   replica_id owner_;

@@ -24,9 +24,7 @@ struct position {
   replica_ref actor;
 
   bool is_head() const { return time == 0; }
-  friend bool operator==(const position& a, const position& b) {
-    return a.time == b.time && a.actor == b.actor;
-  }
+  friend bool operator==(const position& a, const position& b) { return a.time == b.time && a.actor == b.actor; }
   friend bool operator!=(const position& a, const position& b) { return !(a == b); }
   friend bool operator<(const position& a, const position& b) {
     return std::tie(a.time, a.actor) < std::tie(b.time, b.actor);
@@ -139,8 +137,8 @@ public:
       position id;
       node x;
       std::uint8_t removed = 0;
-      if (!r.varint(id.time) || !table.read_actor(r, id.actor) || !r.varint(x.parent.time) ||
-          !table.read_actor(r, x.parent.actor) || !r.u8(removed) || !value_codec<V>::read(r, x.value))
+      if (!r.varint(id.time) || !table.read_actor(r, id.actor) || !r.varint(x.parent.time)
+          || !table.read_actor(r, x.parent.actor) || !r.u8(removed) || !value_codec<V>::read(r, x.value))
         return false;
       if (id.time == 0) return r.fail("an element with the head's position");
       if (removed > 1) return r.fail("bad removed flag");

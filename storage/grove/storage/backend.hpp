@@ -18,10 +18,10 @@
 #pragma once
 
 #include <cstdint>
-#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "grove/crdt/codec.hpp"
@@ -130,8 +130,8 @@ expected<std::optional<T>> load(backend& b, const group_key& g, const crdt::repl
   for (const auto& entry : *log) {
     auto d = crdt::decode<T>(entry.delta, owner, opts);
     if (!d)
-      return error(d.error().code(), "group " + g.to_string() + ", log entry " + std::to_string(entry.seq) + ": " +
-                                       d.error().message());
+      return error(d.error().code(),
+                   "group " + g.to_string() + ", log entry " + std::to_string(entry.seq) + ": " + d.error().message());
     value.merge(*d);
   }
   return std::optional<T>{std::move(value)};

@@ -8,9 +8,9 @@
 // format is errc::unsupported_version naming both. A file that is not a store (an LMDB file of
 // someone else, anything else) is refused with errc::not_a_store, and the refusal leaves the
 // directory as it was (a file that does not start like an LMDB file is refused before LMDB opens
-// it; a lock file made by the refused open is removed). An existing empty file becomes a new store: a crash while a store is being created
-// leaves one, and refusing it would strand the user; nothing can be lost by it. Files are created
-// with mode 0600.
+// it; a lock file made by the refused open is removed). An existing empty file becomes a new store: a crash while a
+// store is being created leaves one, and refusing it would strand the user; nothing can be lost by it. Files are
+// created with mode 0600.
 //
 // Durability (of every write: saves, log appends, truncations, erases alike):
 //  - write-behind (default, like DETS's auto_save): save() returns once the value is in this
@@ -36,10 +36,9 @@
 //
 // Processes: one process writes a file at a time (an exclusive flock on LMDB's own descriptor of
 // the file; the file is never opened a second time, as lmdb.h requires). A second process that
-// opens it for writing gets errc::locked at once; read-only opens (read_only = true, e.g. grove-inspect) may share the file
-// with the writer and see what it has flushed. Within one process, every open of the same file
-// shares one LMDB environment (LMDB forbids opening a file twice in one process); `auto_save` is
-// taken from the first open.
+// opens it for writing gets errc::locked at once; read-only opens (read_only = true, e.g. grove-inspect) may share the
+// file with the writer and see what it has flushed. Within one process, every open of the same file shares one LMDB
+// environment (LMDB forbids opening a file twice in one process); `auto_save` is taken from the first open.
 #pragma once
 
 #include <chrono>
