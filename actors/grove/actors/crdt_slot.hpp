@@ -147,4 +147,7 @@ private:
   crdt::replica_id owner_;
 };
 
+/// Makes the value a replica works on, owned by the given replica_id@incarnation.
+using slot_factory = std::function<std::unique_ptr<crdt_slot>(const std::string& owner)>;
+
 }  // namespace grove::actors

@@ -28,12 +28,6 @@ namespace grove::actors {
 constexpr std::chrono::milliseconds relaxed_scheduler_sleep{1000};
 constexpr std::size_t scheduler_poll_attempts = 10;
 constexpr std::size_t scheduler_paused_poll_attempts = 0;
-/// CAF's connection timeout (configure_node): a peer silent for this long is taken as gone.
-constexpr std::chrono::milliseconds connection_timeout{3000};
-/// Delay before the first reconnection attempt after a connection dropped or failed, and the cap
-/// of the doubling delays that follow.
-constexpr std::chrono::milliseconds reconnect_first_delay{100};
-constexpr std::chrono::milliseconds reconnect_max_delay{1000};
 
 /// Publishes `membership` on `address:port` (port 0 picks a free port) and returns the port. Over
 /// TLS when the actor system's configuration went through enable_tls (tls.hpp), else plaintext.
