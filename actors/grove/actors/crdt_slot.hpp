@@ -131,6 +131,9 @@ public:
     return out;
   }
 
+  /// The value (for checks that know the type, such as the simulator's).
+  const T& value() const { return value_; }
+
 private:
   static status apply_all(T& x, const std::vector<crdt::operation>& ops) {
     for (std::size_t i = 0; i < ops.size(); ++i) {

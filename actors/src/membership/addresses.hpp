@@ -24,13 +24,13 @@ public:
   struct entry {
     std::string host;
     std::uint16_t port = 0;
-    std::optional<node_key> node;                   // the node there, while connected
-    timestamp delay = reconnect_first_delay;        // before the next attempt
+    std::optional<node_key> node;             // the node there, while connected
+    timestamp delay = reconnect_first_delay;  // before the next attempt
     bool dialing = false;
-    bool scheduled = false;                         // a redial timer is pending
-    bool seed = false;                              // given to connect(): never forgotten for others
-    timestamp last_connected{-1};                   // -1: never
-    std::vector<std::uint64_t> waiting;             // connect() calls to answer
+    bool scheduled = false;              // a redial timer is pending
+    bool seed = false;                   // given to connect(): never forgotten for others
+    timestamp last_connected{-1};        // -1: never
+    std::vector<std::uint64_t> waiting;  // connect() calls to answer
   };
 
   static std::string key(const std::string& host, std::uint16_t port) { return host + ":" + std::to_string(port); }

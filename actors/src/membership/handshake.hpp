@@ -24,7 +24,7 @@ using random_bytes = std::function<std::string(std::size_t)>;
 class handshake {
 public:
   handshake(std::string secret, node_key self, random_bytes random)
-    : secret_(std::move(secret)), self_(std::move(self)), random_(std::move(random)) {}
+      : secret_(std::move(secret)), self_(std::move(self)), random_(std::move(random)) {}
 
   /// Whether there is a secret to prove.
   bool required() const { return !secret_.empty(); }
@@ -39,9 +39,9 @@ public:
   std::optional<auth_challenge> challenge(const node_key& from, const auth_hello& m);
 
   struct verdict {
-    bool proved = false;                // the peer proved the secret: trusted from now on
-    std::optional<auth_proof> answer;   // the initiator's proof to send
-    std::string refusal;                // why the peer is refused (a wrong MAC), for the log
+    bool proved = false;               // the peer proved the secret: trusted from now on
+    std::optional<auth_proof> answer;  // the initiator's proof to send
+    std::string refusal;               // why the peer is refused (a wrong MAC), for the log
   };
   /// As initiator: checks the responder's MAC before proving (a node that cannot show the secret
   /// gets nothing made with it). A message of an older handshake is ignored (empty verdict).
@@ -61,7 +61,7 @@ private:
   node_key self_;
   random_bytes random_;
   std::set<node_key> trusted_;
-  std::map<node_key, std::string> outgoing_;                           // handshakes we started: our nonce
+  std::map<node_key, std::string> outgoing_;                          // handshakes we started: our nonce
   std::map<node_key, std::pair<std::string, std::string>> incoming_;  // theirs: both nonces
 };
 

@@ -7,9 +7,9 @@
 namespace grove::actors::membership {
 
 membership_core::membership_core(core_options opts)
-  : opts_(std::move(opts)),
-    handshake_(opts_.secret, opts_.self, opts_.random),
-    tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones) {}
+    : opts_(std::move(opts)),
+      handshake_(opts_.secret, opts_.self, opts_.random),
+      tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones) {}
 
 void membership_core::log(const std::string& line, effects& out) {
   out.log_lines.push_back("[grove] membership " + opts_.name + ": " + line);
@@ -62,8 +62,7 @@ expected<std::vector<member_ref>> membership_core::join(const std::string& group
   if (tombstones_.dropped(group, now)) {
     out.to_members.push_back({who, group_dropped{group}});
     out.events.push_back({"dropped", group});
-    return error(errc::not_found,
-                 "group " + group + " was dropped; it can be made again once its tombstone expires");
+    return error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires");
   }
   auto& here = local_[group];
   if (here.size() >= max_members_per_group && here.count(who) == 0)
@@ -159,8 +158,8 @@ expected<bool> membership_core::connect(std::uint64_t id, const std::string& hos
                                         effects& out) {
   auto* a = addresses_.remember(host, port, true);
   if (!a)
-    return error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses) +
-                                    " addresses that it cannot forget");
+    return error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses)
+                                    + " addresses that it cannot forget");
   if (a->node) return true;
   a->waiting.push_back(id);
   dial(addresses::key(host, port), out);  // answers when this attempt (or the one running) ends
@@ -272,8 +271,9 @@ membership_core::node_info* membership_core::known_node(const node_key& from) {
 
 void membership_core::receive(const node_key& from, const version_probe& m, timestamp, effects& out) {
   if (m.version != protocol_version) {
-    refuse(from, "it speaks protocol version " + std::to_string(m.version) + ", this node " +
-                   std::to_string(protocol_version) + " (rolling upgrades need nodes of one version: docs/protocol.md)",
+    refuse(from,
+           "it speaks protocol version " + std::to_string(m.version) + ", this node " + std::to_string(protocol_version)
+             + " (rolling upgrades need nodes of one version: docs/protocol.md)",
            out);
     if (!m.answer) out.to_nodes.push_back({from, version_probe{protocol_version, true}});  // so it says so too
     introducing_.erase(from);
@@ -406,14 +406,15 @@ void membership_core::receive(const node_key& from, std::vector<relayed_digest>&
   auto* node = known_node(from);
   if (!node) return;
   if (m.size() > max_digests_per_message)
-    return refuse(from, "a message of " + std::to_string(m.size()) + " digests (at most " +
-                          std::to_string(max_digests_per_message) + ")",
-                  out);
+    return refuse(
+      from,
+      "a message of " + std::to_string(m.size()) + " digests (at most " + std::to_string(max_digests_per_message) + ")",
+      out);
   std::set<std::pair<member_ref, std::string>> seen;
   for (auto& r : m) {
     auto members = node->groups.find(r.digest.group);
-    if (members == node->groups.end() || members->second.count(r.from) == 0 ||
-        !seen.emplace(r.from, r.digest.group).second) {
+    if (members == node->groups.end() || members->second.count(r.from) == 0
+        || !seen.emplace(r.from, r.digest.group).second) {
       ++stats_.digests_refused;
       continue;
     }

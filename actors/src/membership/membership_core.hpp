@@ -118,13 +118,13 @@ struct effects {
 };
 
 struct core_options {
-  node_key self;                  // this node, as the transport names it
-  std::string name;               // this node's name, for logs and hellos
-  std::string secret;             // the cluster secret; empty: none
+  node_key self;       // this node, as the transport names it
+  std::string name;    // this node's name, for logs and hellos
+  std::string secret;  // the cluster secret; empty: none
   bool hosts_every_group = false;
   timestamp tombstone_lifetime = std::chrono::hours(24);
   std::size_t max_tombstones = 100'000;
-  random_bytes random;            // for the handshake's nonces
+  random_bytes random;  // for the handshake's nonces
 };
 
 /// What a membership actor counts.
@@ -152,9 +152,7 @@ public:
   std::vector<member_ref> members(const std::string& group) const;
   std::vector<std::string> groups() const;
   std::size_t node_count() const { return nodes_.size(); }
-  std::pair<std::vector<std::string>, std::vector<std::string>> address_listing() const {
-    return addresses_.listing();
-  }
+  std::pair<std::vector<std::string>, std::vector<std::string>> address_listing() const { return addresses_.listing(); }
   bool dropped(const std::string& group, timestamp now) { return tombstones_.dropped(group, now); }
   const core_stats& stats() const { return stats_; }
   /// Whether messages of `node` are taken (it proved the cluster secret, or there is none).
@@ -209,8 +207,8 @@ private:
   bool from_trusted(const node_key& from, const char* what, effects& out);
   node_info* known_node(const node_key& from);
   void refuse(const node_key& from, const std::string& why, effects& out);
-  void announce_up(const std::string& group, const member_ref& who, const std::string& replica_id,
-                   const node_key& from, timestamp now, effects& out);
+  void announce_up(const std::string& group, const member_ref& who, const std::string& replica_id, const node_key& from,
+                   timestamp now, effects& out);
   void announce_down(const std::string& group, const member_ref& who, effects& out);
   void remove_local(const std::string& group, const member_ref& who, effects& out);
   void drop_local_members(const std::string& group, effects& out);

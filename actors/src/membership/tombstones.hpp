@@ -34,8 +34,8 @@ private:
 
   timestamp lifetime_;
   std::size_t max_;
-  std::map<std::string, timestamp> expiry_;           // group -> when its tombstone expires
-  std::multimap<timestamp, std::string> by_expiry_;   // the same, by time (to purge)
+  std::map<std::string, timestamp> expiry_;          // group -> when its tombstone expires
+  std::multimap<timestamp, std::string> by_expiry_;  // the same, by time (to purge)
 };
 
 }  // namespace grove::actors::membership

@@ -65,7 +65,7 @@ std::vector<storage::write_op> durability::begin_snapshot(const storage::group_k
 void durability::end_snapshot(const status& outcome) {
   snapshot_running_ = false;
   if (outcome) return;
-  changed_since_snapshot_ = true;  // the next snapshot tries again
+  changed_since_snapshot_ = true;    // the next snapshot tries again
   log_bytes_ += covered_log_bytes_;  // the log was not dropped
 }
 

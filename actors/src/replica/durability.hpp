@@ -23,7 +23,7 @@ struct pending_ack {
 class durability {
 public:
   durability(durability_mode mode, bool has_storage, std::size_t max_log_bytes)
-    : mode_(mode), has_storage_(has_storage), max_log_bytes_(max_log_bytes) {}
+      : mode_(mode), has_storage_(has_storage), max_log_bytes_(max_log_bytes) {}
 
   bool logs() const { return mode_ == durability_mode::log; }
   bool has_storage() const { return has_storage_; }

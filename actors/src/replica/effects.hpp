@@ -30,8 +30,8 @@ using peer_id = std::uint64_t;
 /// A client request that is answered later (client_reply), numbered by the shell.
 using request_id = std::uint64_t;
 
-using peer_message = std::variant<delta_message, state_chunk, chunk_ack, digest_message, state_request,
-                                  deltas_request, delta_ack, read_request, read_done>;
+using peer_message = std::variant<delta_message, state_chunk, chunk_ack, digest_message, state_request, deltas_request,
+                                  delta_ack, read_request, read_done>;
 
 /// A message for a peer.
 struct peer_send {
@@ -58,10 +58,10 @@ struct storage_request {
   enum class kind : std::uint8_t { load, write, flush };
   std::uint64_t id = 0;
   kind what = kind::load;
-  storage::group_key key;               // for load
-  std::vector<storage::write_op> ops;   // for write
+  storage::group_key key;              // for load
+  std::vector<storage::write_op> ops;  // for write
   bool blocking = false;
-  bool expects_answer = true;           // false: fire and forget (the final snapshot at stop)
+  bool expects_answer = true;  // false: fire and forget (the final snapshot at stop)
 };
 
 /// What the storage actor answered: an error, or for a load the group's snapshot and log.
@@ -75,9 +75,9 @@ struct storage_result {
 /// The answer to a client request that was not answered at once.
 struct client_reply {
   request_id id = 0;
-  status outcome;                              // an error, or success with:
-  replica_count count;                         // for writes with a level and reads
-  std::shared_ptr<const bytes> state;          // for reads
+  status outcome;                      // an error, or success with:
+  replica_count count;                 // for writes with a level and reads
+  std::shared_ptr<const bytes> state;  // for reads
 };
 
 /// Everything one call of the core asks for, in the order it should happen within each list.
@@ -87,14 +87,14 @@ struct effects {
   std::vector<timer_request> timers;
   std::vector<storage_request> storage;
   std::vector<client_reply> replies;
-  std::vector<std::string> log_lines;  // for the node's log (rate-limited by the shell)
+  std::vector<std::string> log_lines;   // for the node's log (rate-limited by the shell)
   std::shared_ptr<const bytes> notify;  // the new state for subscribers, when they are due one
   bool join = false;                    // join the group in membership (startup finished)
   bool stop = false;                    // the replica is done: the shell stops the actor
 
   bool empty() const {
-    return sends.empty() && relays.empty() && timers.empty() && storage.empty() && replies.empty() &&
-           log_lines.empty() && !notify && !join && !stop;
+    return sends.empty() && relays.empty() && timers.empty() && storage.empty() && replies.empty() && log_lines.empty()
+           && !notify && !join && !stop;
   }
   void clear() {
     sends.clear();

@@ -24,10 +24,10 @@ const char* level_name(consistency_level level) {
 
 error too_few_replicas(const std::string& what, const consistency& level, std::uint32_t acks, std::uint32_t n,
                        const std::string& took_part, const std::string& consequence) {
-  return error(errc::unavailable, what + " " + level_name(level.level) + ": " + std::to_string(acks) + " of " +
-                                    std::to_string(n) + " replicas " + took_part + " within " +
-                                    std::to_string(level.timeout_ms) + " ms, " +
-                                    std::to_string(replicas_needed(level.level, n)) + " needed" + consequence);
+  return error(errc::unavailable, what + " " + level_name(level.level) + ": " + std::to_string(acks) + " of "
+                                    + std::to_string(n) + " replicas " + took_part + " within "
+                                    + std::to_string(level.timeout_ms) + " ms, "
+                                    + std::to_string(replicas_needed(level.level, n)) + " needed" + consequence);
 }
 
 void quorum::saw_replica(const std::string& replica_id) {

@@ -13,9 +13,9 @@ namespace grove::actors::replica {
 
 /// A peer replica as the core knows it.
 struct peer_state {
-  bool remote = false;       // on another node: digests to it go through membership
-  std::string origin;        // its incarnation, pinned by its first message (empty until then)
-  std::uint64_t acked = 0;   // how far it acknowledged this replica's deltas
+  bool remote = false;      // on another node: digests to it go through membership
+  std::string origin;       // its incarnation, pinned by its first message (empty until then)
+  std::uint64_t acked = 0;  // how far it acknowledged this replica's deltas
 };
 using peer_table = std::map<peer_id, peer_state>;
 
@@ -52,8 +52,8 @@ public:
 
   void await_read(request_id id, const consistency& level, timestamp timeout, effects& out);
   /// Peer `replica_id` gave its state for read `id`; `state` is the merged state then.
-  void read_answered(request_id id, const std::string& replica_id, const std::function<std::shared_ptr<const bytes>()>& state,
-                     effects& out);
+  void read_answered(request_id id, const std::string& replica_id,
+                     const std::function<std::shared_ptr<const bytes>()>& state, effects& out);
   void read_deadline(request_id id, effects& out);
 
   /// Every waiting write and read fails with `e` (the group was dropped).

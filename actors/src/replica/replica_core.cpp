@@ -8,16 +8,16 @@
 namespace grove::actors::replica {
 
 replica_core::replica_core(core_options opts, std::string incarnation, slot_factory make_slot)
-  : opts_(std::move(opts)),
-    id_{opts_.group.to_string(), std::move(incarnation)},
-    make_slot_(std::move(make_slot)),
-    slot_(make_slot_(id_.self)),
-    stream_(opts_.max_message_bytes),
-    transfers_(id_, opts_.max_message_bytes),
-    anti_entropy_(opts_.digest_interval),
-    quorum_(opts_.replica_id),
-    durability_(opts_.durability, opts_.has_storage, opts_.max_log_bytes),
-    drop_rng_(opts_.drop_seed) {}
+    : opts_(std::move(opts)),
+      id_{opts_.group.to_string(), std::move(incarnation)},
+      make_slot_(std::move(make_slot)),
+      slot_(make_slot_(id_.self)),
+      stream_(opts_.max_message_bytes),
+      transfers_(id_, opts_.max_message_bytes),
+      anti_entropy_(opts_.digest_interval),
+      quorum_(opts_.replica_id),
+      durability_(opts_.durability, opts_.has_storage, opts_.max_log_bytes),
+      drop_rng_(opts_.drop_seed) {}
 
 // -- lifecycle ----------------------------------------------------------------------------------
 
@@ -135,9 +135,9 @@ void replica_core::restore(storage_result& group, effects& out) {
   }
   for (const auto& entry : group.log)
     if (auto ok = slot_->merge(entry.delta); !ok)
-      report("log entry " + std::to_string(entry.seq) + " of group " + id_.group +
-            " is damaged, skipped: " + ok.error().to_string(),
-          out);
+      report("log entry " + std::to_string(entry.seq) + " of group " + id_.group
+               + " is damaged, skipped: " + ok.error().to_string(),
+             out);
   durability_.restored(group.found ? group.value.size() : 0, group.log);
 }
 
@@ -630,7 +630,8 @@ void replica_core::receive(peer_id from, const read_done& r, timestamp, effects&
   if (r.group != id_.group) return;
   auto& p = peers_.at(from);
   if (p.origin.empty()) return;  // its state never came, so it does not count
-  quorum_.read_answered(r.read, replica_id_of(p.origin), [this] { return state(); }, out);
+  quorum_.read_answered(
+    r.read, replica_id_of(p.origin), [this] { return state(); }, out);
 }
 
 // -- anti-entropy -------------------------------------------------------------------------------
@@ -646,8 +647,10 @@ void replica_core::digest_round(timestamp now, effects& out) {
   // digests of every other group of this node in the same round (one message per node).
   bool remote_peers = false;
   for (auto& [peer, p] : peers_) {
-    if (p.remote) remote_peers = true;
-    else out.sends.push_back({peer, d});
+    if (p.remote)
+      remote_peers = true;
+    else
+      out.sends.push_back({peer, d});
   }
   if (remote_peers) out.relays.push_back(d);
   stats_.digests_sent += peers_.size();

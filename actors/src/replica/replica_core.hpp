@@ -84,6 +84,8 @@ public:
   bool snapshot(request_id id, timestamp now, effects& out);
 
   std::shared_ptr<const bytes> state();
+  /// The value the replica works on (for checks that know its type, such as the simulator's).
+  const crdt_slot& slot() const { return *slot_; }
   std::optional<std::uint64_t> size() const { return slot_->size(); }
   std::string type_name() const { return slot_->type_name(); }
   replica_stats stats() const;

@@ -29,6 +29,7 @@ void transfers::start(peer_id peer, to_peer& to, std::vector<std::uint64_t> read
   t.count = static_cast<std::uint32_t>(
     std::max<std::size_t>(1, (t.encoded->size() + max_message_bytes_ - 1) / max_message_bytes_));
   t.reads = std::move(reads);
+  t.acked_chunks.assign(t.count, false);
   to.running = std::move(t);
   ++stats.states_sent;
   send_chunks(peer, *to.running, out, stats);
@@ -40,8 +41,8 @@ void transfers::send_chunks(peer_id peer, outgoing& t, effects& out, replica_sta
     auto piece = t.encoded->substr(std::size_t{i} * max_message_bytes_, max_message_bytes_);
     std::vector<merged_through> merged;
     if (i == 0) merged = t.merged;
-    out.sends.push_back({peer, state_chunk{id_.group, id_.self, t.seq, t.transfer, i, t.count, std::move(piece),
-                                           std::move(merged)}});
+    out.sends.push_back(
+      {peer, state_chunk{id_.group, id_.self, t.seq, t.transfer, i, t.count, std::move(piece), std::move(merged)}});
   }
   stats.chunks_in_flight_peak = std::max<std::uint64_t>(stats.chunks_in_flight_peak, t.next - t.acked);
 }
@@ -52,7 +53,11 @@ void transfers::on_ack(peer_id peer, const chunk_ack& ack, const source_fn& sour
   if (it == sending_.end() || !it->second.running || it->second.running->transfer != ack.transfer) return;
   auto& to = it->second;
   auto& t = *to.running;
-  if (t.acked < t.next) ++t.acked;
+  // Only a chunk that was sent counts, and each once (a duplicated acknowledgement must not open
+  // the window or end the transfer early).
+  if (ack.index >= t.next || t.acked_chunks[ack.index]) return;
+  t.acked_chunks[ack.index] = true;
+  ++t.acked;
   if (t.acked < t.count) return send_chunks(peer, t, out, stats);
   for (auto read : t.reads) out.sends.push_back({peer, read_done{id_.group, read}});
   to.running.reset();
@@ -73,8 +78,8 @@ std::size_t transfers::open_from(peer_id peer) const {
 transfers::received transfers::receive(peer_id peer, state_chunk& c, effects& out) {
   received r;
   auto max_chunks = max_state_bytes / max_message_bytes_ + 1;
-  if (c.count == 0 || c.index >= c.count || c.count > max_chunks || c.data.size() > max_message_bytes_ ||
-      c.merged.size() > max_summary_origins) {
+  if (c.count == 0 || c.index >= c.count || c.count > max_chunks || c.data.size() > max_message_bytes_
+      || c.merged.size() > max_summary_origins) {
     r.what = received::kind::malformed;
     r.why = "malformed state chunk";
     return r;

@@ -42,8 +42,8 @@ public:
   /// read's number: read_done follows the transfer that carries it. `asked`: the peer asked (it
   /// knows this replica now), so a running transfer it acknowledged nothing of was ignored (it did
   /// not know us yet) and starts over.
-  void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, const source_fn& source,
-                  effects& out, replica_stats& stats);
+  void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, const source_fn& source, effects& out,
+                  replica_stats& stats);
 
   /// A peer acknowledged a chunk: the window moves on; a finished transfer sends read_done for its
   /// reads and lets the queued one start.
@@ -74,8 +74,9 @@ private:
     std::uint64_t seq = 0;
     std::vector<merged_through> merged;
     std::uint32_t count = 0;
-    std::uint32_t next = 0;  // the next chunk to send
-    std::uint32_t acked = 0;
+    std::uint32_t next = 0;            // the next chunk to send
+    std::uint32_t acked = 0;           // chunks acknowledged (each counted once)
+    std::vector<bool> acked_chunks;    // which
     std::vector<std::uint64_t> reads;  // read_done numbers to send when it is complete
   };
   struct to_peer {
