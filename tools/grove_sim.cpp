@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   app.add_flag("--trace", trace, "print every event of the run (with --seed)");
   CLI11_PARSE(app, argc, argv);
   seed_range range;
-  if (seed != 0) range.first = range.last = seed;
+  if (seed != 0)
+    range.first = range.last = seed;
   else if (!parse_range(seeds, range)) {
     std::cerr << "grove-sim: --seeds takes A..B with A <= B" << std::endl;
     return 2;
@@ -91,33 +92,34 @@ int main(int argc, char** argv) {
     checks.dropped += k.dropped;
     checks.metadata += k.metadata;
     if (!violation) continue;
-    auto replay = "grove-sim --seed " + std::to_string(s) + " --nodes " + std::to_string(size.nodes) + " --groups " +
-                  std::to_string(size.groups) + " --steps " + std::to_string(size.steps) + " --trace";
+    auto replay = "grove-sim --seed " + std::to_string(s) + " --nodes " + std::to_string(size.nodes) + " --groups "
+                  + std::to_string(size.groups) + " --steps " + std::to_string(size.steps) + " --trace";
     failed.push_back(s);
-    if (as_json) std::cout << nlohmann::json{{"seed", s}, {"violation", *violation}, {"replay", replay}}.dump() << "\n";
-    else std::cout << "seed " << s << ": " << *violation << " (replay: " << replay << ")\n";
+    if (as_json)
+      std::cout << nlohmann::json{{"seed", s}, {"violation", *violation}, {"replay", replay}}.dump() << "\n";
+    else
+      std::cout << "seed " << s << ": " << *violation << " (replay: " << replay << ")\n";
   }
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  nlohmann::json summary{
-    {"seeds", runs},
-    {"failed", failed},
-    {"seconds", seconds},
-    {"faults",
-     {{"lost", faults.lost},
-      {"duplicated", faults.duplicated},
-      {"reordered", faults.reordered},
-      {"partitions", faults.partitions},
-      {"crashes", faults.crashes},
-      {"restarts", faults.restarts},
-      {"restores", faults.restores},
-      {"drops", faults.drops}}},
-    {"writes", {{"attempted", faults.writes}, {"acknowledged", faults.acknowledged}}},
-    {"checks",
-     {{"convergence", checks.convergence},
-      {"lost_writes", checks.lost_writes},
-      {"dots", checks.dots},
-      {"dropped", checks.dropped},
-      {"metadata", checks.metadata}}}};
+  nlohmann::json summary{{"seeds", runs},
+                         {"failed", failed},
+                         {"seconds", seconds},
+                         {"faults",
+                          {{"lost", faults.lost},
+                           {"duplicated", faults.duplicated},
+                           {"reordered", faults.reordered},
+                           {"partitions", faults.partitions},
+                           {"crashes", faults.crashes},
+                           {"restarts", faults.restarts},
+                           {"restores", faults.restores},
+                           {"drops", faults.drops}}},
+                         {"writes", {{"attempted", faults.writes}, {"acknowledged", faults.acknowledged}}},
+                         {"checks",
+                          {{"convergence", checks.convergence},
+                           {"lost_writes", checks.lost_writes},
+                           {"dots", checks.dots},
+                           {"dropped", checks.dropped},
+                           {"metadata", checks.metadata}}}};
   std::cout << summary.dump() << std::endl;
   return failed.empty() ? 0 : 1;
 }

@@ -42,6 +42,7 @@ using membership_impl = membership_actor::extend<caf::reacts_to<timer_atom, std:
 
 struct membership_state {
   std::unique_ptr<core::membership_core> core;
+  std::optional<storage_actor> storage;
   core::effects out;
   std::string self_key;
   // The handles behind the core's names.
@@ -55,8 +56,9 @@ struct membership_state {
 
 using membership_ptr = membership_impl::stateful_pointer<membership_state>;
 
+// The cores' clock: the wall clock (tombstones expire at a time that survives restarts).
 core::timestamp now() {
-  return std::chrono::duration_cast<core::timestamp>(std::chrono::steady_clock::now().time_since_epoch());
+  return std::chrono::duration_cast<core::timestamp>(std::chrono::system_clock::now().time_since_epoch());
 }
 
 core::node_key key_of(const caf::node_id& node) { return caf::to_string(node); }
@@ -147,7 +149,10 @@ void notify_member(membership_ptr self, const caf::strong_actor_ptr& to, core::m
         if (auto peer = handle_of(self, x.peer)) self->send(replica, peer_up_atom::value, x.group, peer);
       } else if constexpr (std::is_same_v<type, core::peer_down>) {
         if (auto peer = handle_of(self, x.peer)) self->send(replica, peer_down_atom::value, x.group, peer->address());
+      } else if constexpr (std::is_same_v<type, core::group_replicas>) {
+        self->send(replica, replicas_atom::value, x.group, x.replica_ids);
       } else {
+        static_assert(std::is_same_v<type, core::group_dropped>);
         self->send(replica, drop_atom::value, x.group);
       }
     },
@@ -212,6 +217,30 @@ void dialer(caf::blocking_actor* self, caf::actor membership, std::string key, s
       [&](caf::error& e) { self->send(membership, dial_failed_atom::value, key, sys.render(e)); });
 }
 
+// -- storage (tombstones) ---------------------------------------------------------------------------
+
+void storage_done(membership_ptr self, std::uint64_t id, const status& outcome, const std::optional<bytes>& value) {
+  feed(self, [&](auto& c, auto t, auto& out) { c.on_storage_done(id, outcome, value, t, out); });
+}
+
+// A load is awaited (nothing else is handled until the tombstones are in); writes are not.
+void ask_storage(membership_ptr self, core::storage_request& r) {
+  auto id = r.id;
+  auto on_error = [=](caf::error& e) { storage_done(self, id, from_caf_error(e), std::nullopt); };
+  auto& storage = *self->state.storage;
+  if (!r.ops.empty()) {
+    self->request(storage, std::chrono::seconds(60), write_atom::value, std::move(r.ops))
+      .then([=](done_atom) { storage_done(self, id, {}, std::nullopt); }, on_error);
+    return;
+  }
+  self->request(storage, std::chrono::seconds(60), load_atom::value, r.key)
+    .await(
+      [=](load_result& l) {
+        storage_done(self, id, {}, l.found ? std::optional<bytes>(std::move(l.value)) : std::nullopt);
+      },
+      on_error);
+}
+
 // -- effects -----------------------------------------------------------------------------------------
 
 void carry_out(membership_ptr self) {
@@ -244,7 +273,9 @@ void carry_out(membership_ptr self) {
     st.waiting.erase(it);
   }
   for (auto& line : out.log_lines) st.log.write(line);
+  auto storage = std::move(out.storage);
   out.clear();
+  for (auto& r : storage) ask_storage(self, r);
 }
 
 caf::error not_trusted() {
@@ -298,11 +329,14 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
   c.hosts_every_group = opts.hosts_every_group;
   c.tombstone_lifetime = opts.tombstone_lifetime;
   c.max_tombstones = opts.max_tombstones;
+  c.has_storage = opts.storage.has_value();
+  st.storage = std::move(opts.storage);
   c.random = [](std::size_t n) { return detail::random_nonce().substr(0, n); };
   st.core = std::make_unique<core::membership_core>(std::move(c));
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
   self->set_error_handler([](caf::error&) {});
   self->set_default_handler(caf::drop);
+  feed(self, [](auto& c, auto t, auto& out) { c.start(t, out); });  // the tombstones first
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     for (auto it = st.watchers.begin(); it != st.watchers.end();)  // a watcher that is gone

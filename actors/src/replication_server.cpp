@@ -46,8 +46,9 @@ struct shell_state {
 
 using replica_ptr = replica_impl::stateful_pointer<shell_state>;
 
+// The core's clock: the wall clock (retired incarnations expire at a time that survives restarts).
 replica::timestamp now() {
-  return std::chrono::duration_cast<replica::timestamp>(std::chrono::steady_clock::now().time_since_epoch());
+  return std::chrono::duration_cast<replica::timestamp>(std::chrono::system_clock::now().time_since_epoch());
 }
 
 void carry_out(replica_ptr self);
@@ -314,10 +315,13 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
     [=](const deltas_request& m) { from_peer(self, m); },
     [=](const delta_ack& m) { from_peer(self, m); },
     [=](const read_request& m) { from_peer(self, m); },
-    [=](const read_done& m) { from_peer(self, m); },
     [=](drop_atom, const std::string& group) {
       if (from_membership(self) && group == self->state.core->group_text())
         feed(self, [](auto& core, auto, auto& out) { core.drop(out); });
+    },
+    [=](replicas_atom, const std::string& group, const std::vector<std::string>& ids) {
+      if (from_membership(self) && group == self->state.core->group_text())
+        feed(self, [&](auto& core, auto, auto& out) { core.replicas_known(ids, out); });
     },
     [=](peer_up_atom, const std::string& group, caf::strong_actor_ptr& peer) {
       if (from_membership(self) && group == self->state.core->group_text()) add_peer(self, peer);
@@ -364,6 +368,7 @@ replica::core_options core_options_of(const replication_options& o) {
   c.durability = o.durability;
   c.max_log_bytes = o.max_log_bytes;
   c.max_message_bytes = o.max_message_bytes;
+  c.transfer_timeout = std::max(std::chrono::milliseconds(1000), 2 * c.digest_interval);
   c.drop_deltas = o.drop_deltas;
   c.drop_seed = o.drop_seed;
   return c;

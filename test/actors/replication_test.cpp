@@ -602,7 +602,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
   caf::anon_send(hostile, relay_atom::value, delta_message{"counter:hostile", "h@1", 1, "not an encoding"});
   BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));  // dropped
   caf::anon_send(hostile, relay_atom::value, delta_message{"counter:hostile", "h@1", 2, grove::bytes(1 << 20, 'x')});
-  caf::anon_send(hostile, relay_atom::value, state_chunk{"counter:hostile", "h@1", 1, 9, 5, 2, "junk", {}});
+  caf::anon_send(hostile, relay_atom::value, state_chunk{"counter:hostile", "h@1", 1, 9, 5, 2, "junk", {}, {}});
   caf::anon_send(hostile, relay_atom::value, delta_message{"set:other-group", "h@1", 3, "x"});
   // Dropped, it is a stranger: what it sends next is ignored without a look (counted as refused).
   BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).refused >= 3; }));

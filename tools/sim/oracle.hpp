@@ -40,6 +40,10 @@ public:
   /// A group was dropped (the drop was acknowledged).
   void dropped(const std::string& group) { dropped_.insert(group); }
   bool is_dropped(const std::string& group) const { return dropped_.count(group) > 0; }
+  /// No node knows of the drop any more (every store that held its tombstone was replaced by an
+  /// older copy, or lost it in a crash, and no process remembers it): the group may come back.
+  void forgotten(const std::string& group) { forgotten_.insert(group); }
+  bool is_forgotten(const std::string& group) const { return forgotten_.count(group) > 0; }
 
   /// An element was added in `group` with dot (actor, counter); a violation if that dot named
   /// another element before.
@@ -69,6 +73,7 @@ private:
   std::set<std::pair<std::string, std::string>> removed_;
   std::vector<std::tuple<int, timestamp, timestamp>> restores_;
   std::set<std::string> dropped_;
+  std::set<std::string> forgotten_;
   std::map<std::tuple<std::string, std::string, std::uint64_t>, std::string> dots_;
 };
 

@@ -6,6 +6,7 @@
 #include "grove/actors/crdt_slot.hpp"
 #include "grove/crdt/gcounter.hpp"
 #include "grove/crdt/orset.hpp"
+#include "membership/tombstones.hpp"
 
 namespace grove::sim {
 
@@ -18,12 +19,13 @@ namespace {
 constexpr timestamp sync_interval{100};
 constexpr timestamp snapshot_interval{1000};
 constexpr timestamp digest_interval{400};
-constexpr std::size_t max_message_bytes = 1024;
+constexpr std::size_t max_message_bytes = 256;
 constexpr timestamp storage_latency{1};
 constexpr timestamp sync_latency{2};
 constexpr timestamp network_delay{1};
 constexpr timestamp write_timeout{1000};
 constexpr timestamp heal_time{60000};
+constexpr timestamp auto_save{200};  // a store that is not durable syncs this often (DETS's auto_save)
 constexpr std::uint16_t port = 4000;
 
 using counter_slot = actors::typed_slot<crdt::gcounter>;
@@ -94,6 +96,7 @@ struct world::process {
   std::uint64_t generation = 0;
   std::string key;
   std::unique_ptr<mcore::membership_core> membership;
+  std::deque<std::function<void()>> held;       // membership inputs while it loads its tombstones
   std::map<std::string, std::uint64_t> hosted;  // group -> replica id
   std::map<std::uint64_t, std::unique_ptr<replica_instance>> replicas;
   std::set<std::string> monitoring;
@@ -109,7 +112,7 @@ struct world::node {
 };
 
 world::world(std::uint64_t seed, run_size size, bool trace)
-  : seed_(seed), size_(size), trace_(trace), rng_(seed), rates_(fault_rates::draw(rng_)) {
+    : seed_(seed), size_(size), trace_(trace), rng_(seed), rates_(fault_rates::draw(rng_)) {
   for (int n = 0; n < size_.nodes; ++n) {
     auto nd = std::make_unique<node>();
     nd->name = "n" + std::to_string(n);
@@ -170,9 +173,12 @@ void world::start_node(int n) {
   o.name = nd.name;
   o.hosts_every_group = true;
   o.tombstone_lifetime = std::chrono::hours(1);
+  o.has_storage = true;
   o.random = [this](std::size_t k) { return rng_.bytes(k); };
   p.membership = std::make_unique<mcore::membership_core>(std::move(o));
   p.membership->advertise(nd.name, port);
+  feed_membership(n, [this](process& q, auto& out) { q.membership->start(now_, out); });
+  if (!nd.store.durable) flush_periodically(n, p.generation);
   trace("start " + p.key + (nd.store.durable ? " (durable store)" : ""));
   // grove-node restores every group of its store, then connects to its seeds (every other node).
   std::vector<std::string> stored;
@@ -182,10 +188,44 @@ void world::start_node(int n) {
   for (int m = 0; m < size_.nodes; ++m)
     if (m != n) {
       auto id = ++p.next_request;
-      feed_membership(n, [&](process& q, auto& out) {
-        (void)q.membership->connect(id, nodes_[static_cast<std::size_t>(m)]->name, port, now_, out);
+      feed_membership(n, [this, id, host = nodes_[static_cast<std::size_t>(m)]->name](process& q, auto& out) {
+        (void)q.membership->connect(id, host, port, now_, out);
       });
     }
+}
+
+// A store that is not durable syncs every auto_save while its process runs.
+void world::flush_periodically(int n, std::uint64_t generation) {
+  after(auto_save, [this, n, generation] {
+    if (!live(n, generation)) return;
+    auto& store = nodes_[static_cast<std::size_t>(n)]->store;
+    store.synced = store.current;
+    flush_periodically(n, generation);
+  });
+}
+
+// Whether node `n` still knows that `group` was dropped: its process remembers the tombstone, or
+// its store holds it.
+bool world::knows_drop(int n, const std::string& group) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  if (nd.proc && nd.proc->membership->dropped(group, now_)) return true;
+  auto it = nd.store.synced.find(storage::group_key{"grove.tombstones", "membership"});
+  if (it == nd.store.synced.end() || !it->second.snapshot) return false;
+  mcore::tombstones stored(std::chrono::hours(1), 1000);
+  return stored.restore(*it->second.snapshot, now_) && stored.dropped(group, now_);
+}
+
+// After a node lost memory or store: a drop that no node knows of any more is forgotten.
+void world::note_forgotten_drops() {
+  for (const auto& g : oracle_.dropped_groups()) {
+    if (oracle_.is_forgotten(g)) continue;
+    bool known = false;
+    for (int n = 0; n < size_.nodes && !known; ++n) known = knows_drop(n, g);
+    if (!known) {
+      trace("every node forgot the drop of " + g);
+      oracle_.forgotten(g);
+    }
+  }
 }
 
 // kill -9: the process goes with everything in memory and every unsynced write; connections to it
@@ -199,6 +239,7 @@ void world::crash_node(int n) {
   nd.proc.reset();
   nd.store.current = nd.store.synced;
   for (int m = 0; m < size_.nodes; ++m) connection_lost(m, n);
+  note_forgotten_drops();
 }
 
 // SIGTERM: every replica saves its final snapshot (and clean-stop marker), the store syncs, then the
@@ -217,6 +258,7 @@ void world::stop_node_cleanly(int n) {
   nd.store.synced = nd.store.current;
   nd.proc.reset();
   for (int m = 0; m < size_.nodes; ++m) connection_lost(m, n);
+  note_forgotten_drops();
 }
 
 // -- a node's replicas ----------------------------------------------------------------------------------
@@ -237,17 +279,18 @@ world::replica_instance* world::host(int n, const std::string& group_text) {
   o.snapshot_interval = snapshot_interval;
   o.digest_interval = digest_interval;
   o.has_storage = true;
-  o.durability = nodes_[static_cast<std::size_t>(n)]->store.durable ? actors::durability_mode::log
-                                                                     : actors::durability_mode::none;
+  o.durability =
+    nodes_[static_cast<std::size_t>(n)]->store.durable ? actors::durability_mode::log : actors::durability_mode::none;
   o.max_log_bytes = 4096;
   o.max_message_bytes = max_message_bytes;
-  actors::slot_factory make = is_counter(*group)
-                                ? actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
-                                    return std::make_unique<counter_slot>(owner);
-                                  })
-                                : actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
-                                    return std::make_unique<set_slot>(owner);
-                                  });
+  o.transfer_timeout = 2 * digest_interval;
+  actors::slot_factory make =
+    is_counter(*group) ? actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
+      return std::make_unique<counter_slot>(owner);
+    })
+                       : actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
+                           return std::make_unique<set_slot>(owner);
+                         });
   r->core = std::make_unique<core::replica_core>(o, o.replica_id + "@" + rng_.hex(), std::move(make));
   auto id = r->id;
   auto* raw = r.get();
@@ -266,7 +309,7 @@ void world::remove_replica(int n, std::uint64_t id) {
   trace("replica " + std::to_string(id) + " of " + group + " on " + p.key + " stops");
   if (auto h = p.hosted.find(group); h != p.hosted.end() && h->second == id) p.hosted.erase(h);
   p.replicas.erase(it);
-  feed_membership(n, [&](process& q, auto& out) { q.membership->member_died({q.key, id}, out); });
+  feed_membership(n, [id](process& q, auto& out) { q.membership->member_died({q.key, id}, out); });
 }
 
 // Feeds one input to a replica, or holds it while the replica waits for a blocking storage request.
@@ -293,13 +336,14 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
   for (auto& line : out.log_lines) trace(line);
   for (auto& s : out.sends) send_to_replica(n, id, s.to, std::move(s.message));
   for (auto& d : out.relays)
-    feed_membership(n, [&](process& q, auto& mout) { q.membership->relay_digest({q.key, id}, std::move(d), mout); });
+    feed_membership(n, [id, d](process& q, auto& mout) { q.membership->relay_digest({q.key, id}, d, mout); });
   for (auto& t : out.timers) {
     auto kind = t.kind;
     auto timer = t.id;
     after(t.delay, [this, n, id, generation, kind, timer] {
       if (live(n, generation))
-        feed_replica(n, id, [this, kind, timer](replica_instance& x, auto& o) { x.core->on_timer(kind, timer, now_, o); });
+        feed_replica(n, id,
+                     [this, kind, timer](replica_instance& x, auto& o) { x.core->on_timer(kind, timer, now_, o); });
     });
   }
   for (auto& reply : out.replies) {
@@ -318,7 +362,7 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
   if (join) {
     auto group = r.core->group_text();
     auto replica_id = nodes_[static_cast<std::size_t>(n)]->name;
-    feed_membership(n, [&](process& q, auto& mout) {
+    feed_membership(n, [this, n, id, generation, group, replica_id](process& q, auto& mout) {
       auto peers = q.membership->join(group, {q.key, id}, replica_id, now_, mout);
       if (!peers) return;
       for (const auto& peer : *peers) {
@@ -326,12 +370,15 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
         auto peer_id = peer.actor;
         after(timestamp(0), [this, n, id, generation, peer_id, remote] {
           if (live(n, generation))
-            feed_replica(n, id, [this, peer_id, remote](replica_instance& x, auto& o) { x.core->peer_up(peer_id, remote, now_, o); });
+            feed_replica(n, id, [this, peer_id, remote](replica_instance& x, auto& o) {
+              x.core->peer_up(peer_id, remote, now_, o);
+            });
         });
       }
     });
   }
-  if (stop) after(timestamp(0), [this, n, id, generation] {
+  if (stop)
+    after(timestamp(0), [this, n, id, generation] {
       if (live(n, generation)) remove_replica(n, id);
     });
 }
@@ -341,8 +388,8 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
 void world::storage_request(int n, std::uint64_t replica, actors::replica::storage_request req) {
   auto& nd = *nodes_[static_cast<std::size_t>(n)];
   auto generation = nd.proc->generation;
-  auto latency = storage_latency + (nd.store.durable && req.what != core::storage_request::kind::load ? sync_latency
-                                                                                                      : timestamp(0));
+  auto latency =
+    storage_latency + (nd.store.durable && req.what != core::storage_request::kind::load ? sync_latency : timestamp(0));
   nd.store.busy_until = std::max(nd.store.busy_until, now_) + latency;
   at(nd.store.busy_until, [this, n, replica, generation, req = std::move(req)]() mutable {
     auto* p = live(n, generation);
@@ -366,8 +413,9 @@ void world::storage_request(int n, std::uint64_t replica, actors::replica::stora
     auto& r = *it->second;
     core::effects out;
     r.core->on_storage_done(req.id, std::move(result), now_, out);
+    bool stopping = out.stop;
     carry_out(n, r, out);
-    while (!r.core->blocked() && !r.held.empty()) {  // what waited runs now, in order
+    while (!stopping && !r.core->blocked() && !r.held.empty()) {  // what waited runs now, in order
       auto next = std::move(r.held.front());
       r.held.pop_front();
       next();
@@ -381,6 +429,10 @@ void world::storage_request(int n, std::uint64_t replica, actors::replica::stora
 void world::feed_membership(int n, std::function<void(process&, actors::membership::effects&)> input) {
   auto& nd = *nodes_[static_cast<std::size_t>(n)];
   if (!nd.proc) return;
+  if (nd.proc->membership->blocked()) {
+    nd.proc->held.push_back([this, n, input] { feed_membership(n, input); });
+    return;
+  }
   mcore::effects out;
   input(*nd.proc, out);
   carry_out(n, out);
@@ -404,10 +456,16 @@ void world::carry_out(int n, actors::membership::effects& out) {
             if (live(n, generation))
               feed_replica(n, id, [this, peer, r](replica_instance& i, auto& o) { i.core->peer_up(peer, r, now_, o); });
           });
+        } else if constexpr (std::is_same_v<type, mcore::group_replicas>) {
+          after(timestamp(0), [this, n, id, generation, ids = x.replica_ids] {
+            if (live(n, generation))
+              feed_replica(n, id, [ids](replica_instance& i, auto& o) { i.core->replicas_known(ids, o); });
+          });
         } else if constexpr (std::is_same_v<type, mcore::peer_down>) {
           auto peer = x.peer.actor;
           after(timestamp(0), [this, n, id, generation, peer] {
-            if (live(n, generation)) feed_replica(n, id, [peer](replica_instance& i, auto&) { i.core->peer_down(peer); });
+            if (live(n, generation))
+              feed_replica(n, id, [peer](replica_instance& i, auto&) { i.core->peer_down(peer); });
           });
         } else {
           after(timestamp(0), [this, n, id, generation] {
@@ -423,18 +481,49 @@ void world::carry_out(int n, actors::membership::effects& out) {
     after(timestamp(0), [this, n, from, to, generation, digest]() mutable {
       if (!live(n, generation)) return;
       feed_replica(n, to, [this, from, digest](replica_instance& i, auto& o) mutable {
-        if (i.core->is_peer(from)) i.core->receive(from, digest, now_, o);
-        else i.core->refuse();
+        if (i.core->is_peer(from))
+          i.core->receive(from, digest, now_, o);
+        else
+          i.core->refuse();
       });
     });
   }
   for (auto& e : out.events) on_event(n, e);
   for (auto& t : out.timers)
     after(t.delay, [this, n, generation, t] {
-      if (live(n, generation)) feed_membership(n, [&](process& q, auto& o) { q.membership->on_timer(t, now_, o); });
+      if (live(n, generation))
+        feed_membership(n, [this, t](process& q, auto& o) { q.membership->on_timer(t, now_, o); });
     });
   for (auto& d : out.dials) dial(n, d);
   for (auto& m : out.monitors) p.monitoring.insert(m);
+  for (auto& req : out.storage) membership_storage(n, std::move(req));
+}
+
+// Membership's requests go to the same storage actor as the replicas'.
+void world::membership_storage(int n, actors::membership::storage_request req) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  auto generation = nd.proc->generation;
+  nd.store.busy_until =
+    std::max(nd.store.busy_until, now_) + storage_latency + (nd.store.durable ? sync_latency : timestamp(0));
+  at(nd.store.busy_until, [this, n, generation, req = std::move(req)] {
+    auto* p = live(n, generation);
+    if (!p) return;
+    auto& store = nodes_[static_cast<std::size_t>(n)]->store;
+    std::optional<bytes> value;
+    if (!req.ops.empty())
+      store.apply(req.ops);
+    else if (auto it = store.current.find(req.key); it != store.current.end() && it->second.snapshot)
+      value = it->second.snapshot;
+    mcore::effects out;
+    p->membership->on_storage_done(req.id, {}, value, now_, out);
+    carry_out(n, out);
+    while (!p->membership->blocked() && !p->held.empty()) {
+      auto next = std::move(p->held.front());
+      p->held.pop_front();
+      next();
+      if (!live(n, generation)) return;
+    }
+  });
 }
 
 // A dial reaches the node listening on name:port when it runs and the link is whole; a crashed
@@ -447,7 +536,7 @@ void world::dial(int n, const actors::membership::dial_request& d) {
   auto fail = [this, n, generation, key = d.key](timestamp delay, std::string why) {
     after(delay, [this, n, generation, key, why] {
       if (live(n, generation))
-        feed_membership(n, [&](process& q, auto& o) { q.membership->on_dial_failed(key, why, o); });
+        feed_membership(n, [key, why](process& q, auto& o) { q.membership->on_dial_failed(key, why, o); });
     });
   };
   if (target < 0 || !nodes_[static_cast<std::size_t>(target)]->proc) return fail(timestamp(1), "connection refused");
@@ -455,16 +544,18 @@ void world::dial(int n, const actors::membership::dial_request& d) {
   auto target_key = nodes_[static_cast<std::size_t>(target)]->proc->key;
   after(network_delay * 2, [this, n, generation, key = d.key, target_key] {
     if (live(n, generation) && node_of_key(target_key) >= 0)
-      feed_membership(n, [&](process& q, auto& o) { q.membership->on_dialed(key, target_key, now_, o); });
+      feed_membership(
+        n, [this, key, target_key](process& q, auto& o) { q.membership->on_dialed(key, target_key, now_, o); });
   });
 }
 
 void world::on_event(int n, const actors::membership::node_event& e) {
   trace(nodes_[static_cast<std::size_t>(n)]->proc->key + " event " + e.event + " " + e.subject);
-  if (e.event == "group") after(timestamp(0), [this, n, generation = nodes_[static_cast<std::size_t>(n)]->proc->generation,
-                                               group = e.subject] {
-      if (live(n, generation)) host(n, group);
-    });
+  if (e.event == "group")
+    after(timestamp(0),
+          [this, n, generation = nodes_[static_cast<std::size_t>(n)]->proc->generation, group = e.subject] {
+            if (live(n, generation)) host(n, group);
+          });
 }
 
 // -- the network ------------------------------------------------------------------------------------------
@@ -478,7 +569,7 @@ void world::send_to_node(int from, const std::string& to_key, actors::membership
   auto generation = nodes_[static_cast<std::size_t>(to)]->proc->generation;
   after(network_delay, [this, from, to, from_key, generation, m = std::move(m)]() mutable {
     if (!live(to, generation) || !linked(from, to) || node_of_key(from_key) != from) return;
-    feed_membership(to, [&](process& q, auto& o) {
+    feed_membership(to, [this, from_key, m](process& q, auto& o) mutable {
       std::visit([&](auto& x) { q.membership->receive(from_key, x, now_, o); }, m);
     });
   });
@@ -535,19 +626,20 @@ void world::connection_lost(int a, int b) {
   if (a == b) return;
   auto& na = *nodes_[static_cast<std::size_t>(a)];
   if (!na.proc) return;
-  auto key_b = nodes_[static_cast<std::size_t>(b)]->proc ? nodes_[static_cast<std::size_t>(b)]->proc->key : std::string();
+  auto key_b =
+    nodes_[static_cast<std::size_t>(b)]->proc ? nodes_[static_cast<std::size_t>(b)]->proc->key : std::string();
   std::vector<std::string> gone;
   for (const auto& k : na.proc->monitoring)
     if (k.rfind(nodes_[static_cast<std::size_t>(b)]->name + "#", 0) == 0) gone.push_back(k);
   for (const auto& k : gone) {
     na.proc->monitoring.erase(k);
-    feed_membership(a, [&](process& q, auto& o) { q.membership->on_node_down(k, o); });
+    feed_membership(a, [k](process& q, auto& o) { q.membership->on_node_down(k, o); });
   }
   if (nodes_[static_cast<std::size_t>(b)]->proc && a != b) {
     auto& nb = *nodes_[static_cast<std::size_t>(b)];
     auto key_a = na.proc->key;
     if (nb.proc->monitoring.erase(key_a))
-      feed_membership(b, [&](process& q, auto& o) { q.membership->on_node_down(key_a, o); });
+      feed_membership(b, [key_a](process& q, auto& o) { q.membership->on_node_down(key_a, o); });
   }
   (void)key_b;
 }
@@ -564,7 +656,8 @@ void world::client_write(int n) {
   if (!r) return;
   actors::write_request w;
   static const actors::consistency_level levels[] = {actors::consistency_level::local, actors::consistency_level::local,
-                                                     actors::consistency_level::majority, actors::consistency_level::all};
+                                                     actors::consistency_level::majority,
+                                                     actors::consistency_level::all};
   w.level = {levels[rng_.below(4)], static_cast<std::uint32_t>(write_timeout.count())};
   replica_instance::client_write cw;
   cw.w.group = text;
@@ -634,6 +727,7 @@ void world::fault() {
     nd.store.current = copy;
     nd.store.synced = copy;
     oracle_.restored(n, taken, now_);
+    note_forgotten_drops();
     restart_later(timestamp(rng_.between(100, 2000)));
   }
   if (nd.proc && rng_.chance(rates_.drop)) {
@@ -642,9 +736,9 @@ void world::fault() {
                    .to_string();
     trace("drop " + group + " at " + nd.proc->key);
     ++counts_.drops;
-    status ok;
-    feed_membership(n, [&](process& q, auto& out) { ok = q.membership->drop(group, now_, out); });
-    if (ok) oracle_.dropped(group);
+    feed_membership(n, [this, group](process& q, auto& out) {
+      if (q.membership->drop(group, now_, out)) oracle_.dropped(group);
+    });
   }
 }
 
@@ -663,6 +757,7 @@ void world::step() {
 std::optional<std::string> world::check_end() {
   auto where = [&](int n) { return nodes_[static_cast<std::size_t>(n)]->name; };
   for (const auto& g : oracle_.dropped_groups()) {
+    if (oracle_.is_forgotten(g)) continue;
     ++oracle_.checked.dropped;
     auto key = storage::group_key::parse(g);
     for (int n = 0; n < size_.nodes; ++n) {
@@ -688,8 +783,8 @@ std::optional<std::string> world::check_end() {
         first = state;
         final_state[g] = &r.core->slot();
       } else if (*state != *first) {
-        return "not converged: " + g + " differs between " + where(0) + " and " + where(n) + " " +
-               std::to_string(heal_time.count()) + " ms after the heal";
+        return "not converged: " + g + " differs between " + where(0) + " and " + where(n) + " "
+               + std::to_string(heal_time.count()) + " ms after the heal";
       }
     }
   }
@@ -700,8 +795,8 @@ std::optional<std::string> world::check_end() {
     if (it == final_state.end()) return "acknowledged write lost: group " + w.group + " is gone";
     if (!w.element.empty() && !oracle_.was_removed(w.group, w.element)) {
       if (!dynamic_cast<const set_slot&>(*it->second).value().contains(w.element))
-        return "acknowledged write lost: " + w.element + " of " + w.group + " (acknowledged by " + where(w.node) +
-               " at " + std::to_string(w.acknowledged.count()) + " ms)";
+        return "acknowledged write lost: " + w.element + " of " + w.group + " (acknowledged by " + where(w.node)
+               + " at " + std::to_string(w.acknowledged.count()) + " ms)";
     }
     guaranteed_increments[w.group] += w.increment;
   }
@@ -710,11 +805,11 @@ std::optional<std::string> world::check_end() {
     if (!counter) continue;
     auto value = counter->value().value();
     if (value < guaranteed_increments[g])
-      return "acknowledged write lost: " + g + " is " + std::to_string(value) + ", acknowledged durable increments add up to " +
-             std::to_string(guaranteed_increments[g]);
+      return "acknowledged write lost: " + g + " is " + std::to_string(value)
+             + ", acknowledged durable increments add up to " + std::to_string(guaranteed_increments[g]);
     if (value > oracle_.attempted(g))
-      return g + " is " + std::to_string(value) + ", more than the " + std::to_string(oracle_.attempted(g)) +
-             " ever added";
+      return g + " is " + std::to_string(value) + ", more than the " + std::to_string(oracle_.attempted(g))
+             + " ever added";
   }
   return std::nullopt;
 }

@@ -81,6 +81,9 @@ private:
   void start_node(int n);
   void crash_node(int n);
   void stop_node_cleanly(int n);
+  void flush_periodically(int n, std::uint64_t generation);
+  bool knows_drop(int n, const std::string& group);
+  void note_forgotten_drops();
   process* live(int n, std::uint64_t generation);
   int node_of_key(const std::string& key) const;
   replica_instance* replica_by_id(std::uint64_t id);
@@ -96,6 +99,7 @@ private:
   void feed_membership(int n, std::function<void(process&, actors::membership::effects&)> input);
   void carry_out(int n, actors::membership::effects& out);
   void dial(int n, const actors::membership::dial_request& d);
+  void membership_storage(int n, actors::membership::storage_request req);
   void on_event(int n, const actors::membership::node_event& e);
 
   // -- the network ------------------------------------------------------------------------------
@@ -130,7 +134,7 @@ private:
   };
   std::priority_queue<event, std::vector<event>, std::greater<event>> events_;
   std::vector<std::unique_ptr<node>> nodes_;
-  std::set<std::pair<int, int>> cuts_;   // links that drop everything
+  std::set<std::pair<int, int>> cuts_;  // links that drop everything
   std::uint64_t next_actor_ = 0;
   std::uint64_t next_element_ = 0;
   std::string first_violation_;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 
 #include "grove/actors/atoms.hpp"
 #include "grove/actors/protocol.hpp"
+#include "grove/actors/storage_actor.hpp"
 
 namespace grove::actors {
 
@@ -122,6 +124,9 @@ struct membership_options {
   /// How long a dropped group stays dropped (its tombstone lives). A node that comes back later
   /// with the group in its store brings it back, as if it had been made again.
   std::chrono::milliseconds tombstone_lifetime = std::chrono::hours(24);
+  /// Where tombstones are kept, so that a drop survives restarts (optional: without it they live
+  /// in memory only). Membership loads them before it takes any other message.
+  std::optional<storage_actor> storage;
   /// Most tombstones a node keeps; beyond, the one that expires first goes early.
   std::size_t max_tombstones = 100'000;
 };

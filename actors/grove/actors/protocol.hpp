@@ -46,7 +46,8 @@ constexpr std::size_t max_recent_deltas = 1024;
 constexpr std::size_t recent_bytes_per_message_size = 4;  // x max_message_bytes
 /// Origins a digest or a state may name: more is no replica of this group.
 constexpr std::size_t max_summary_origins = 4096;
-/// Digest rounds after the last change (or mismatch) before the digest timer stops.
+/// Digest rounds after the last change (or mismatch) before the digest timer may stop (it stops
+/// once every peer also confirmed it holds the same).
 constexpr int quiet_digest_rounds = 2;
 /// Members a group may have on one node, and members a node may report for one group.
 constexpr std::size_t max_members_per_group = 1024;
@@ -94,9 +95,11 @@ struct delta_message {
 /// One piece of a full state (a transfer). Sent to a peer that appeared, that asked
 /// (state_request, read_request), whose digest shows both merged the same deltas but still differ,
 /// or instead of a delta too big for one message. At most max_chunks_in_flight unacknowledged per
-/// peer. `seq` is the sender's delta number when it encoded the state; the first chunk says how far
-/// the state covers the deltas of the sender's members (`merged`). The receiver acknowledges each
-/// chunk (chunk_ack) and, when it has every chunk, merges the state and answers with delta_ack.
+/// peer; a transfer that gets no acknowledgement for transfer_timeout starts over with the state as
+/// it is then. `seq` is the sender's delta number when it encoded the state; the first chunk says
+/// how far the state covers the deltas of the sender's members (`merged`) and which reads it serves
+/// (`reads`). The receiver acknowledges each chunk (chunk_ack) and, when it has every chunk, merges
+/// the state, answers with delta_ack, and counts the sender for each of its waiting reads named.
 struct state_chunk {
   std::string group;
   std::string from;
@@ -106,6 +109,7 @@ struct state_chunk {
   std::uint32_t count = 0;
   bytes data;
   std::vector<merged_through> merged;
+  std::vector<std::uint64_t> reads;
 };
 
 /// Acknowledges chunk `index` of a transfer: the sender may send the next chunk.
@@ -115,18 +119,22 @@ struct chunk_ack {
   std::uint32_t index = 0;
 };
 
-/// A replica's anti-entropy summary. Every digest_interval after a change until two rounds pass
-/// without one, sent to each peer (to peers on other nodes through membership, which batches the
-/// digests of a node's groups into one message per node). It lists how far the sender merged its
-/// own deltas and each current member's, and the checksum of its encoded state (or 0 in a round
-/// right after a change). The receiver resends what the sender lacks of its own deltas, asks for
-/// the sender's deltas it lacks, and only when both merged the same deltas and still differ
-/// exchanges full states.
+/// A replica's anti-entropy summary. Every digest_interval after a change, until two rounds passed
+/// without one and every peer confirmed it holds the same, sent to each peer (to peers on other
+/// nodes through membership, which batches the digests of a node's groups into one message per
+/// node). It lists how far the sender merged its own deltas and each current member's, and the
+/// checksum of its encoded state (or 0 in a round right after a change). The receiver resends what
+/// the sender lacks of its own deltas, asks for the sender's deltas it lacks, and only when both
+/// merged the same deltas and still differ exchanges full states. A digest with a checksum that
+/// finds the receiver quiet is answered with the receiver's own digest (`answer` true; answers are
+/// not answered), which tells the sender whether the two hold the same, so rounds end only once
+/// every peer confirmed, however many digests are lost.
 struct digest_message {
   std::string group;
   std::string from;
   std::uint64_t digest = 0;
   std::vector<merged_through> merged;
+  bool answer = false;
 };
 
 /// "Send me your full state": sent to a peer that appeared, and after a digest that shows equal
@@ -152,15 +160,9 @@ struct delta_ack {
 };
 
 /// "Send me your full state for read `read`": sent by a replica serving a read at majority or all
-/// to each peer. The receiver starts a transfer that ends with read_done.
+/// to each peer. The receiver starts a transfer that names the read; the reader counts the sender
+/// once it merged that transfer.
 struct read_request {
-  std::string group;
-  std::uint64_t read = 0;
-};
-
-/// Follows the last acknowledged chunk of a transfer made for read `read`: the reader merged it
-/// and counts the sender.
-struct read_done {
   std::string group;
   std::uint64_t read = 0;
 };
@@ -263,7 +265,7 @@ auto inspect(Inspector& f, delta_message& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, state_chunk& x) {
-  return f(x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data, x.merged);
+  return f(x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data, x.merged, x.reads);
 }
 template <class Inspector>
 auto inspect(Inspector& f, chunk_ack& x) {
@@ -271,7 +273,7 @@ auto inspect(Inspector& f, chunk_ack& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, digest_message& x) {
-  return f(x.group, x.from, x.digest, x.merged);
+  return f(x.group, x.from, x.digest, x.merged, x.answer);
 }
 template <class Inspector>
 auto inspect(Inspector& f, state_request& x) {
@@ -287,10 +289,6 @@ auto inspect(Inspector& f, delta_ack& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, read_request& x) {
-  return f(x.group, x.read);
-}
-template <class Inspector>
-auto inspect(Inspector& f, read_done& x) {
   return f(x.group, x.read);
 }
 template <class Inspector>

@@ -11,6 +11,39 @@ membership_core::membership_core(core_options opts)
       handshake_(opts_.secret, opts_.self, opts_.random),
       tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones) {}
 
+namespace {
+
+// Where a node keeps its tombstones.
+const storage::group_key tombstones_key{"grove.tombstones", "membership"};
+
+}  // namespace
+
+void membership_core::start(timestamp, effects& out) {
+  if (!opts_.has_storage) return;
+  loading_ = ++next_storage_id_;
+  out.storage.push_back({loading_, tombstones_key, {}, true});
+}
+
+void membership_core::on_storage_done(std::uint64_t id, const status& outcome, const std::optional<bytes>& value,
+                                      timestamp now, effects& out) {
+  if (id != loading_) {
+    if (!outcome) log("cannot save the tombstones: " + outcome.error().to_string(), out);
+    return;
+  }
+  loading_ = 0;
+  if (!outcome) return log("cannot load the tombstones: " + outcome.error().to_string(), out);
+  if (value)
+    if (auto ok = tombstones_.restore(*value, now); !ok)
+      log("the stored tombstones are unreadable: " + ok.error().to_string(), out);
+}
+
+// A dropped group stays dropped across restarts: every new tombstone is written at once.
+void membership_core::save_tombstones(effects& out) {
+  if (!opts_.has_storage) return;
+  out.storage.push_back(
+    {++next_storage_id_, {}, {storage::write_op::save(tombstones_key, tombstones_.encode())}, false});
+}
+
 void membership_core::log(const std::string& line, effects& out) {
   out.log_lines.push_back("[grove] membership " + opts_.name + ": " + line);
 }
@@ -41,9 +74,12 @@ std::set<std::string> membership_core::replica_ids(const std::string& group) con
   std::set<std::string> out;
   if (auto it = local_.find(group); it != local_.end())
     for (const auto& [m, id] : it->second) out.insert(id);
-  for (const auto& [key, node] : nodes_)
+  for (const auto& [key, node] : nodes_) {
+    if (node.greeted && node.hosts_every_group && !node.name.empty()) out.insert(node.name);
     if (auto it = node.groups.find(group); it != node.groups.end())
       for (const auto& [m, id] : it->second) out.insert(id);
+  }
+  out.erase(std::string());
   return out;
 }
 
@@ -74,6 +110,8 @@ expected<std::vector<member_ref>> membership_core::join(const std::string& group
     announce_up(group, who, replica_id, opts_.self, now, out);
     for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, member_change{group, who, replica_id, true}});
   }
+  auto ids = replica_ids(group);
+  out.to_members.push_back({who, group_replicas{group, {ids.begin(), ids.end()}}});
   peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
   return peers;
 }
@@ -109,7 +147,7 @@ void membership_core::remove_local(const std::string& group, const member_ref& w
 // Tells the local members of `group` (except `who`) that `who` appeared; when this node has no
 // member of the group, tells the watchers that another node hosts it ("group" event). A member of
 // a dropped group is not announced: its node is told to drop it.
-void membership_core::announce_up(const std::string& group, const member_ref& who, const std::string&,
+void membership_core::announce_up(const std::string& group, const member_ref& who, const std::string& replica_id,
                                   const node_key& from, timestamp now, effects& out) {
   if (tombstones_.dropped(group, now)) {
     if (from != opts_.self) out.to_nodes.push_back({from, tombstones_.of({group}, now)});
@@ -120,8 +158,11 @@ void membership_core::announce_up(const std::string& group, const member_ref& wh
     out.events.push_back({"group", group});
     return;
   }
-  for (const auto& [m, id] : it->second)
-    if (m != who) out.to_members.push_back({m, peer_up{group, who}});
+  for (const auto& [m, id] : it->second) {
+    if (m == who) continue;
+    out.to_members.push_back({m, peer_up{group, who}});
+    if (!replica_id.empty()) out.to_members.push_back({m, group_replicas{group, {replica_id}}});
+  }
 }
 
 void membership_core::announce_down(const std::string& group, const member_ref& who, effects& out) {
@@ -141,7 +182,7 @@ void membership_core::drop_local_members(const std::string& group, effects& out)
 
 status membership_core::drop(const std::string& group, timestamp now, effects& out) {
   if (group.empty()) return error(errc::invalid_argument, "drop needs a group");
-  tombstones_.add(group, tombstones_.lifetime(), now);
+  if (tombstones_.add(group, tombstones_.lifetime(), now)) save_tombstones(out);
   drop_local_members(group, out);
   for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, tombstones_.of({group}, now)});
   return {};
@@ -319,6 +360,9 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
   if (!node->greeted) {
     node->greeted = true;
     out.events.push_back({"up", name_of(from)});
+    if (node->hosts_every_group && !node->name.empty())  // it will host every group of this node too
+      for (const auto& [group, ms] : local_)
+        for (const auto& [member, id] : ms) out.to_members.push_back({member, group_replicas{group, {node->name}}});
     if (auto dropped = tombstones_.all(now); !dropped.empty()) out.to_nodes.push_back({from, std::move(dropped)});
   }
   bool spoke_for_others = false;
@@ -357,9 +401,11 @@ void membership_core::receive(const node_key& from, const std::vector<tombstone>
     if (t.group.empty()) continue;
     // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
     auto remaining = timestamp(static_cast<timestamp::rep>(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40)));
-    if (tombstones_.add(t.group, remaining, now))
+    if (tombstones_.add(t.group, remaining, now)) {
+      save_tombstones(out);
       for (const auto& [key, node] : nodes_)
         if (key != from) out.to_nodes.push_back({key, tombstones_.of({t.group}, now)});
+    }
     if (tombstones_.dropped(t.group, now)) drop_local_members(t.group, out);
   }
 }

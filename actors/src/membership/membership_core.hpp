@@ -19,6 +19,7 @@
 #include "addresses.hpp"
 #include "grove/actors/protocol.hpp"
 #include "grove/crdt/error.hpp"
+#include "grove/storage/backend.hpp"
 #include "handshake.hpp"
 #include "tombstones.hpp"
 
@@ -55,7 +56,12 @@ struct peer_down {
 struct group_dropped {
   std::string group;
 };
-using member_notice = std::variant<peer_up, peer_down, group_dropped>;
+/// Replica ids the group has (members, and nodes that host every group, named after themselves).
+struct group_replicas {
+  std::string group;
+  std::vector<std::string> replica_ids;
+};
+using member_notice = std::variant<peer_up, peer_down, group_dropped, group_replicas>;
 
 /// A relayed digest handed to a local member as if `from` had sent it.
 struct digest_delivery {
@@ -87,6 +93,15 @@ struct dial_request {
   std::uint16_t port = 0;
 };
 
+/// A request to the node's storage actor (tombstones): load or write; the answer comes back
+/// through on_storage_done. While a `blocking` one runs, membership takes no other input.
+struct storage_request {
+  std::uint64_t id = 0;
+  storage::group_key key;              // a load
+  std::vector<storage::write_op> ops;  // a write, when not empty
+  bool blocking = false;
+};
+
 /// The answer to a request that was not answered at once (connect).
 struct client_reply {
   std::uint64_t id = 0;
@@ -102,9 +117,11 @@ struct effects {
   std::vector<dial_request> dials;
   std::vector<node_key> monitors;  // watch this node: on_node_down when its connection goes
   std::vector<client_reply> replies;
+  std::vector<storage_request> storage;
   std::vector<std::string> log_lines;
 
   void clear() {
+    storage.clear();
     to_nodes.clear();
     to_members.clear();
     digests.clear();
@@ -124,7 +141,8 @@ struct core_options {
   bool hosts_every_group = false;
   timestamp tombstone_lifetime = std::chrono::hours(24);
   std::size_t max_tombstones = 100'000;
-  random_bytes random;  // for the handshake's nonces
+  bool has_storage = false;  // tombstones are kept in the store (else in memory only)
+  random_bytes random;       // for the handshake's nonces
 };
 
 /// What a membership actor counts.
@@ -137,7 +155,15 @@ struct core_stats {
 
 class membership_core {
 public:
+  /// `now` everywhere is the wall clock in milliseconds since the epoch (tombstones keep their
+  /// expiry across restarts).
   explicit membership_core(core_options opts);
+
+  /// Loads the tombstones from the store (a blocking request) when there is one.
+  void start(timestamp now, effects& out);
+  void on_storage_done(std::uint64_t id, const status& outcome, const std::optional<bytes>& value, timestamp now,
+                       effects& out);
+  bool blocked() const { return loading_ != 0; }
 
   // -- local replicas and callers ---------------------------------------------------------------
 
@@ -157,7 +183,8 @@ public:
   const core_stats& stats() const { return stats_; }
   /// Whether messages of `node` are taken (it proved the cluster secret, or there is none).
   bool trusts(const node_key& node) const { return handshake_.trusts(node); }
-  /// The replica ids the group has: local ones and those on connected nodes.
+  /// The replica ids the group has: its members here and on connected nodes, and the connected
+  /// nodes that host every group (a node that hosts every group names its replicas after itself).
   std::set<std::string> replica_ids(const std::string& group) const;
 
   /// Connects to host:port and keeps dialling it whenever not connected; `id` is answered (a
@@ -218,6 +245,7 @@ private:
   std::string name_of(const node_key& node) const;
   void flush_digests(effects& out);
   void log(const std::string& line, effects& out);
+  void save_tombstones(effects& out);
 
   core_options opts_;
   handshake handshake_;
@@ -230,6 +258,8 @@ private:
   std::set<node_key> probed_;                                       // nodes whose version matched ours
   std::vector<relayed_digest> outgoing_digests_;
   bool digest_flush_armed_ = false;
+  std::uint64_t next_storage_id_ = 0;
+  std::uint64_t loading_ = 0;  // id of the tombstone load that runs
   std::uint64_t next_nonce_ = 0;
   core_stats stats_;
 };

@@ -1,5 +1,11 @@
 #include "tombstones.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
+#include "grove/crdt/codec.hpp"
+#include "grove/crdt/gset.hpp"
+
 namespace grove::actors::membership {
 
 void tombstones::purge(timestamp now) {
@@ -39,6 +45,28 @@ std::vector<tombstone> tombstones::all(timestamp now) {
   std::vector<std::string> groups;
   for (const auto& [g, expires] : expiry_) groups.push_back(g);
   return of(groups, now);
+}
+
+// Each entry: the expiry in milliseconds since the epoch, 20 digits, a space, the group.
+bytes tombstones::encode() const {
+  crdt::gset<std::string> set;
+  char when[21];
+  for (const auto& [group, expires] : expiry_) {
+    std::snprintf(when, sizeof when, "%020lld", static_cast<long long>(expires.count()));
+    set.add(std::string(when) + " " + group);
+  }
+  return crdt::encode(set);
+}
+
+status tombstones::restore(bytes_view stored, timestamp now) {
+  auto set = crdt::decode<crdt::gset<std::string>>(stored);
+  if (!set) return set.error();
+  for (const auto& entry : set->value()) {
+    if (entry.size() < 22 || entry[20] != ' ') continue;
+    auto expires = timestamp(std::strtoll(entry.substr(0, 20).c_str(), nullptr, 10));
+    add(entry.substr(21), expires - now, now);
+  }
+  return {};
 }
 
 }  // namespace grove::actors::membership

@@ -1,5 +1,7 @@
 // Dropped groups: a tombstone keeps a group dropped for its lifetime, at most `max` of them (the one
-// that expires first goes early). Part of membership's protocol core. CAF-free.
+// that expires first goes early). Tombstones expire at a time of the wall clock, so that they keep
+// their lifetime across restarts: membership keeps them in the store (membership_core.hpp). Part of
+// membership's protocol core. CAF-free.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "grove/actors/protocol.hpp"
+#include "grove/crdt/error.hpp"
 
 namespace grove::actors::membership {
 
@@ -28,6 +31,11 @@ public:
   std::vector<tombstone> all(timestamp now);
 
   timestamp lifetime() const { return lifetime_; }
+
+  /// Every tombstone as the store keeps it (a gset<std::string> of "expiry group" entries, so
+  /// grove-inspect shows them), and the tombstones it held (the expired ones are left out).
+  bytes encode() const;
+  status restore(bytes_view stored, timestamp now);
 
 private:
   void purge(timestamp now);

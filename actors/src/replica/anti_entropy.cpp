@@ -10,10 +10,10 @@ void anti_entropy::arm(bool has_peers, timestamp now, effects& out) {
   out.timers.push_back({timer_kind::digest, interval_ - now % interval_, 0});
 }
 
-bool anti_entropy::round_done() {
+bool anti_entropy::round_done(bool peers_in_sync) {
   quiet_rounds_ = changed_since_round_ ? 0 : quiet_rounds_ + 1;
   changed_since_round_ = false;
-  return quiet_rounds_ < quiet_digest_rounds;
+  return quiet_rounds_ < quiet_digest_rounds || !peers_in_sync;
 }
 
 anti_entropy::verdict anti_entropy::compare(const digest_message& d, const std::string& self, std::uint64_t own_seq,
@@ -27,7 +27,10 @@ anti_entropy::verdict anti_entropy::compare(const digest_message& d, const std::
   if (theirs[d.from] > merged_here(d.from)) v.ask_from = merged_here(d.from) + 1;
   bool same_deltas = theirs[d.from] == merged_here(d.from) && theirs[self] == own_seq;
   for (const auto& origin : members) same_deltas = same_deltas && theirs[origin] == merged_here(origin);
-  v.exchange_states = same_deltas && !change_pending && d.digest != no_checksum && d.digest != checksum();
+  bool comparable = same_deltas && !change_pending && d.digest != no_checksum;
+  auto same_state = comparable && d.digest == checksum();
+  v.exchange_states = comparable && !same_state;
+  v.in_sync = same_state;
   return v;
 }
 

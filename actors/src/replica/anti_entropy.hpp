@@ -36,14 +36,18 @@ public:
   /// when it can decide something (while changes flow, the merged counts find what is missing, and
   /// a big state is not encoded for every round).
   bool round_carries_checksum() const { return !changed_since_round_; }
-  /// A round was sent; true when another must follow.
-  bool round_done();
+  /// A round was sent; true when another must follow: until quiet_digest_rounds passed without
+  /// change and every peer confirmed it holds the same (`peers_in_sync`).
+  bool round_done(bool peers_in_sync);
+  /// Whether a round is armed (a replica that runs rounds need not answer digests).
+  bool armed() const { return armed_; }
 
   /// What a peer's digest says.
   struct verdict {
     std::optional<std::uint64_t> resend_from;  // the peer lacks this replica's deltas from here on
     std::optional<std::uint64_t> ask_from;     // this replica lacks the peer's deltas from here on
     bool exchange_states = false;              // same deltas, different states
+    bool in_sync = false;                      // same deltas and the same checksum
     bool mismatch() const { return resend_from || ask_from || exchange_states; }
   };
 

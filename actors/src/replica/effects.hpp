@@ -31,7 +31,7 @@ using peer_id = std::uint64_t;
 using request_id = std::uint64_t;
 
 using peer_message = std::variant<delta_message, state_chunk, chunk_ack, digest_message, state_request, deltas_request,
-                                  delta_ack, read_request, read_done>;
+                                  delta_ack, read_request>;
 
 /// A message for a peer.
 struct peer_send {
@@ -43,7 +43,15 @@ struct peer_send {
 /// the replica, the simulator schedules an event). `id` names which write, read or transfer a
 /// deadline belongs to. A delay of zero means "after the messages already waiting" (the shell
 /// sends the message to itself at once).
-enum class timer_kind : std::uint8_t { sync, snapshot, digest, log_flush, write_deadline, read_deadline };
+enum class timer_kind : std::uint8_t {
+  sync,
+  snapshot,
+  digest,
+  log_flush,
+  write_deadline,
+  read_deadline,
+  transfer_check
+};
 
 struct timer_request {
   timer_kind kind = timer_kind::sync;

@@ -30,8 +30,9 @@ error too_few_replicas(const std::string& what, const consistency& level, std::u
                                     + std::to_string(replicas_needed(level.level, n)) + " needed" + consequence);
 }
 
-void quorum::saw_replica(const std::string& replica_id) {
-  if (replica_id != own_ && seen_.size() < max_summary_origins) seen_.insert(replica_id);
+bool quorum::saw_replica(const std::string& replica_id) {
+  if (replica_id.empty() || replica_id == own_ || seen_.size() >= max_summary_origins) return false;
+  return seen_.insert(replica_id).second;
 }
 
 std::uint32_t quorum::holding(std::uint64_t seq, const peer_table& peers) const {

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -16,6 +19,7 @@ struct peer_state {
   bool remote = false;      // on another node: digests to it go through membership
   std::string origin;       // its incarnation, pinned by its first message (empty until then)
   std::uint64_t acked = 0;  // how far it acknowledged this replica's deltas
+  bool in_sync = false;     // its last digest showed it holds what this replica holds
 };
 using peer_table = std::map<peer_id, peer_state>;
 
@@ -29,11 +33,18 @@ class quorum {
 public:
   explicit quorum(std::string own_replica_id) : own_(std::move(own_replica_id)) {}
 
-  /// A replica id of the group: it counts from now on, also while its node is down.
-  void saw_replica(const std::string& replica_id);
+  /// A replica id of the group: it counts from now on, also while its node is down. True when it
+  /// is new.
+  bool saw_replica(const std::string& replica_id);
 
-  /// This replica and every replica id seen since it started.
+  /// This replica and every other replica id the group is known to have.
   std::uint32_t group_size() const { return static_cast<std::uint32_t>(1 + seen_.size()); }
+  /// The replica ids of the group, this one included.
+  std::set<std::string> replicas() const {
+    auto out = seen_;
+    out.insert(own_);
+    return out;
+  }
 
   /// This replica and the peers (by replica id) that acknowledged its deltas through `seq`.
   std::uint32_t holding(std::uint64_t seq, const peer_table& peers) const;

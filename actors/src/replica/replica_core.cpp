@@ -34,10 +34,9 @@ void replica_core::request_storage_unanswered(storage_request r, effects& out) {
   out.storage.push_back(std::move(r));
 }
 
-// Start with a store: load the group and the marker of a clean stop. With a marker, the replica
-// goes on with the incarnation it names, once the marker's erasure is on disk (a crash from then on
-// must not let a later start reuse it). Then the state merges and the replica joins its group;
-// until then it handles nothing else.
+// Start with a store: load the group and its replica ids; merge them and join the group. Until
+// then the replica handles nothing else. Every start has a fresh incarnation (incarnation.hpp), so
+// the dots it makes are new whatever the store held.
 void replica_core::start(timestamp, effects& out) {
   if (!opts_.has_storage) {
     out.join = true;
@@ -50,23 +49,16 @@ void replica_core::start(timestamp, effects& out) {
   request_storage(std::move(r), load_group{}, out);
 }
 
-void replica_core::on_storage_done(std::uint64_t id, storage_result result, timestamp now, effects& out) {
+void replica_core::on_storage_done(std::uint64_t id, storage_result result, timestamp, effects& out) {
   auto it = storage_pending_.find(id);
   if (it == storage_pending_.end()) return;
   auto what = std::move(it->second);
   storage_pending_.erase(it);
-  auto unblock = [&] {
-    if (blocking_ > 0) --blocking_;
-  };
-  auto blocking_request = [&](storage_request r, pending_storage next) {
-    r.blocking = true;
-    request_storage(std::move(r), std::move(next), out);
-  };
   std::visit(
     [&](auto& step) {
       using step_type = std::decay_t<decltype(step)>;
       if constexpr (std::is_same_v<step_type, load_group>) {
-        unblock();
+        --blocking_;
         if (!result.outcome) {
           report("cannot load the stored state: " + result.outcome.error().to_string(), out);
           out.join = true;
@@ -74,54 +66,32 @@ void replica_core::on_storage_done(std::uint64_t id, storage_result result, time
         }
         storage_request r;
         r.what = storage_request::kind::load;
-        r.key = detail::marker_key(opts_.group);
-        blocking_request(std::move(r), load_marker{std::move(result)});
-      } else if constexpr (std::is_same_v<step_type, load_marker>) {
-        unblock();
-        auto reused = result.outcome && result.found
-                        ? detail::incarnation_in_marker(result.value, opts_.group, opts_.replica_id)
-                        : std::nullopt;
-        if (!reused) return start_with(step.group, now, out);
-        storage_request r;
-        r.what = storage_request::kind::write;
-        r.ops.push_back(storage::write_op::erase(detail::marker_key(opts_.group)));
-        blocking_request(std::move(r), erase_marker{std::move(step.group), *reused});
-      } else if constexpr (std::is_same_v<step_type, erase_marker>) {
-        unblock();
-        if (!result.outcome) return keep_fresh_incarnation(result.outcome, step.group, now, out);
-        storage_request r;
-        r.what = storage_request::kind::flush;
-        blocking_request(std::move(r), flush_marker{std::move(step.group), step.reused});
-      } else if constexpr (std::is_same_v<step_type, flush_marker>) {
-        unblock();
-        if (!result.outcome) return keep_fresh_incarnation(result.outcome, step.group, now, out);
-        id_.self = step.reused;
-        slot_ = make_slot_(id_.self);
-        start_with(step.group, now, out);
+        r.key = detail::replicas_key(opts_.group);
+        r.blocking = true;
+        request_storage(std::move(r), load_replicas{std::move(result)}, out);
+      } else if constexpr (std::is_same_v<step_type, load_replicas>) {
+        --blocking_;
+        if (result.outcome && result.found) {
+          if (auto ids = detail::decode_replicas(result.value))
+            for (const auto& id : *ids) quorum_.saw_replica(id);
+          else
+            report("the group's replica ids are unreadable: " + ids.error().to_string(), out);
+        }
+        restore(step.group, out);
+        out.join = true;
       } else if constexpr (std::is_same_v<step_type, log_append>) {
         finish_append(step.seq, result.outcome, out);
       } else if constexpr (std::is_same_v<step_type, save_snapshot>) {
         finish_snapshot(step, result.outcome, out);
       } else if constexpr (std::is_same_v<step_type, erase_dropped>) {
-        unblock();
+        --blocking_;
         if (!result.outcome)
           report("cannot erase the stored state of the dropped group: " + result.outcome.error().to_string(), out);
+        stopped_ = true;
         out.stop = true;
       }
     },
     what);
-}
-
-void replica_core::start_with(storage_result& group, timestamp, effects& out) {
-  restore(group, out);
-  out.join = true;
-}
-
-// The marker could not be erased for sure: the replica keeps its new incarnation (one more owner in
-// the group's metadata, never a reused dot).
-void replica_core::keep_fresh_incarnation(const status& why, storage_result& group, timestamp now, effects& out) {
-  report("cannot erase the clean-stop marker, starting with a new incarnation: " + why.error().to_string(), out);
-  start_with(group, now, out);
 }
 
 // Merges what the store holds for the group: the snapshot, then each log entry after it. A damaged
@@ -141,24 +111,14 @@ void replica_core::restore(storage_result& group, effects& out) {
   durability_.restored(group.found ? group.value.size() : 0, group.log);
 }
 
-// What a replica that stops cleanly writes, in one transaction: its state if it changed since the
-// last snapshot (every dot it made is then stored), and the marker that lets its next start reuse
-// its incarnation.
-std::vector<storage::write_op> replica_core::final_ops() {
-  std::vector<storage::write_op> ops;
-  if (durability_.changed_since_snapshot()) ops = durability_.snapshot_ops(opts_.group, slot_->state());
-  ops.push_back(storage::write_op::save(detail::marker_key(opts_.group), detail::encode_marker(id_.self, opts_.group)));
-  return ops;
-}
-
 void replica_core::stop(effects& out) {
   if (stopped_) return;
   stopped_ = true;
   out.stop = true;
-  if (!opts_.has_storage || dropped_) return;
+  if (!opts_.has_storage || dropped_ || !durability_.changed_since_snapshot()) return;
   storage_request r;
   r.what = storage_request::kind::write;
-  r.ops = final_ops();
+  r.ops = durability_.snapshot_ops(opts_.group, slot_->state());
   request_storage_unanswered(std::move(r), out);
 }
 
@@ -175,7 +135,8 @@ void replica_core::drop(effects& out) {
   }
   storage_request r;
   r.what = storage_request::kind::write;
-  r.ops = {storage::write_op::erase(opts_.group), storage::write_op::erase(detail::marker_key(opts_.group))};
+  r.ops = {storage::write_op::erase(opts_.group), storage::write_op::erase(detail::replicas_key(opts_.group)),
+           storage::write_op::erase(detail::legacy_marker_key(opts_.group))};
   r.blocking = true;
   request_storage(std::move(r), erase_dropped{}, out);
 }
@@ -233,6 +194,7 @@ void replica_core::mark_changed(timestamp now, effects& out) {
   anti_entropy_.changed();
   state_cache_.reset();
   checksum_cache_.reset();
+  for (auto& [peer, p] : peers_) p.in_sync = false;
   arm_sync(out);
   arm_snapshot(out);
   arm_digest(now, out);
@@ -250,6 +212,7 @@ void replica_core::notify_subscribers(effects& out) {
 }
 
 void replica_core::on_timer(timer_kind kind, std::uint64_t id, timestamp now, effects& out) {
+  if (dropped_ || stopped_) return;  // a dropped group writes nothing more (its erase is under way)
   switch (kind) {
     case timer_kind::sync:
       sync_armed_ = false;
@@ -268,6 +231,10 @@ void replica_core::on_timer(timer_kind kind, std::uint64_t id, timestamp now, ef
       return;
     case timer_kind::write_deadline: return quorum_.write_deadline(id, peers_, out);
     case timer_kind::read_deadline: return quorum_.read_deadline(id, out);
+    case timer_kind::transfer_check:
+      transfer_check_armed_ = false;
+      transfers_.restart_stalled(state_source_fn(), out, stats_);
+      return arm_transfer_check(out);
   }
 }
 
@@ -309,8 +276,8 @@ expected<std::optional<replica_count>> replica_core::write(const write_request& 
   return quorum_.await_write(id, stream_.seq(), w.level, peers_, out);
 }
 
-// A read that needs other replicas asks each peer for its full state; each sends it (in chunks,
-// merged as they come) followed by read_done, which counts the peer.
+// A read that needs other replicas asks each peer for its full state; each sends it in chunks that
+// name the read, and the peer counts once its state is merged.
 std::optional<read_result> replica_core::read(const consistency& level, request_id id, timestamp, effects& out) {
   auto n = quorum_.group_size();
   if (replicas_needed(level.level, n) <= 1) return read_result{*state(), replica_count{1, n}};
@@ -453,16 +420,49 @@ source_fn replica_core::state_source_fn() {
 
 void replica_core::send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, effects& out) {
   transfers_.send_state(peer, read, asked, state_source_fn(), out, stats_);
+  arm_transfer_check(out);
+}
+
+// While a transfer runs, a check every transfer_timeout restarts the ones that stalled.
+void replica_core::arm_transfer_check(effects& out) {
+  if (transfer_check_armed_ || !transfers_.sending()) return;
+  transfer_check_armed_ = true;
+  out.timers.push_back({timer_kind::transfer_check, opts_.transfer_timeout, 0});
+}
+
+bool replica_core::peers_in_sync() const {
+  for (const auto& [peer, p] : peers_)
+    if (!p.in_sync) return false;
+  return true;
 }
 
 void replica_core::peer_up(peer_id peer, bool remote, timestamp now, effects& out) {
-  if (!peers_.emplace(peer, peer_state{remote, {}, 0}).second) return;
+  if (!peers_.emplace(peer, peer_state{remote, {}, 0, false}).second) return;
   // A new peer gets everything this replica has, and is asked for what it has: if this replica's
   // own announcement has not reached it yet, it ignores our state (we are no peer of it yet), but
   // it answers the request once it knows us, so neither side waits for a digest round.
   send_state(peer, std::nullopt, false, out);
   out.sends.push_back({peer, state_request{id_.group}});
   arm_digest(now, out);
+}
+
+void replica_core::replicas_known(const std::vector<std::string>& ids, effects& out) {
+  for (const auto& id : ids) know_replica(id, out);
+}
+
+// A replica id of the group counts from now on; a new one is kept in the store (so it still counts
+// after a restart while its node is down).
+void replica_core::know_replica(const std::string& replica_id, effects& out) {
+  if (quorum_.saw_replica(replica_id)) save_replicas(out);
+}
+
+void replica_core::save_replicas(effects& out) {
+  if (!opts_.has_storage || dropped_) return;
+  storage_request r;
+  r.what = storage_request::kind::write;
+  r.ops.push_back(
+    storage::write_op::save(detail::replicas_key(opts_.group), detail::encode_replicas(quorum_.replicas())));
+  request_storage_unanswered(std::move(r), out);
 }
 
 // A peer that went away: its per-peer state goes too, so metadata follows the current members.
@@ -494,7 +494,7 @@ bool replica_core::note_origin(peer_id from, const std::string& origin, effects&
     return false;
   }
   p.origin = origin;
-  quorum_.saw_replica(replica_id_of(origin));
+  know_replica(replica_id_of(origin), out);
   return true;
 }
 
@@ -572,11 +572,16 @@ void replica_core::receive(peer_id from, state_chunk& c, timestamp now, effects&
     for (const auto& [peer, p] : peers_)
       if (p.origin == m.origin) stream_.merged_at_least(m.origin, m.seq);
   }
+  // Reads count the sender only now that its state is merged.
+  for (auto read : got.reads)
+    quorum_.read_answered(
+      read, replica_id_of(origin), [this] { return state(); }, out);
 }
 
 void replica_core::receive(peer_id from, const chunk_ack& a, timestamp, effects& out) {
   if (a.group != id_.group) return;
   transfers_.on_ack(from, a, state_source_fn(), out, stats_);
+  arm_transfer_check(out);
 }
 
 // A digest from a peer: resend what it lacks of this replica's deltas, ask for what this replica
@@ -599,6 +604,14 @@ void replica_core::receive(peer_id from, const digest_message& d, timestamp now,
   if (v.mismatch()) {
     anti_entropy_.mismatch();
     arm_digest(now, out);
+  }
+  auto& p = peers_.at(from);
+  p.in_sync = v.in_sync;
+  // A quiet peer's digest is answered with this replica's own, so it learns whether the two hold
+  // the same (answers are not answered).
+  if (!d.answer && d.digest != no_checksum) {
+    auto sum = slot_->has_delta() || durability_.append_running() ? no_checksum : checksum();
+    out.sends.push_back({from, digest_message{id_.group, id_.self, sum, merged_summary(), true}});
   }
 }
 
@@ -623,15 +636,7 @@ void replica_core::receive(peer_id from, const delta_ack& a, timestamp, effects&
 
 void replica_core::receive(peer_id from, const read_request& r, timestamp, effects& out) {
   if (r.group != id_.group) return;
-  send_state(from, r.read, true, out);  // read_done follows its last chunk
-}
-
-void replica_core::receive(peer_id from, const read_done& r, timestamp, effects& out) {
-  if (r.group != id_.group) return;
-  auto& p = peers_.at(from);
-  if (p.origin.empty()) return;  // its state never came, so it does not count
-  quorum_.read_answered(
-    r.read, replica_id_of(p.origin), [this] { return state(); }, out);
+  send_state(from, r.read, true, out);  // the transfer names the read
 }
 
 // -- anti-entropy -------------------------------------------------------------------------------
@@ -642,7 +647,7 @@ void replica_core::digest_round(timestamp now, effects& out) {
   if (peers_.empty()) return;
   broadcast_delta(out);
   auto sum = anti_entropy_.round_carries_checksum() ? checksum() : no_checksum;
-  digest_message d{id_.group, id_.self, sum, merged_summary()};
+  digest_message d{id_.group, id_.self, sum, merged_summary(), false};
   // Peers on this node get it directly; membership takes it to the other nodes, together with the
   // digests of every other group of this node in the same round (one message per node).
   bool remote_peers = false;
@@ -655,7 +660,7 @@ void replica_core::digest_round(timestamp now, effects& out) {
   if (remote_peers) out.relays.push_back(d);
   stats_.digests_sent += peers_.size();
   stream_.new_round();  // unanswered requests may be asked again
-  if (anti_entropy_.round_done()) arm_digest(now, out);
+  if (anti_entropy_.round_done(peers_in_sync())) arm_digest(now, out);
 }
 
 }  // namespace grove::actors::replica

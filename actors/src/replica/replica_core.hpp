@@ -39,6 +39,8 @@ struct core_options {
   durability_mode durability = durability_mode::none;
   std::size_t max_log_bytes = std::size_t{1} << 20;
   std::size_t max_message_bytes = 256 * 1024;
+  /// A transfer that gets no acknowledgement for this long starts over.
+  timestamp transfer_timeout{5000};
   double drop_deltas = 0.0;
   std::uint64_t drop_seed = 1;
 };
@@ -53,12 +55,13 @@ public:
 
   // -- lifecycle ------------------------------------------------------------------------------
 
-  /// Loads the stored state (blocking storage requests) and then joins the group (effects.join).
+  /// Loads the stored state and the group's replica ids (blocking storage requests) and then joins
+  /// the group (effects.join).
   void start(timestamp now, effects& out);
   /// The answer to storage request `id`.
   void on_storage_done(std::uint64_t id, storage_result result, timestamp now, effects& out);
-  /// The replica stops (an exit message): the final snapshot and the clean-stop marker go to the
-  /// store (fire and forget), unless the group was dropped.
+  /// The replica stops (an exit message): the final snapshot goes to the store (fire and forget),
+  /// unless the group was dropped.
   void stop(effects& out);
   /// The group was dropped everywhere: waiting requests fail, the stored state is erased, then the
   /// replica stops (effects.stop).
@@ -101,6 +104,9 @@ public:
   // -- peers (from membership) ----------------------------------------------------------------
 
   void peer_up(peer_id peer, bool remote, timestamp now, effects& out);
+  /// Replica ids membership knows the group to have (members, nodes that host every group): each
+  /// counts from now on, also while it is down, and is kept in the store.
+  void replicas_known(const std::vector<std::string>& ids, effects& out);
   void peer_down(peer_id peer);
   bool is_peer(peer_id peer) const { return peers_.count(peer) > 0; }
   /// A replica-to-replica message from an actor that is no peer: ignored and counted.
@@ -119,7 +125,6 @@ public:
   void receive(peer_id from, const deltas_request& m, timestamp now, effects& out);
   void receive(peer_id from, const delta_ack& m, timestamp now, effects& out);
   void receive(peer_id from, const read_request& m, timestamp now, effects& out);
-  void receive(peer_id from, const read_done& m, timestamp now, effects& out);
 
   // -- timers ---------------------------------------------------------------------------------
 
@@ -128,16 +133,8 @@ public:
 private:
   // Storage requests in flight, by id: what their answer continues.
   struct load_group {};
-  struct load_marker {
-    storage_result group;  // the group's load, merged once the marker decided the incarnation
-  };
-  struct erase_marker {
-    storage_result group;
-    std::string reused;
-  };
-  struct flush_marker {
-    storage_result group;
-    std::string reused;
+  struct load_replicas {
+    storage_result group;  // merged once the group's replica ids are known too
   };
   struct log_append {
     std::uint64_t seq = 0;  // the log entry
@@ -146,14 +143,13 @@ private:
     std::optional<request_id> reply;
   };
   struct erase_dropped {};
-  using pending_storage =
-    std::variant<load_group, load_marker, erase_marker, flush_marker, log_append, save_snapshot, erase_dropped>;
+  using pending_storage = std::variant<load_group, load_replicas, log_append, save_snapshot, erase_dropped>;
 
   void request_storage(storage_request r, pending_storage what, effects& out);
   void request_storage_unanswered(storage_request r, effects& out);
-  void start_with(storage_result& group, timestamp now, effects& out);
-  void keep_fresh_incarnation(const status& why, storage_result& group, timestamp now, effects& out);
   void restore(storage_result& group, effects& out);
+  void know_replica(const std::string& replica_id, effects& out);
+  void save_replicas(effects& out);
 
   void mark_changed(timestamp now, effects& out);
   void arm_sync(effects& out);
@@ -164,6 +160,8 @@ private:
   std::vector<std::string> member_origins() const;
   source_fn state_source_fn();
   void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, effects& out);
+  void arm_transfer_check(effects& out);
+  bool peers_in_sync() const;
 
   bool note_origin(peer_id from, const std::string& origin, effects& out);
   void drop_peer(peer_id peer, const std::string& why, effects& out);
@@ -183,7 +181,6 @@ private:
   void start_snapshot(std::optional<request_id> reply, effects& out);
   void finish_snapshot(const save_snapshot& s, const status& outcome, effects& out);
   void compact_if_due(effects& out);
-  std::vector<storage::write_op> final_ops();
   void digest_round(timestamp now, effects& out);
 
   core_options opts_;
@@ -204,6 +201,7 @@ private:
   // Timers armed (one pending each at most).
   bool sync_armed_ = false;
   bool snapshot_armed_ = false;
+  bool transfer_check_armed_ = false;
   bool has_subscribers_ = false;
   bool changed_since_notify_ = false;
   // The encoded state and its checksum, made once per version (any change resets them).

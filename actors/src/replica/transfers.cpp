@@ -4,6 +4,13 @@
 
 namespace grove::actors::replica {
 
+namespace {
+
+// Reads a transfer may name: a reader waits for at most a few at once per peer.
+constexpr std::size_t max_reads_per_chunk = 1024;
+
+}  // namespace
+
 void transfers::send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, const source_fn& source,
                            effects& out, replica_stats& stats) {
   auto& to = sending_[peer];
@@ -39,10 +46,12 @@ void transfers::send_chunks(peer_id peer, outgoing& t, effects& out, replica_sta
   while (t.next < t.count && t.next - t.acked < max_chunks_in_flight) {
     auto i = t.next++;
     auto piece = t.encoded->substr(std::size_t{i} * max_message_bytes_, max_message_bytes_);
-    std::vector<merged_through> merged;
-    if (i == 0) merged = t.merged;
-    out.sends.push_back(
-      {peer, state_chunk{id_.group, id_.self, t.seq, t.transfer, i, t.count, std::move(piece), std::move(merged)}});
+    state_chunk c{id_.group, id_.self, t.seq, t.transfer, i, t.count, std::move(piece), {}, {}};
+    if (i == 0) {
+      c.merged = t.merged;
+      c.reads = t.reads;
+    }
+    out.sends.push_back({peer, std::move(c)});
   }
   stats.chunks_in_flight_peak = std::max<std::uint64_t>(stats.chunks_in_flight_peak, t.next - t.acked);
 }
@@ -59,13 +68,29 @@ void transfers::on_ack(peer_id peer, const chunk_ack& ack, const source_fn& sour
   t.acked_chunks[ack.index] = true;
   ++t.acked;
   if (t.acked < t.count) return send_chunks(peer, t, out, stats);
-  for (auto read : t.reads) out.sends.push_back({peer, read_done{id_.group, read}});
   to.running.reset();
   if (to.again) {
     to.again = false;
     start(peer, to, std::exchange(to.reads_again, {}), source, out, stats);
   } else {
     sending_.erase(it);
+  }
+}
+
+void transfers::restart_stalled(const source_fn& source, effects& out, replica_stats& stats) {
+  for (auto& [peer, to] : sending_) {
+    if (!to.running) continue;
+    auto& t = *to.running;
+    if (t.acked != t.acked_at_check) {
+      t.acked_at_check = t.acked;
+      continue;
+    }
+    // Nothing moved: start over (the state as it is now also serves what was queued behind).
+    auto reads = std::move(t.reads);
+    reads.insert(reads.end(), to.reads_again.begin(), to.reads_again.end());
+    to.reads_again.clear();
+    to.again = false;
+    start(peer, to, std::move(reads), source, out, stats);
   }
 }
 
@@ -116,7 +141,10 @@ transfers::received transfers::receive(peer_id peer, state_chunk& c, effects& ou
     r.why = "state transfers being assembled would pass " + std::to_string(max_state_bytes) + " bytes";
     return r;
   }
-  if (c.index == 0) t.merged = std::move(c.merged);
+  if (c.index == 0) {
+    t.merged = std::move(c.merged);
+    t.reads = std::move(c.reads);
+  }
   auto& part = t.parts[c.index];
   if (part.empty() && !c.data.empty()) ++t.received;
   t.size += c.data.size();
@@ -131,6 +159,7 @@ transfers::received transfers::receive(peer_id peer, state_chunk& c, effects& ou
   for (auto& p : t.parts) r.state += p;
   r.seq = t.seq;
   r.merged = std::move(t.merged);
+  r.reads = std::move(t.reads);
   incoming_bytes_ -= t.size;
   incoming_.erase(it);
   return r;

@@ -39,15 +39,21 @@ public:
 
   /// Sends `peer` the full state (from `source`, taken when the transfer starts). While a transfer
   /// to it runs, another of the state as it will be then follows it (one at most). `read` is a
-  /// read's number: read_done follows the transfer that carries it. `asked`: the peer asked (it
-  /// knows this replica now), so a running transfer it acknowledged nothing of was ignored (it did
-  /// not know us yet) and starts over.
+  /// read's number: the transfer that carries it names it. `asked`: the peer asked (it knows this
+  /// replica now), so a running transfer it acknowledged nothing of was ignored (it did not know us
+  /// yet) and starts over.
   void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, const source_fn& source, effects& out,
                   replica_stats& stats);
 
-  /// A peer acknowledged a chunk: the window moves on; a finished transfer sends read_done for its
-  /// reads and lets the queued one start.
+  /// A peer acknowledged a chunk: the window moves on; a finished transfer lets the queued one
+  /// start.
   void on_ack(peer_id peer, const chunk_ack& ack, const source_fn& source, effects& out, replica_stats& stats);
+
+  /// Whether a transfer runs (then the stall check must be armed).
+  bool sending() const { return !sending_.empty(); }
+  /// The stall check: a transfer acknowledged nothing since the last check (a chunk or its
+  /// acknowledgement was lost, or the peer stopped answering) starts over with the current state.
+  void restart_stalled(const source_fn& source, effects& out, replica_stats& stats);
 
   // -- receiving ------------------------------------------------------------------------------
 
@@ -57,6 +63,7 @@ public:
     bytes state;      // complete: the whole encoded state
     std::uint64_t seq = 0;
     std::vector<merged_through> merged;
+    std::vector<std::uint64_t> reads;  // the reads the sender made it for
   };
 
   /// Takes a chunk from `peer` and acknowledges it. `refused`: a bound was hit (the chunk is
@@ -76,8 +83,9 @@ private:
     std::uint32_t count = 0;
     std::uint32_t next = 0;            // the next chunk to send
     std::uint32_t acked = 0;           // chunks acknowledged (each counted once)
+    std::uint32_t acked_at_check = 0;  // as the last stall check saw it
     std::vector<bool> acked_chunks;    // which
-    std::vector<std::uint64_t> reads;  // read_done numbers to send when it is complete
+    std::vector<std::uint64_t> reads;  // reads it serves (named in its first chunk)
   };
   struct to_peer {
     std::optional<outgoing> running;
@@ -88,6 +96,7 @@ private:
     std::uint64_t seq = 0;
     std::vector<bytes> parts;
     std::vector<merged_through> merged;
+    std::vector<std::uint64_t> reads;
     std::uint32_t received = 0;
     std::size_t size = 0;  // bytes of the parts
   };
