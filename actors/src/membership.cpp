@@ -15,6 +15,7 @@
 #include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
 #include "log_limiter.hpp"
+#include "transport.hpp"
 
 namespace grove::actors {
 
@@ -294,8 +295,7 @@ void dial(membership_ptr self, const std::string& key) {
       [=](caf::error& e) {
         auto& a = self->state.addresses[key];
         a.dialing = false;
-        answer_waiting(a,
-                       to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + self->system().render(e))));
+        answer_waiting(a, to_caf_error(detail::dial_failure(self->system(), key, e)));
         schedule_dial(self, key);
       });
 }
@@ -724,6 +724,7 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_options opt
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address) {
+  if (auto ok = detail::check_exposure(sys, "listen on", address); !ok) return ok.error();
   auto bound = uses_tls(sys) ? caf::openssl::publish(membership, port, address.c_str(), true)
                              : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound)
@@ -737,6 +738,7 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout) {
+  if (auto ok = detail::check_exposure(sys, "connect to", host); !ok) return ok;
   caf::scoped_actor self{sys};
   status result;
   self->request(membership, timeout, connect_node_atom::value, host, port)
