@@ -20,7 +20,7 @@
 #include "support/partition.hpp"
 #include "support/printing.hpp"
 #include "support/temp_dir.hpp"
-#include "support/test_pki.hpp"
+#include "support/tls.hpp"
 
 using namespace grove::actors;
 using namespace grove::crdt;
@@ -30,18 +30,9 @@ using grove::storage::group_key;
 
 namespace {
 
-const test_pki& pki() {
-  static const test_pki instance;
-  return instance;
-}
-
 // Two secrets of 44 base64 characters, as `head -c 32 /dev/urandom | base64` makes them.
 const std::string cluster_secret = "q3Jf0b8cZ1mS9xWm2rK7tA4vN6yH5uE1pL0oI8dG3sQ=";
 const std::string other_secret = "Zr8Lw2Nq5Tb7Yc1Vd9Xe3Uf6Sg0Rh4Pi8Oj2Mk5Ll7A=";
-
-tls_options certificate_of(const std::string& name, const std::string& ca = "ca") {
-  return tls_options{pki().file(name + ".pem"), pki().file(name + ".key"), "", pki().file(ca + ".pem")};
-}
 
 // A configuration step: the node's transport, secured as `opts` say (the test fails otherwise).
 config_step secured(security_options opts) {
@@ -49,12 +40,6 @@ config_step secured(security_options opts) {
     auto ok = secure_transport(cfg, opts);
     BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().to_string()));
   };
-}
-
-// CAF's openssl module with no files: anonymous TLS.
-void anonymous_tls(node_config& cfg) {
-  cfg.load<caf::openssl::manager>();
-  cfg.set("middleman.enable-automatic-connections", false);
 }
 
 // Who a node is: its membership secret and how its transport is set up.
@@ -70,9 +55,9 @@ struct identity {
 // membership too).
 identity mode_plaintext() { return {"plaintext on loopback", "", {}}; }
 identity mode_secret() { return {"secret only", cluster_secret, secured({cluster_secret, {}, false})}; }
-identity mode_certificates() { return {"certificates only", "", secured({"", certificate_of("node1"), false})}; }
+identity mode_certificates() { return {"certificates only", "", secured({"", files_of("node1"), false})}; }
 identity mode_both() {
-  return {"certificates and secret", cluster_secret, secured({cluster_secret, certificate_of("node1"), false})};
+  return {"certificates and secret", cluster_secret, secured({cluster_secret, files_of("node1"), false})};
 }
 
 // Outsiders: none has the credential of the mode it meets (except the last, see the table).
@@ -80,13 +65,13 @@ identity plaintext_outsider() { return {"plaintext", "", {}}; }
 identity anonymous_outsider() { return {"anonymous TLS", "", anonymous_tls}; }
 identity wrong_secret_outsider() { return {"another secret", other_secret, secured({other_secret, {}, false})}; }
 identity self_signed_outsider() {
-  return {"a self-signed certificate", cluster_secret, secured({"", certificate_of("rogue", "rogue"), false})};
+  return {"a self-signed certificate", cluster_secret, secured({"", files_of("rogue", "rogue"), false})};
 }
 identity secret_without_certificate() {
   return {"the secret but no certificate", cluster_secret, secured({cluster_secret, {}, false})};
 }
 identity certificate_without_secret() {
-  return {"a certificate but not the secret", "", secured({"", certificate_of("node2"), false})};
+  return {"a certificate but not the secret", "", secured({"", files_of("node2"), false})};
 }
 
 // What a technique achieved, as docs/security.md's table says it.
@@ -235,9 +220,9 @@ outcome with_a_reflected_handshake(target& t, outsider& o) {
   self->send(membership, hello_atom::value, me, std::vector<member_entry>{{t.group.to_string(), o.replica_ptr()}},
              std::vector<caf::actor>{}, std::string());
   if (eventually([&] { return nodes_known(*t.n) > 0; }, std::chrono::milliseconds(800))) return outcome::in;
-  BOOST_TEST(holds_throughout(
-    [&] { return nodes_known(*t.n) == 0u && !t.has_member_on(o.n->sys->node()) && t.value() == 1u; },
-    std::chrono::milliseconds(300)));
+  BOOST_TEST(
+    holds_throughout([&] { return nodes_known(*t.n) == 0u && !t.has_member_on(o.n->sys->node()) && t.value() == 1u; },
+                     std::chrono::milliseconds(300)));
   return challenged || reached ? outcome::membership_refuses : outcome::out;
 }
 
@@ -313,9 +298,8 @@ BOOST_AUTO_TEST_CASE(connecting_without_the_credential_is_a_named_error) {
         BOOST_REQUIRE(!refused);
         BOOST_TEST(refused.error().code() == errc::permission_denied);
         auto text = refused.error().message();
-        BOOST_TEST(text.find("handshake with 127.0.0.1:" + std::to_string(t.port) + " was refused")
-                     != std::string::npos,
-                   text);
+        BOOST_TEST(
+          text.find("handshake with 127.0.0.1:" + std::to_string(t.port) + " was refused") != std::string::npos, text);
         BOOST_TEST((text.find("cluster secret") != std::string::npos || text.find("requires TLS") != std::string::npos),
                    text);
         BOOST_TEST(nodes_known(*x.n) == 0u);
@@ -474,7 +458,7 @@ BOOST_AUTO_TEST_CASE(the_derived_authority_is_the_same_for_one_secret_and_differ
     BOOST_TEST(::ftruncate(fd, 0) < 0);
     if (fd >= 0) ::close(fd);
   }
-  auto certificates = secure_transport(c, {"", certificate_of("node1"), false});
+  auto certificates = secure_transport(c, {"", files_of("node1"), false});
   BOOST_REQUIRE(certificates);
   BOOST_TEST((certificates->mode == transport_mode::certificates));
   BOOST_TEST(certificates->ca_fingerprint.empty());

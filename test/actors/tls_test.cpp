@@ -6,14 +6,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <caf/openssl/manager.hpp>
-
 #include "grove/actors/tls.hpp"
 #include "grove/crdt/all.hpp"
 #include "support/node.hpp"
 #include "support/partition.hpp"
 #include "support/printing.hpp"
-#include "support/test_pki.hpp"
+#include "support/tls.hpp"
 
 using namespace grove::actors;
 using namespace grove::crdt;
@@ -22,16 +20,6 @@ using grove::errc;
 using grove::storage::group_key;
 
 namespace {
-
-const test_pki& pki() {
-  static const test_pki instance;
-  return instance;
-}
-
-// Node `name`'s files, trusting `ca` ("ca" is the cluster's CA).
-tls_options files_of(const std::string& name, const std::string& ca = "ca") {
-  return tls_options{pki().file(name + ".pem"), pki().file(name + ".key"), "", pki().file(ca + ".pem")};
-}
 
 tls_options encrypted_node3(const std::string& passphrase) {
   auto o = files_of("node3");
@@ -43,12 +31,6 @@ tls_options encrypted_node3(const std::string& passphrase) {
 // Configuration step: TLS with these files (the test fails if they do not validate).
 config_step with_tls(tls_options files) {
   return [files](node_config& cfg) { BOOST_REQUIRE_MESSAGE(enable_tls(cfg, files), "enable_tls failed"); };
-}
-
-// Configuration step: CAF's openssl module with no files, i.e. anonymous TLS.
-void anonymous_tls(node_config& cfg) {
-  cfg.load<caf::openssl::manager>();
-  cfg.set("middleman.enable-automatic-connections", false);
 }
 
 // The error validate_tls gives; fails the test when there is none.
