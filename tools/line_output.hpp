@@ -166,8 +166,8 @@ private:
   std::uint64_t dropped_unreported_ = 0;  // not yet reported to the reader by a notice line
   std::chrono::steady_clock::time_point last_warning_{};
   bool closing_ = false;
-  bool abandoned_ = false;       // close() gave up on the reader
-  bool broken_ = false;          // the reader closed its end: everything is dropped
+  bool abandoned_ = false;  // close() gave up on the reader
+  bool broken_ = false;     // the reader closed its end: everything is dropped
   bool writer_running_ = true;
   std::thread writer_;  // last: starts after the members it uses exist
 };

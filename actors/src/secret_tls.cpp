@@ -186,9 +186,9 @@ expected<derived_tls_files> issue_files(X509* ca, EVP_PKEY* ca_key, const std::s
   if (!leaf) return leaf.error();
   auto ca_pem = pem([&](BIO* b) { return PEM_write_bio_X509(b, ca); }, "CA certificate");
   auto leaf_pem = pem([&](BIO* b) { return PEM_write_bio_X509(b, leaf->first.get()); }, "node certificate");
-  auto key_pem = pem(
-    [&](BIO* b) { return PEM_write_bio_PrivateKey(b, leaf->second.get(), nullptr, nullptr, 0, nullptr, nullptr); },
-    "node key");
+  auto key_pem =
+    pem([&](BIO* b) { return PEM_write_bio_PrivateKey(b, leaf->second.get(), nullptr, nullptr, 0, nullptr, nullptr); },
+        "node key");
   if (!ca_pem) return ca_pem.error();
   if (!leaf_pem) return leaf_pem.error();
   if (!key_pem) return key_pem.error();

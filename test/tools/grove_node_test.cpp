@@ -929,13 +929,27 @@ BOOST_AUTO_TEST_CASE(a_node_whose_stdout_nobody_reads_keeps_replicating_and_stop
   for (int i = 0; i < 8; ++i)  // 8 elements of 600 KiB: every `get set:big` answers 4.8 MB
     BOOST_REQUIRE(a->ask("add set:big " + std::string(600 << 10, static_cast<char>('a' + i)))["ok"] == true);
   BOOST_REQUIRE(a->ask("incr counter:x 1")["ok"] == true);
-  for (int i = 0; i < 4; ++i) a->send("get set:big");                          // never read from here on
-  BOOST_REQUIRE(eventually_true([&] { return a->unread_bytes() >= 65536; }));  // the pipe is full
+  auto stop_reading = [&] {
+    for (int i = 0; i < 4; ++i) a->send("get set:big");                          // not read for now
+    BOOST_REQUIRE(eventually_true([&] { return a->unread_bytes() >= 65536; }));  // the pipe is full
+  };
+  stop_reading();
   // b joins: a's events (peer_up, hosting) have nowhere to go, and must not hold a's only worker.
   auto b = start_node("b", dir.file("b"), {peer_a}, "ets");
   port_of(*b);
   BOOST_TEST(converges(*b, "get counter:x", 1, 15s));
-  BOOST_REQUIRE(b->ask("incr counter:x 10")["ok"] == true);
+  BOOST_REQUIRE(b->ask("consistency write all 5000")["ok"] == true);
+  BOOST_TEST(b->ask("incr counter:x 10")["acks"] == 2);  // a merged it
+  // Once the reader reads again, it is told how many lines it lost, before the next one.
+  json dropped;
+  for (int answers = 0; answers < 4 && dropped.is_null();) {
+    auto line = a->read_json();
+    BOOST_REQUIRE(line.is_object());
+    if (line.value("event", "") == "output_dropped") dropped = line;
+    if (line.contains("ok")) ++answers;
+  }
+  BOOST_TEST(dropped.value("lines", 0) >= 1);
+  stop_reading();
   ::kill(a->pid(), SIGTERM);
   auto stopped_at = std::chrono::steady_clock::now();
   auto code = a->wait_for(15s);
