@@ -25,6 +25,7 @@
 #include "grove/actors/tls.hpp"
 #include "log_limiter.hpp"
 #include "membership/membership_core.hpp"
+#include "transport.hpp"
 
 namespace grove::actors {
 
@@ -38,7 +39,7 @@ using dialed_atom = caf::atom_constant<caf::atom("grv_dialed")>;
 using dial_failed_atom = caf::atom_constant<caf::atom("grv_dialno")>;
 using membership_impl = membership_actor::extend<caf::reacts_to<timer_atom, std::uint8_t, std::string, std::string>,
                                                  caf::reacts_to<dialed_atom, std::string, caf::strong_actor_ptr>,
-                                                 caf::reacts_to<dial_failed_atom, std::string, std::string>>;
+                                                 caf::reacts_to<dial_failed_atom, std::string, caf::error>>;
 
 struct membership_state {
   std::unique_ptr<core::membership_core> core;
@@ -203,7 +204,8 @@ std::string tcp_reachable(const std::string& host, std::uint16_t port, std::chro
 // connect (TLS or plaintext as the node is configured). Reports to `membership`.
 void dialer(caf::blocking_actor* self, caf::actor membership, std::string key, std::string host, std::uint16_t port) {
   if (auto why = tcp_reachable(host, port, connection_timeout); !why.empty()) {
-    self->send(membership, dial_failed_atom::value, key, why);
+    self->send(membership, dial_failed_atom::value, key,
+               to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + why)));
     return;
   }
   auto& sys = self->system();
@@ -211,10 +213,15 @@ void dialer(caf::blocking_actor* self, caf::actor membership, std::string key, s
   self->request(middleman, connection_timeout, caf::connect_atom::value, host, port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-        if (!ptr) return self->send(membership, dial_failed_atom::value, key, std::string("nothing published there"));
+        if (!ptr)
+          return self->send(
+            membership, dial_failed_atom::value, key,
+            to_caf_error(error(errc::unavailable, "cannot reach " + key + ": nothing published there")));
         self->send(membership, dialed_atom::value, key, ptr);
       },
-      [&](caf::error& e) { self->send(membership, dial_failed_atom::value, key, sys.render(e)); });
+      [&](caf::error& e) {
+        self->send(membership, dial_failed_atom::value, key, to_caf_error(detail::dial_failure(sys, key, e)));
+      });
 }
 
 // -- storage (tombstones) ---------------------------------------------------------------------------
@@ -481,8 +488,9 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
       auto node = node_of(self, caf::actor_cast<caf::actor>(ptr));
       feed(self, [&](auto& c, auto t, auto& out) { c.on_dialed(key, node, t, out); });
     },
-    [=](dial_failed_atom, const std::string& key, const std::string& why) {
-      if (from_this_node(self)) feed(self, [&](auto& c, auto, auto& out) { c.on_dial_failed(key, why, out); });
+    [=](dial_failed_atom, const std::string& key, const caf::error& why) {
+      if (from_this_node(self))
+        feed(self, [&](auto& c, auto, auto& out) { c.on_dial_failed(key, from_caf_error(why), out); });
     },
   };
 }
@@ -495,6 +503,7 @@ membership_actor spawn_membership(caf::actor_system& sys, membership_options opt
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address) {
+  if (auto ok = detail::check_exposure(sys, "listen on", address); !ok) return ok.error();
   auto bound = uses_tls(sys) ? caf::openssl::publish(membership, port, address.c_str(), true)
                              : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound)
@@ -508,6 +517,7 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout) {
+  if (auto ok = detail::check_exposure(sys, "connect to", host); !ok) return ok;
   caf::scoped_actor self{sys};
   status result;
   self->request(membership, timeout, connect_node_atom::value, host, port)

@@ -11,6 +11,7 @@
 
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/replica.hpp"
+#include "grove/crdt/escape.hpp"
 #include "incarnation.hpp"
 #include "log_limiter.hpp"
 #include "replica/replica_core.hpp"
@@ -247,8 +248,13 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
     feed(self,
          [&](auto& core, auto, auto& out) { core.report("error message received: " + self->system().render(e), out); });
   });
-  self->set_default_handler([=](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-    self->state.core->refuse();
+  // A message no handler takes (another version, a stranger) is counted and logged (rate-limited),
+  // never printed on stdout as CAF's default would.
+  self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+    auto& st = self->state;
+    st.core->refuse();
+    st.log.write("[grove] replica " + st.core->incarnation() + " of " + quote_input(st.core->group_text())
+                 + ": an unexpected message was refused: " + quote_input(caf::to_string(m.content())));
     return caf::sec::unexpected_message;
   });
   self->set_down_handler([=](caf::down_msg& msg) {

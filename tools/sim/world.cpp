@@ -536,7 +536,9 @@ void world::dial(int n, const actors::membership::dial_request& d) {
   auto fail = [this, n, generation, key = d.key](timestamp delay, std::string why) {
     after(delay, [this, n, generation, key, why] {
       if (live(n, generation))
-        feed_membership(n, [key, why](process& q, auto& o) { q.membership->on_dial_failed(key, why, o); });
+        feed_membership(n, [key, why](process& q, auto& o) {
+          q.membership->on_dial_failed(key, error(errc::unavailable, "cannot reach " + key + ": " + why), o);
+        });
     });
   };
   if (target < 0 || !nodes_[static_cast<std::size_t>(target)]->proc) return fail(timestamp(1), "connection refused");

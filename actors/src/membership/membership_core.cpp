@@ -229,11 +229,11 @@ void membership_core::on_dialed(const std::string& key, const node_key& node, ti
   introduce(node, now, out);
 }
 
-void membership_core::on_dial_failed(const std::string& key, const std::string& why, effects& out) {
+void membership_core::on_dial_failed(const std::string& key, const error& why, effects& out) {
   auto* a = addresses_.find(key);
   if (!a) return;
   a->dialing = false;
-  answer_waiting(*a, error(errc::unavailable, "cannot reach " + key + ": " + why), out);
+  answer_waiting(*a, why, out);
   schedule_dial(key, out);
 }
 

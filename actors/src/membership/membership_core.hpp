@@ -201,7 +201,9 @@ public:
 
   /// A dial succeeded: the membership of `node` is at `key`.
   void on_dialed(const std::string& key, const node_key& node, timestamp now, effects& out);
-  void on_dial_failed(const std::string& key, const std::string& why, effects& out);
+  /// A dial failed: `why` goes to the connect() calls that wait (and the address is dialled again
+  /// later).
+  void on_dial_failed(const std::string& key, const error& why, effects& out);
   /// The connection to `node` is gone (or its membership actor died).
   void on_node_down(const node_key& node, effects& out);
 
