@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <iostream>
 #include <vector>
 
 #include "support/random_crdts.hpp"
@@ -14,6 +15,16 @@
 using namespace grove::crdt;
 
 using namespace grove::crdt::testing;
+
+namespace {
+
+struct print_seed {
+  print_seed() { std::cout << "crdt_property_test: seed " << base_seed() << " (replay: GROVE_TEST_SEED=N)\n"; }
+};
+
+}  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(print_seed);
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(merge_is_commutative_associative_and_idempotent, T, all_types) {
   for (int run = 0; run < runs_per_property; ++run) {
@@ -85,6 +96,39 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(merging_a_value_into_an_empty_replica_reproduces_i
       T fresh = make_replica<T>(7);
       fresh.merge(r[0]);
       BOOST_TEST((fresh == r[0]));
+    }
+  }
+}
+
+// Whatever the map holds and whoever built the value, put keeps the value's elements and the ones
+// the key had; once merged anywhere (in either direction) the value's elements are still there.
+BOOST_AUTO_TEST_CASE(ormap_put_never_loses_an_element) {
+  using set_map = ormap<std::string, orset<std::string>>;
+  for (int run = 0; run < runs_per_property; ++run) {
+    auto seed = base_seed() + static_cast<std::uint64_t>(run);
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      rng g(seed);
+      auto r = random_replicas<set_map>(g, 40);
+      auto key = "k" + std::to_string(pick(g, 4));
+      auto value = independent_value<orset<std::string>>(g);
+      const std::set<std::string> put_elements = value.value();
+      std::set<std::string> expected = put_elements;
+      if (const auto* before = r[0].get(key)) {
+        auto had = before->value();
+        expected.insert(had.begin(), had.end());
+      }
+      BOOST_REQUIRE(r[0].put(key, value));
+      BOOST_TEST(r[0].get(key)->value() == expected);
+      for (int other : {1, 2}) {
+        for (bool put_side_first : {true, false}) {
+          set_map x = put_side_first ? r[0] : r[other];
+          x.merge(put_side_first ? r[other] : r[0]);
+          const auto* merged_value = x.get(key);
+          BOOST_REQUIRE(merged_value);
+          auto got = merged_value->value();
+          BOOST_TEST(std::includes(got.begin(), got.end(), put_elements.begin(), put_elements.end()));
+        }
+      }
     }
   }
 }

@@ -25,8 +25,15 @@ public:
   void add(const E& x) { state_.add(x, owner_, delta_); }
   /// Removes `x` as observed here; returns false if it was not present.
   bool remove(const E& x) { return state_.remove(x, delta_); }
-  /// Removes every element.
+  /// Removes every element (observed: an add made concurrently elsewhere survives).
   void clear() { state_.clear(delta_); }
+  /// Adds every element of `other` with fresh dots of this replica (ormap::put). `other`'s own
+  /// dots are never imported, so a set built elsewhere, even under this replica's id, loses nothing
+  /// here. `other` may be *this. Never fails.
+  status absorb(const basic_dot_set& other) {
+    for (const auto& x : other.value()) add(x);
+    return {};
+  }
 
   bool contains(const E& x) const { return state_.contains(x); }
   std::size_t size() const { return state_.size(); }

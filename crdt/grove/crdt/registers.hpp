@@ -4,6 +4,8 @@
 // (time, writer replica id): `time` is a Lamport counter (default) or a hybrid-logical-clock stamp
 // packed into 64 bits (48 bits of ms, 16 of counter); never wall-clock time alone. Equal times are
 // broken by replica id, and (only for explicit duplicate stamps) by value, so merge commutes.
+// `clear()` is an observed reset: it hides every write with a stamp up to the current one (the
+// register keeps only that stamp); a later write shows again.
 //
 // mv_register<V> (Grove.Register.MVRegister): keeps every concurrent write; a write replaces the
 // values it has observed. Built on dot_kernel.
@@ -41,13 +43,28 @@ public:
   bool set(V x, std::uint64_t time) {
     if (!wins(time, owner_, x)) return false;
     value_ = std::move(x);
+    cleared_ = false;
     time_ = time;
     writer_ = owner_;
     dirty_ = true;
     return true;
   }
+  /// Observed reset (ormap's erase): the value goes, the stamp stays, so this write and every
+  /// older one stay hidden after any merge; a write with a later stamp shows again.
+  void clear() {
+    if (!value_) return;
+    value_.reset();
+    cleared_ = true;
+    dirty_ = true;
+  }
+  /// Writes `other`'s value with a fresh stamp of this replica (ormap::put), so it wins here
+  /// whatever stamp it had. An empty `other` changes nothing. Never fails.
+  status absorb(const lww_register& other) {
+    if (other.value_) set(*other.value_);
+    return {};
+  }
 
-  /// The current value (empty before the first write).
+  /// The current value (empty before the first write and after clear()).
   const std::optional<V>& value() const { return value_; }
   /// The time part of the current stamp (0 before the first write).
   std::uint64_t timestamp() const { return time_; }
@@ -55,8 +72,11 @@ public:
   const replica_id& writer() const { return writer_; }
 
   void merge(const lww_register& other) {
-    if (!other.value_ || !wins(other.time_, other.writer_, *other.value_)) return;
+    bool replaces =
+      other.value_ ? wins(other.time_, other.writer_, *other.value_) : other.cleared_ && clear_wins(other);
+    if (!replaces) return;
     value_ = other.value_;
+    cleared_ = other.cleared_;
     time_ = other.time_;
     writer_ = other.writer_;
   }
@@ -69,41 +89,58 @@ public:
   bool has_delta() const { return dirty_; }
   void reset_delta() { dirty_ = false; }
 
+  /// Presence flag (0 never written, 1 a value, 2 cleared; 2 since format version 2), then the
+  /// stamp and the value.
   void write_state(byte_writer& w) const {
-    w.u8(value_ ? 1 : 0);
-    if (!value_) return;
+    w.u8(value_ ? 1 : cleared_ ? 2 : 0);
+    if (!value_ && !cleared_) return;
     w.varint(time_);
     w.str(writer_);
-    value_codec<V>::write(w, *value_);
+    if (value_) value_codec<V>::write(w, *value_);
   }
   bool read_state(byte_reader& r) {
     std::uint8_t present = 0;
     if (!r.u8(present)) return false;
     value_.reset();
+    cleared_ = false;
     time_ = 0;
     writer_.clear();
-    if (present > 1) return r.fail("bad presence flag");
+    if (present > (r.version() < 2 ? 1 : 2)) return r.fail("bad presence flag");
     if (present == 0) return true;
+    if (!r.varint(time_) || !r.str(writer_)) return false;
+    cleared_ = present == 2;
+    if (cleared_) return true;
     V x{};
-    if (!r.varint(time_) || !r.str(writer_) || !value_codec<V>::read(r, x)) return false;
+    if (!value_codec<V>::read(r, x)) return false;
     value_ = std::move(x);
     return true;
   }
 
   friend bool operator==(const lww_register& a, const lww_register& b) {
-    return a.value_ == b.value_ && a.time_ == b.time_ && a.writer_ == b.writer_;
+    return a.value_ == b.value_ && a.cleared_ == b.cleared_ && a.time_ == b.time_ && a.writer_ == b.writer_;
   }
   friend bool operator!=(const lww_register& a, const lww_register& b) { return !(a == b); }
 
 private:
+  // Whether a write stamped (time, writer) replaces the current state. A cleared state hides
+  // every write up to its stamp.
   bool wins(std::uint64_t time, const replica_id& writer, const V& x) const {
-    if (!value_) return true;
+    if (!value_ && !cleared_) return true;
+    if (cleared_) return std::tie(time, writer) > std::tie(time_, writer_);
     return std::tie(time, writer) > std::tie(time_, writer_) || (time == time_ && writer == writer_ && *value_ < x);
+  }
+  // Whether `other`'s clear replaces the current state: it hides what carries its stamp or an
+  // older one.
+  bool clear_wins(const lww_register& other) const {
+    if (!value_ && !cleared_) return true;
+    auto theirs = std::tie(other.time_, other.writer_), mine = std::tie(time_, writer_);
+    return theirs > mine || (theirs == mine && value_);
   }
 
   replica_id owner_;
   std::optional<hybrid_logical_clock> clock_;
   std::optional<V> value_;
+  bool cleared_ = false;  // value_ was cleared; time_ and writer_ are the stamp of the clear
   std::uint64_t time_ = 0;
   replica_id writer_;
   bool dirty_ = false;
@@ -121,6 +158,19 @@ public:
   void set(const V& x) {
     state_.clear(delta_);
     state_.add(x, owner_, delta_);
+  }
+  /// Observed reset (ormap's erase): removes every value observed here; a write made
+  /// concurrently elsewhere survives.
+  void clear() { state_.clear(delta_); }
+  /// Writes `other`'s values, with fresh dots of this replica, replacing the values observed here
+  /// (ormap::put; `other`'s own dots are never imported, so they cannot collide with this
+  /// register's). An empty `other` changes nothing. `other` may be *this. Never fails.
+  status absorb(const mv_register& other) {
+    auto values = other.value();
+    if (values.empty()) return {};
+    state_.clear(delta_);
+    for (const auto& x : values) state_.add(x, owner_, delta_);
+    return {};
   }
   /// Every concurrent value, sorted (empty before the first write).
   std::vector<V> value() const {

@@ -66,6 +66,19 @@ public:
     return true;
   }
 
+  /// Removes every visible element (observed: an insert made concurrently elsewhere survives).
+  void clear() {
+    for (const auto& id : positions()) remove(id);
+  }
+  /// Appends `other`'s visible elements, in order, as new inserts of this replica (ormap::put).
+  /// `other` may be *this. Never fails.
+  status absorb(const rga& other) {
+    auto ids = positions();
+    position after = ids.empty() ? position{} : ids.back();
+    for (auto& x : other.value()) after = *insert(std::move(x), after);
+    return {};
+  }
+
   /// The visible elements in order.
   std::vector<V> value() const {
     std::vector<V> out;
