@@ -3,6 +3,7 @@
 #include "grove/crdt/gcounter.hpp"
 
 #include "count_map.hpp"
+#include "grove/crdt/escape.hpp"
 
 namespace grove::crdt {
 
@@ -15,7 +16,15 @@ std::uint64_t find_or_zero(const std::map<replica_id, std::uint64_t>& counts, co
 
 }  // namespace
 
+status gcounter::check_not_retired() const {
+  if (retired_.contains(owner_))
+    return error(errc::closed, "replica " + quote_input(owner_)
+                                 + " was retired (its count was folded into another's): it must not count again");
+  return {};
+}
+
 status gcounter::check_increment(std::uint64_t n) const {
+  if (auto ok = check_not_retired(); !ok) return ok;
   if (n > UINT64_MAX - value())
     return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value())
                                     + " would pass the counter's limit of 2^64-1");
@@ -70,28 +79,84 @@ void gcounter::merge_max(count_map& into, const count_map& from) {
 void gcounter::merge(const gcounter& other) {
   merge_max(counts_, other.counts_);
   merge_max(cleared_, other.cleared_);
+  if (other.retired_.empty() && retired_.empty()) return;
+  retired_.join(other.retired_);
+  drop_retired_slots();
+}
+
+void gcounter::drop_retired_slots() {
+  for (const auto& [actor, marker] : retired_.markers()) {
+    counts_.erase(actor.str());
+    cleared_.erase(actor.str());
+  }
 }
 
 gcounter gcounter::delta() const {
   gcounter d(owner_);
   d.counts_ = delta_counts_;
   d.cleared_ = delta_cleared_;
+  d.retired_ = delta_retired_;
   return d;
 }
 
-// Version 1: the counts. Version 2: the counts, then what resets took away of them.
+std::vector<replica_id> gcounter::origins() const {
+  std::vector<replica_id> out;
+  for (const auto& [actor, count] : counts_) out.push_back(actor);  // cleared_ names no other
+  return out;
+}
+
+bool gcounter::write_origin_projection(byte_writer& w, const replica_id& r) const {
+  if (counts_.count(r) == 0 && !retired_.contains(r)) return false;
+  w.varint(find_or_zero(counts_, r));
+  w.varint(find_or_zero(cleared_, r));
+  retired_.write_projection(w, r);
+  return true;
+}
+
+status gcounter::can_retire(const replica_id& r) const {
+  if (auto ok = check_not_owner(owner_, r); !ok) return ok;
+  if (auto ok = check_not_retired(); !ok) return ok;
+  std::uint64_t own = get(r);
+  if (own > UINT64_MAX - find_or_zero(counts_, owner_))
+    return error(errc::too_large, "cannot retire " + quote_input(r) + ": its count of " + std::to_string(own)
+                                    + " would take this replica's count past 2^64-1");
+  return {};
+}
+
+status gcounter::retire(const replica_id& r, std::uint64_t expires_at_ms) {
+  if (auto ok = can_retire(r); !ok) return ok;
+  if (std::uint64_t own = get(r); own > 0) {
+    auto& mine = counts_[owner_];
+    mine += own;
+    delta_counts_[owner_] = mine;
+  }
+  retired_marker marker{find_or_zero(counts_, r), {}, expires_at_ms};
+  retired_.add(r, marker);
+  delta_retired_.add(r, marker);
+  drop_retired_slots();
+  delta_counts_.erase(r);
+  delta_cleared_.erase(r);
+  return {};
+}
+
+// Version 1: the counts. Version 2: the counts, what resets took away of them, the retired
+// markers.
 void gcounter::write_state(byte_writer& w) const {
   detail::write_counts(w, counts_);
   detail::write_counts(w, cleared_);
+  retired_.write(w);
 }
 
 bool gcounter::read_state(byte_reader& r) {
   cleared_.clear();
+  retired_.clear();
   if (!detail::read_counts(r, counts_, "a gcounter")) return false;
   if (r.version() < 2) return true;
-  if (!detail::read_counts(r, cleared_, "a gcounter's reset counts")) return false;
+  if (!detail::read_counts(r, cleared_, "a gcounter's reset counts") || !retired_.read(r)) return false;
   for (const auto& [actor, taken] : cleared_)
     if (taken > find_or_zero(counts_, actor)) return r.fail("a reset took away more than a replica counted");
+  for (const auto& [actor, marker] : retired_.markers())
+    if (counts_.count(actor.str()) > 0) return r.fail("a count of a retired replica");
   return true;
 }
 
@@ -124,6 +189,41 @@ status pncounter::absorb(const pncounter& other) {
   if (auto ok = negative_.check_increment(down); !ok) return ok;
   (void)positive_.increment(up);
   (void)negative_.increment(down);
+  return {};
+}
+
+std::vector<replica_id> pncounter::origins() const {
+  auto out = positive_.origins();
+  auto more = negative_.origins();
+  out.insert(out.end(), more.begin(), more.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool pncounter::write_origin_projection(byte_writer& w, const replica_id& r) const {
+  bytes positive, negative;
+  bool any = false;
+  {
+    byte_writer pw(positive), nw(negative);
+    any = positive_.write_origin_projection(pw, r);
+    any = negative_.write_origin_projection(nw, r) || any;
+  }
+  if (!any) return false;
+  w.str(positive);
+  w.str(negative);
+  return true;
+}
+
+status pncounter::can_retire(const replica_id& r) const {
+  if (auto ok = positive_.can_retire(r); !ok) return ok;
+  return negative_.can_retire(r);
+}
+
+status pncounter::retire(const replica_id& r, std::uint64_t expires_at_ms) {
+  if (auto ok = can_retire(r); !ok) return ok;
+  (void)positive_.retire(r, expires_at_ms);
+  (void)negative_.retire(r, expires_at_ms);
   return {};
 }
 

@@ -248,6 +248,51 @@ BOOST_AUTO_TEST_CASE(a_valid_envelope_around_a_non_canonical_payload_is_malforme
   BOOST_TEST(result.error().message().find("ascending") != std::string::npos);
 }
 
+// An orset payload with the element "x" kept by dot (a, live_counter), a context range a: 1..top
+// and retired markers for the given (name, top) pairs.
+grove::bytes orset_with_markers(std::uint64_t top, std::uint64_t live_counter,
+                                std::vector<std::pair<std::string, std::uint64_t>> markers) {
+  grove::bytes out;
+  auto payload_at = detail::begin_envelope(out, orset<std::string>::type_name());
+  {
+    byte_writer w(out);
+    w.varint(1);  // actor table
+    w.str("a");
+    w.varint(1);  // ranges
+    w.varint(0);
+    w.varint(top);
+    w.varint(0);  // cloud
+    w.varint(1);  // entries
+    w.str("x");
+    w.varint(1);
+    w.varint(0);
+    w.varint(live_counter);
+    w.varint(markers.size());
+    for (const auto& [name, marker_top] : markers) {
+      w.str(name);
+      w.varint(marker_top);
+      w.varint(0);  // cloud
+      w.varint(9);  // expiry
+    }
+  }
+  detail::finish_envelope(out, payload_at, no_compression);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(retired_markers_out_of_canonical_form_are_malformed) {
+  BOOST_REQUIRE(decode<orset<std::string>>(orset_with_markers(2, 2, {{"a", 1}})));  // canonical: seen past the marker
+  auto message_of = [](const grove::bytes& b) {
+    auto result = decode<orset<std::string>>(b);
+    BOOST_REQUIRE(!result);
+    BOOST_TEST(result.error().code() == errc::malformed);
+    return result.error().message();
+  };
+  BOOST_TEST(message_of(orset_with_markers(1, 1, {{"a", 1}})).find("not canonical") != std::string::npos);
+  BOOST_TEST(message_of(orset_with_markers(2, 1, {{"a", 1}})).find("a live dot of a retired actor")
+             != std::string::npos);
+  BOOST_TEST(message_of(orset_with_markers(2, 2, {{"c", 1}, {"b", 1}})).find("ascending") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(compression_applies_above_the_threshold_only) {
   orset<std::string> small("a"), large("a");
   small.add("x");

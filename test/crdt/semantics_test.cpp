@@ -502,6 +502,143 @@ BOOST_AUTO_TEST_CASE(rga_concurrent_inserts_at_one_position_give_one_order_every
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(retired_incarnations)
+
+template <class T>
+bool names(const T& x, const std::string& r) {
+  auto all = x.origins();
+  return std::find(all.begin(), all.end(), r) != all.end();
+}
+
+BOOST_AUTO_TEST_CASE(gcounter_retire_folds_the_count_into_the_owner_and_drops_the_slot) {
+  gcounter old("n@0"), peer("p");
+  BOOST_REQUIRE(old.increment(3));
+  BOOST_REQUIRE(peer.increment(4));
+  gcounter now("n@1");
+  now.merge(old);
+  now.merge(peer);
+  peer.merge(now);
+  gcounter stale = peer;
+  BOOST_TEST(now.origins() == (std::vector<std::string>{"n@0", "p"}));
+  BOOST_TEST(now.origin_digest("n@0") == peer.origin_digest("n@0"));
+  now.reset_delta();
+  BOOST_REQUIRE(now.retire("n@0", 5000));
+  BOOST_TEST(now.value() == 7u);
+  BOOST_TEST(now.get("n@1") == 3u);
+  BOOST_TEST(now.origins() == (std::vector<std::string>{"n@1", "p"}));
+  peer.merge(now.delta());
+  peer.merge(stale);  // a copy from before the retire: its slot of n@0 is ignored
+  BOOST_TEST(peer.value() == 7u);
+  BOOST_TEST(!names(peer, "n@0"));
+  BOOST_TEST(peer.origin_digest("n@0") == now.origin_digest("n@0"));
+  BOOST_TEST(peer.origin_digest("n@0") != stale.origin_digest("n@0"));
+
+  auto own = now.retire("n@1", 5000);
+  BOOST_REQUIRE(!own);
+  BOOST_TEST(own.error().code() == grove::errc::invalid_argument);
+  // A stale copy of the retired incarnation that runs again is refused, not silently ignored.
+  old.merge(peer);
+  auto again = old.increment();
+  BOOST_REQUIRE(!again);
+  BOOST_TEST(again.error().code() == grove::errc::closed);
+}
+
+BOOST_AUTO_TEST_CASE(orset_retire_waits_for_live_dots_and_then_covers_the_old_ones) {
+  orset<std::string> old("n@0"), peer("p");
+  old.add("x");
+  old.add("y");
+  peer.merge(old);
+  orset<std::string> now("n@1");
+  now.merge(old);
+  auto refused = now.retire("n@0", 5000);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().code() == grove::errc::invalid_argument);
+  BOOST_TEST(refused.error().message().find("2 of its dots") != std::string::npos);
+  orset<std::string> stale = peer;  // holds x and y under n@0's dots
+  now.remove("x");
+  now.add("y");  // y taken over by n@1
+  peer.merge(now);
+  BOOST_REQUIRE(now.retire("n@0", 5000));
+  BOOST_TEST(!names(now, "n@0"));
+  BOOST_TEST(now.kernel().context().actors() == std::vector<replica_ref>{replica_ref("n@1")});
+  peer.merge(now.delta());
+  peer.merge(stale);  // n@0's dot of x counts as seen: x stays removed
+  BOOST_TEST(peer.value() == std::set<std::string>{"y"});
+  BOOST_TEST(peer == now);
+
+  // Once the marker expires, the same stale copy is no longer recognised and x comes back (the
+  // documented gc_grace_seconds behaviour).
+  peer.expire_retired(4999);
+  peer.merge(stale);
+  BOOST_TEST(peer.value() == std::set<std::string>{"y"});
+  peer.expire_retired(5000);
+  peer.merge(stale);
+  BOOST_TEST(peer.value() == (std::set<std::string>{"x", "y"}));
+}
+
+BOOST_AUTO_TEST_CASE(lww_register_retire_only_hides_the_writer_from_origins) {
+  lww_register<std::string> old("n@0");
+  old.set("v");
+  lww_register<std::string> now("n@1");
+  now.merge(old);
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@0"});
+  BOOST_REQUIRE(now.retire("n@0", 1));
+  BOOST_TEST(now.origins().empty());
+  BOOST_TEST(*now.value() == "v");
+  BOOST_TEST(now.writer() == "n@0");
+}
+
+BOOST_AUTO_TEST_CASE(rga_refuses_to_retire_an_incarnation_that_inserted) {
+  rga<std::string> old("n@0");
+  BOOST_REQUIRE(old.insert("x"));
+  rga<std::string> now("n@1");
+  now.merge(old);
+  auto refused = now.retire("n@0", 1);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().message().find("carry its id") != std::string::npos);
+  BOOST_TEST(now.retire("never-seen", 1).has_value());
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@0"});
+}
+
+BOOST_AUTO_TEST_CASE(ormap_retire_is_all_or_nothing_over_keys_and_values) {
+  using set_map = ormap<std::string, orset<std::string>>;
+  set_map old("n@0");
+  old.update("k", [](auto& s) { s.add("a"); });
+  set_map now("n@1");
+  now.merge(old);
+  now.update("k", [](auto&) {});  // the key is taken over, its element is not
+  now.reset_delta();
+  set_map before = now;
+  auto refused = now.retire("n@0", 1);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().message().find("the value of key 'k'") != std::string::npos);
+  BOOST_TEST((now == before));
+  BOOST_TEST(!now.has_delta());
+  now.update("k", [](auto& s) { BOOST_REQUIRE(s.absorb(s)); });
+  BOOST_REQUIRE(now.retire("n@0", 1));
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@1"});
+  set_map peer("p");
+  peer.merge(old);
+  peer.merge(now.delta());
+  BOOST_TEST(peer.origins() == std::vector<std::string>{"n@1"});
+}
+
+// The digest depends only on the projection, never on process-local state (interned pointers,
+// insertion order), so it is the same in every process: pinned here.
+BOOST_AUTO_TEST_CASE(origin_digest_is_the_projection_only_and_stable) {
+  orset<std::string> a("n@1"), b("n@1");
+  a.add("x");
+  b.add("x");
+  orset<std::string> other("q");
+  other.add("z");
+  b.merge(other);
+  BOOST_TEST(a.origin_digest("n@1") == b.origin_digest("n@1"));
+  BOOST_TEST(a.origin_digest("q") != b.origin_digest("q"));
+  BOOST_TEST(a.origin_digest("n@1") == 0x959c1f104cd33809ULL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(clocks)
 
 BOOST_AUTO_TEST_CASE(vector_clock_compare_on_hand_built_cases) {

@@ -11,6 +11,9 @@
 // by maximum like the count). The value is the sum of count minus that part, so a reset makes it
 // 0, increments made elsewhere concurrently with the reset still count, and a stale copy of the
 // counter merged later brings nothing back.
+//
+// Retired incarnations (retired.hpp): retire(r) adds r's count (less what resets took) to the
+// owner's own and drops r's slot; merge ignores slots of retired replicas.
 #pragma once
 
 #include <climits>
@@ -21,6 +24,7 @@
 #include "grove/crdt/binary.hpp"
 #include "grove/crdt/causal_context.hpp"
 #include "grove/crdt/error.hpp"
+#include "grove/crdt/retired.hpp"
 
 namespace grove::crdt {
 
@@ -31,7 +35,9 @@ public:
   static std::string type_name() { return "grove.gcounter"; }
   const replica_id& owner() const { return owner_; }
 
-  /// Adds `n` to this replica's count. Errors: too_large when the value would pass 2^64-1.
+  /// Adds `n` to this replica's count. Errors: too_large when the value would pass 2^64-1; closed
+  /// when this replica's own id was retired (retired.hpp: a replica that restarts takes a fresh
+  /// id, so this means a stale copy of an old incarnation is running).
   status increment(std::uint64_t n = 1);
   /// The sum of all replicas' counts (less what resets took away), saturated at 2^64-1.
   std::uint64_t value() const;
@@ -47,13 +53,23 @@ public:
   /// *this. Errors: too_large, as increment; nothing changes then.
   status absorb(const gcounter& other) { return increment(other.value()); }
 
+  /// See retired.hpp. can_retire's errors: invalid_argument when `r` is the owner; too_large when
+  /// the owner's count cannot take r's; closed when the owner's own id was retired.
+  std::vector<replica_id> origins() const;
+  std::uint64_t origin_digest(const replica_id& r) const { return origin_digest_of(*this, r); }
+  bool write_origin_projection(byte_writer& w, const replica_id& r) const;
+  status can_retire(const replica_id& r) const;
+  status retire(const replica_id& r, std::uint64_t expires_at_ms);
+  void expire_retired(std::uint64_t now_ms) { retired_.expire(now_ms); }
+
   void merge(const gcounter& other);
-  /// The local increments and resets since the last reset_delta(), as a gcounter.
+  /// The local increments, resets and retires since the last reset_delta(), as a gcounter.
   gcounter delta() const;
-  bool has_delta() const { return !delta_counts_.empty(); }
+  bool has_delta() const { return !delta_counts_.empty() || !delta_retired_.empty(); }
   void reset_delta() {
     delta_counts_.clear();
     delta_cleared_.clear();
+    delta_retired_.clear();
   }
 
   void write_state(byte_writer& w) const;
@@ -61,7 +77,7 @@ public:
 
   /// Equal states, whatever the owners and pending deltas.
   friend bool operator==(const gcounter& a, const gcounter& b) {
-    return a.counts_ == b.counts_ && a.cleared_ == b.cleared_;
+    return a.counts_ == b.counts_ && a.cleared_ == b.cleared_ && a.retired_ == b.retired_;
   }
   friend bool operator!=(const gcounter& a, const gcounter& b) { return !(a == b); }
 
@@ -71,13 +87,18 @@ private:
 
   /// Whether `n` can be added to this replica's count (the errors of increment).
   status check_increment(std::uint64_t n) const;
+  /// errc::closed when the owner's own id was retired: its slot is ignored from then on.
+  status check_not_retired() const;
   static void merge_max(count_map& into, const count_map& from);
+  void drop_retired_slots();
 
   replica_id owner_;
   count_map counts_;
   count_map cleared_;  // per replica, the part of its count resets took away; <= its count
+  retired_origins retired_;
   count_map delta_counts_;
   count_map delta_cleared_;
+  retired_origins delta_retired_;
 };
 
 /// pncounter: increments and decrements (Grove.Counter.PNCounter), two gcounters.
@@ -109,6 +130,17 @@ public:
   std::int64_t value() const;
   std::uint64_t positive_total() const { return positive_.value(); }
   std::uint64_t negative_total() const { return negative_.value(); }
+
+  /// See retired.hpp: both totals retire `r`, all or nothing.
+  std::vector<replica_id> origins() const;
+  std::uint64_t origin_digest(const replica_id& r) const { return origin_digest_of(*this, r); }
+  bool write_origin_projection(byte_writer& w, const replica_id& r) const;
+  status can_retire(const replica_id& r) const;
+  status retire(const replica_id& r, std::uint64_t expires_at_ms);
+  void expire_retired(std::uint64_t now_ms) {
+    positive_.expire_retired(now_ms);
+    negative_.expire_retired(now_ms);
+  }
 
   void merge(const pncounter& other) {
     positive_.merge(other.positive_);

@@ -28,8 +28,12 @@
 // Value types: every type with an observed reset (clear) and absorb: orset, dvv_set,
 // mv_register, lww_register, gcounter, pncounter, rga and ormap. gset and twop_set cannot forget
 // an element, so they cannot be map values.
+//
+// Retired incarnations (retired.hpp): the map retires r in its key kernel and in every value,
+// live or erased, that names r, all or nothing; origins() and the projection cover all of them.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,6 +43,7 @@
 
 #include "grove/crdt/crdt_traits.hpp"
 #include "grove/crdt/dot_kernel.hpp"
+#include "grove/crdt/escape.hpp"
 
 namespace grove::crdt {
 
@@ -107,6 +112,64 @@ public:
       if (auto ok = changed.put(key, value); !ok) return ok;
     *this = std::move(changed);
     return {};
+  }
+
+  /// See retired.hpp. can_retire's errors: invalid_argument when `r` is the owner or its dots
+  /// keep keys alive; the error of a value that names `r` (naming its key).
+  std::vector<replica_id> origins() const {
+    auto out = keys_.origins();
+    for (const auto& [key, value] : values_) {
+      auto more = value.origins();
+      out.insert(out.end(), more.begin(), more.end());
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  std::uint64_t origin_digest(const replica_id& r) const { return origin_digest_of(*this, r); }
+  bool write_origin_projection(byte_writer& w, const replica_id& r) const {
+    bytes keys_part;
+    bool keys_name_r = false;
+    {
+      byte_writer kw(keys_part);
+      keys_name_r = keys_.write_origin_projection(kw, r, &value_codec<K>::write);
+    }
+    std::vector<std::pair<const K*, bytes>> named;
+    for (const auto& [key, value] : values_)
+      if (auto part = projection_of(value, r)) named.emplace_back(&key, std::move(*part));
+    if (!keys_name_r && named.empty()) return false;
+    w.str(keys_part);
+    w.varint(named.size());
+    for (const auto& [key, part] : named) {
+      value_codec<K>::write(w, *key);
+      w.str(part);
+    }
+    return true;
+  }
+  status can_retire(const replica_id& r) const {
+    if (auto ok = check_not_owner(owner(), r); !ok) return ok;
+    if (auto ok = keys_.can_retire(r); !ok) return ok;
+    for (const auto& [key, value] : values_) {
+      if (!projection_of(value, r)) continue;
+      if (auto ok = value.can_retire(r); !ok)
+        return error(ok.error().code(), "the value of " + describe(key) + ": " + ok.error().message());
+    }
+    return {};
+  }
+  status retire(const replica_id& r, std::uint64_t expires_at_ms) {
+    if (auto ok = can_retire(r); !ok) return ok;
+    keys_.retire(r, expires_at_ms, delta_keys_);
+    for (auto& [key, value] : values_) {
+      if (!projection_of(value, r)) continue;
+      (void)value.retire(r, expires_at_ms);
+      merge_value(delta_values_, key, value.delta());
+      value.reset_delta();
+    }
+    return {};
+  }
+  void expire_retired(std::uint64_t now_ms) {
+    keys_.expire_retired(now_ms);
+    for (auto& [key, value] : values_) value.expire_retired(now_ms);
   }
 
   bool contains(const K& key) const { return keys_.contains(key); }
@@ -218,6 +281,25 @@ private:
   void record_reset(const K& key, C& value) {
     if (value.has_delta()) merge_value(delta_values_, key, value.delta());
     value.reset_delta();
+  }
+
+  // The projection of `value` on `r`, or nothing if it does not name `r`.
+  static std::optional<bytes> projection_of(const C& value, const replica_id& r) {
+    bytes out;
+    bool names_r = false;
+    {
+      byte_writer w(out);
+      names_r = value.write_origin_projection(w, r);
+    }
+    if (!names_r) return std::nullopt;
+    return out;
+  }
+
+  static std::string describe(const K& key) {
+    if constexpr (std::is_same_v<K, std::string>)
+      return "key " + quote_input(key);
+    else
+      return "a key";
   }
 
   void merge_value(std::map<K, C>& into, const K& key, const C& value) const {

@@ -15,11 +15,13 @@
 namespace grove::crdt {
 
 template <class E>
-class basic_dot_set {
-public:
-  explicit basic_dot_set(const replica_id& owner = {}) : owner_(owner) {}
+class basic_dot_set : public kernel_crdt<E> {
+  using kernel_crdt<E>::owner_;
+  using kernel_crdt<E>::state_;
+  using kernel_crdt<E>::delta_;
 
-  const replica_id& owner() const { return owner_.str(); }
+public:
+  explicit basic_dot_set(const replica_id& owner = {}) : kernel_crdt<E>(owner) {}
 
   /// Adds `x` (again, if present: this refreshes its dot so that it wins over a concurrent remove).
   void add(const E& x) { state_.add(x, owner_, delta_); }
@@ -46,11 +48,6 @@ public:
   const dot_kernel<E>& kernel() const { return state_; }
 
   void merge(const basic_dot_set& other) { state_.join(other.state_); }
-  bool has_delta() const { return !delta_.empty(); }
-  void reset_delta() { delta_.reset(); }
-
-  void write_state(byte_writer& w) const { state_.write(w, &value_codec<E>::write); }
-  bool read_state(byte_reader& r) { return state_.read(r, &value_codec<E>::read); }
 
 protected:
   template <class Derived>
@@ -61,11 +58,6 @@ protected:
   }
 
   friend bool operator==(const basic_dot_set& a, const basic_dot_set& b) { return a.state_ == b.state_; }
-
-private:
-  replica_ref owner_;
-  dot_kernel<E> state_;
-  dot_kernel<E> delta_;
 };
 
 template <class E>

@@ -5,7 +5,9 @@
 // packed into 64 bits (48 bits of ms, 16 of counter); never wall-clock time alone. Equal times are
 // broken by replica id, and (only for explicit duplicate stamps) by value, so merge commutes.
 // `clear()` is an observed reset: it hides every write with a stamp up to the current one (the
-// register keeps only that stamp); a later write shows again.
+// register keeps only that stamp); a later write shows again. Retired incarnations
+// (retired.hpp): nothing accumulates in a register; retire(r) only records r as retired, so that
+// origins() stops naming it even while its write is the current one.
 //
 // mv_register<V> (Grove.Register.MVRegister): keeps every concurrent write; a write replaces the
 // values it has observed. Built on dot_kernel.
@@ -64,6 +66,29 @@ public:
     return {};
   }
 
+  /// See retired.hpp. can_retire's error: invalid_argument when `r` is the owner.
+  std::vector<replica_id> origins() const {
+    if ((!value_ && !cleared_) || retired_.contains(writer_)) return {};
+    return {writer_};
+  }
+  std::uint64_t origin_digest(const replica_id& r) const { return origin_digest_of(*this, r); }
+  bool write_origin_projection(byte_writer& w, const replica_id& r) const {
+    bool wrote_current = (value_ || cleared_) && writer_ == r;
+    if (!wrote_current && !retired_.contains(r)) return false;
+    w.u8(wrote_current ? 1 : 0);
+    if (wrote_current) write_stamped_value(w);
+    retired_.write_projection(w, r);
+    return true;
+  }
+  status can_retire(const replica_id& r) const { return check_not_owner(owner_, r); }
+  status retire(const replica_id& r, std::uint64_t expires_at_ms) {
+    if (auto ok = can_retire(r); !ok) return ok;
+    retired_.add(r, retired_marker{0, {}, expires_at_ms});
+    dirty_ = true;
+    return {};
+  }
+  void expire_retired(std::uint64_t now_ms) { retired_.expire(now_ms); }
+
   /// The current value (empty before the first write and after clear()).
   const std::optional<V>& value() const { return value_; }
   /// The time part of the current stamp (0 before the first write).
@@ -72,6 +97,7 @@ public:
   const replica_id& writer() const { return writer_; }
 
   void merge(const lww_register& other) {
+    if (!other.retired_.empty()) retired_.join(other.retired_);
     bool replaces =
       other.value_ ? wins(other.time_, other.writer_, *other.value_) : other.cleared_ && clear_wins(other);
     if (!replaces) return;
@@ -80,7 +106,8 @@ public:
     time_ = other.time_;
     writer_ = other.writer_;
   }
-  /// The whole register if this replica wrote since the last reset_delta(), else an empty one.
+  /// The whole register if this replica wrote or retired since the last reset_delta(), else an
+  /// empty one.
   lww_register delta() const {
     lww_register d(owner_);
     if (dirty_) d.merge(*this);
@@ -89,14 +116,11 @@ public:
   bool has_delta() const { return dirty_; }
   void reset_delta() { dirty_ = false; }
 
-  /// Presence flag (0 never written, 1 a value, 2 cleared; 2 since format version 2), then the
-  /// stamp and the value.
+  /// Presence flag (0 never written, 1 a value, 2 cleared), the stamp and the value, then the
+  /// retired markers. Format 1 had neither the cleared state nor the markers.
   void write_state(byte_writer& w) const {
-    w.u8(value_ ? 1 : cleared_ ? 2 : 0);
-    if (!value_ && !cleared_) return;
-    w.varint(time_);
-    w.str(writer_);
-    if (value_) value_codec<V>::write(w, *value_);
+    write_stamped_value(w);
+    retired_.write(w);
   }
   bool read_state(byte_reader& r) {
     std::uint8_t present = 0;
@@ -105,23 +129,33 @@ public:
     cleared_ = false;
     time_ = 0;
     writer_.clear();
+    retired_.clear();
     if (present > (r.version() < 2 ? 1 : 2)) return r.fail("bad presence flag");
-    if (present == 0) return true;
-    if (!r.varint(time_) || !r.str(writer_)) return false;
+    if (present != 0 && (!r.varint(time_) || !r.str(writer_))) return false;
     cleared_ = present == 2;
-    if (cleared_) return true;
-    V x{};
-    if (!value_codec<V>::read(r, x)) return false;
-    value_ = std::move(x);
-    return true;
+    if (present == 1) {
+      V x{};
+      if (!value_codec<V>::read(r, x)) return false;
+      value_ = std::move(x);
+    }
+    return r.version() < 2 || retired_.read(r);
   }
 
   friend bool operator==(const lww_register& a, const lww_register& b) {
-    return a.value_ == b.value_ && a.cleared_ == b.cleared_ && a.time_ == b.time_ && a.writer_ == b.writer_;
+    return a.value_ == b.value_ && a.cleared_ == b.cleared_ && a.time_ == b.time_ && a.writer_ == b.writer_
+           && a.retired_ == b.retired_;
   }
   friend bool operator!=(const lww_register& a, const lww_register& b) { return !(a == b); }
 
 private:
+  void write_stamped_value(byte_writer& w) const {
+    w.u8(value_ ? 1 : cleared_ ? 2 : 0);
+    if (!value_ && !cleared_) return;
+    w.varint(time_);
+    w.str(writer_);
+    if (value_) value_codec<V>::write(w, *value_);
+  }
+
   // Whether a write stamped (time, writer) replaces the current state. A cleared state hides
   // every write up to its stamp.
   bool wins(std::uint64_t time, const replica_id& writer, const V& x) const {
@@ -141,18 +175,22 @@ private:
   std::optional<hybrid_logical_clock> clock_;
   std::optional<V> value_;
   bool cleared_ = false;  // value_ was cleared; time_ and writer_ are the stamp of the clear
+  retired_origins retired_;
   std::uint64_t time_ = 0;
   replica_id writer_;
   bool dirty_ = false;
 };
 
 template <class V>
-class mv_register {
+class mv_register : public kernel_crdt<V> {
+  using kernel_crdt<V>::owner_;
+  using kernel_crdt<V>::state_;
+  using kernel_crdt<V>::delta_;
+
 public:
-  explicit mv_register(const replica_id& owner = {}) : owner_(owner) {}
+  explicit mv_register(const replica_id& owner = {}) : kernel_crdt<V>(owner) {}
 
   static std::string type_name() { return "grove.mv_register<" + value_codec<V>::name() + ">"; }
-  const replica_id& owner() const { return owner_.str(); }
 
   /// Writes `x`, replacing every value observed here.
   void set(const V& x) {
@@ -198,19 +236,9 @@ public:
     d.state_ = delta_;
     return d;
   }
-  bool has_delta() const { return !delta_.empty(); }
-  void reset_delta() { delta_.reset(); }
-
-  void write_state(byte_writer& w) const { state_.write(w, &value_codec<V>::write); }
-  bool read_state(byte_reader& r) { return state_.read(r, &value_codec<V>::read); }
 
   friend bool operator==(const mv_register& a, const mv_register& b) { return a.state_ == b.state_; }
   friend bool operator!=(const mv_register& a, const mv_register& b) { return !(a == b); }
-
-private:
-  replica_ref owner_;
-  dot_kernel<V> state_;
-  dot_kernel<V> delta_;
 };
 
 }  // namespace grove::crdt
