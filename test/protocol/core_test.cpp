@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "grove/crdt/gcounter.hpp"
 #include "membership/addresses.hpp"
 #include "membership/tombstones.hpp"
 #include "replica/pruning.hpp"
 #include "replica/quorum.hpp"
+#include "replica/replica_core.hpp"
 
 using namespace std::chrono_literals;
 using grove::actors::consistency_level;
@@ -132,4 +134,65 @@ BOOST_AUTO_TEST_CASE(a_blocked_predecessor_is_tried_again_after_a_change_and_the
   p.fired();
   p.arm(out);
   BOOST_TEST(out.timers.size() == 2u);
+}
+
+// -- replica_core: a message in, the effects out ----------------------------------------------------
+
+namespace {
+
+std::unique_ptr<replica::replica_core> counter_core(const std::string& replica_id) {
+  replica::core_options o;
+  o.replica_id = replica_id;
+  o.group = grove::storage::group_key{"counter", "c"};
+  return std::make_unique<replica::replica_core>(
+    o, replica_id + "@00000000000000a1", [](const std::string& owner) -> std::unique_ptr<grove::actors::crdt_slot> {
+      return std::make_unique<grove::actors::typed_slot<grove::crdt::gcounter>>(owner);
+    });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_write_at_all_fails_at_its_deadline_counting_known_replicas_that_are_down) {
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  BOOST_TEST(out.join);
+  core->replicas_known({"b", "c"}, out);  // membership knows them; neither is connected
+  out = {};
+  grove::actors::write_request w{{grove::crdt::operation{"increment", {"1"}}}, {consistency_level::all, 100}};
+  auto now = core->write(w, 7, 1ms, out);
+  BOOST_REQUIRE(now.has_value());
+  BOOST_TEST(!now->has_value());  // not answered now: it waits for b and c
+  const replica::timer_request* deadline = nullptr;
+  for (const auto& t : out.timers)
+    if (t.kind == replica::timer_kind::write_deadline) deadline = &t;
+  BOOST_REQUIRE(deadline != nullptr);
+  BOOST_TEST(deadline->delay.count() == 100);
+  auto id = deadline->id;
+  out = {};
+  core->on_timer(replica::timer_kind::write_deadline, id, 101ms, out);
+  BOOST_REQUIRE(out.replies.size() == 1u);
+  const auto& reply = out.replies.front();
+  BOOST_TEST(reply.id == 7u);
+  BOOST_TEST(!reply.outcome);
+  BOOST_TEST(reply.count.acks == 1u);
+  BOOST_TEST(reply.count.replicas == 3u);
+  BOOST_TEST(reply.needed == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {
+  auto core = counter_core("b");
+  replica::effects out;
+  core->start(0ms, out);
+  core->replicas_known({"a", "c"}, out);
+  core->peer_up(1, true, 0ms, out);
+  out = {};
+  core->receive(1, grove::actors::retire_query{"counter:c", "a@0000000000000001"}, 5ms, out);
+  const grove::actors::retire_answer* answer = nullptr;
+  for (const auto& send : out.sends)
+    if (send.to == 1) answer = std::get_if<grove::actors::retire_answer>(&send.message);
+  BOOST_REQUIRE(answer != nullptr);
+  BOOST_TEST(answer->from == "b@00000000000000a1");
+  BOOST_TEST(answer->origin == "a@0000000000000001");
+  BOOST_TEST((answer->replicas == std::vector<std::string>{"a", "b", "c"}));
 }
