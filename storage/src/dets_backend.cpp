@@ -498,7 +498,12 @@ private:
     MDB_val value;
     int rc = mdb_get(txn.get(), main, &key, &value);
     if (rc == MDB_NOTFOUND) {
-      if (!fresh) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
+      // An LMDB file holding nothing is what a crash leaves between LMDB's creation of the file and
+      // the commit of the format record: it becomes a store, as an empty file does.
+      MDB_stat st{};
+      bool holds_nothing = mdb_stat(txn.get(), main, &st) == 0 && st.ms_entries == 0;
+      if (!fresh && !holds_nothing) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
+      if (read_only_) return {};
       MDB_val mark = as_val(format_value);
       if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot initialise " + path_);
       if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot initialise " + path_);

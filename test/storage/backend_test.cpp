@@ -179,6 +179,24 @@ BOOST_AUTO_TEST_CASE(an_lmdb_file_that_is_not_a_grove_store_is_refused) {
   BOOST_TEST(r.error().message().find("not a Grove store") != std::string::npos);
 }
 
+// What a kill -9 between LMDB's creation of a file and the commit of the format record leaves
+// (storage_crash_test met it now and then as "an LMDB file but not a Grove store"): an LMDB file
+// holding nothing. It becomes a store, as an empty file does.
+BOOST_AUTO_TEST_CASE(an_lmdb_file_holding_nothing_becomes_a_store) {
+  temp_dir dir;
+  auto path = dir.file("interrupted.grove");
+  MDB_env* env = nullptr;
+  mdb_env_create(&env);
+  BOOST_REQUIRE(mdb_env_open(env, path.c_str(), MDB_NOSUBDIR, 0600) == 0);  // writes LMDB's meta pages
+  mdb_env_close(env);
+  auto b = open_dets(dets_at(path));
+  BOOST_REQUIRE_MESSAGE(b, (b ? "" : b.error().to_string()));
+  grove::crdt::gcounter c("a");
+  BOOST_REQUIRE(c.increment(3));
+  BOOST_REQUIRE(save(**b, group_key{"counter", "after"}, c));
+  BOOST_TEST((*load<grove::crdt::gcounter>(**b, group_key{"counter", "after"}))->value() == 3u);
+}
+
 namespace {
 
 // The format record of a store file, read with LMDB directly ("" when there is none).

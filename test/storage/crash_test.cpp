@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(after_kill_9_in_write_behind_mode_every_group_holds_a_valid
       kill_during_saves(opts, static_cast<std::uint64_t>(round) * 1'000'000 + 1,
                         std::chrono::milliseconds(20 + rng() % 100));
       auto b = open_dets(opts);
-      BOOST_REQUIRE(b);
+      BOOST_REQUIRE_MESSAGE(b, "reopen failed: " + (b ? std::string() : b.error().to_string()));
       auto listed = (*b)->list_groups();
       BOOST_REQUIRE(listed);
       for (const auto& key : *listed) {

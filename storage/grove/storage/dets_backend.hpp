@@ -8,8 +8,9 @@
 // format is errc::unsupported_version naming both. A file that is not a store (an LMDB file of
 // someone else, anything else) is refused with errc::not_a_store, and the refusal leaves the
 // directory as it was (a file that does not start like an LMDB file is refused before LMDB opens
-// it; a lock file made by the refused open is removed). An existing empty file becomes a new store: a crash while a
-// store is being created leaves one, and refusing it would strand the user; nothing can be lost by it. Files are
+// it; a lock file made by the refused open is removed). An existing empty file, or an LMDB file holding nothing,
+// becomes a new store: a crash while a store is being created leaves one, and refusing it would strand the user;
+// nothing can be lost by it. Files are
 // created with mode 0600.
 //
 // Durability (of every write: saves, log appends, truncations, erases alike):
