@@ -119,7 +119,9 @@ public:
   std::vector<replica_id> origins() const { return {}; }
   std::uint64_t origin_digest(const replica_id&) const { return projection_digest({}); }
   bool write_origin_projection(byte_writer&, const replica_id&) const { return false; }
-  status can_retire(const replica_id& r) const { return check_not_owner(static_cast<const Derived&>(*this).owner(), r); }
+  status can_retire(const replica_id& r) const {
+    return check_not_owner(static_cast<const Derived&>(*this).owner(), r);
+  }
   status retire(const replica_id& r, std::uint64_t) { return can_retire(r); }
   void expire_retired(std::uint64_t) {}
 };
