@@ -171,22 +171,23 @@ private:
   void join_entries(const dot_kernel& other) {
     entry_map out;
     out.expect(entries_.size() + other.entries_.size());
+    seen_lookup seen_here(*this), seen_there(other);
     typename entry_map::drain mine(entries_);
     auto theirs = other.entries_.begin(), theirs_end = other.entries_.end();
     while (!mine.done() || theirs != theirs_end) {
       int order = mine.done() ? 1 : theirs == theirs_end ? -1 : compare_keys(mine.current().first, theirs->first);
       if (order > 0) {
-        dot_list added = unseen(theirs->second, *this);
+        dot_list added = unseen(theirs->second, seen_here);
         if (!added.empty()) out.push_back(theirs->first, std::move(added));
         ++theirs;
         continue;
       }
       auto& [key, dots] = mine.current();
       if (order < 0) {
-        keep_unseen(dots, other);
+        keep_unseen(dots, seen_there);
       } else {
         if (dots != theirs->second)  // equal dots (the common case) stay as they are
-          dots = join_dots(dots, *this, theirs->second, other);
+          dots = join_dots(dots, seen_here, theirs->second, seen_there);
         ++theirs;
       }
       if (!dots.empty()) out.push_back(std::move(key), std::move(dots));
@@ -313,28 +314,52 @@ private:
       return a < b ? -1 : b < a ? 1 : 0;
   }
 
-  static dot_list unseen(const dot_list& dots, const dot_kernel& by) {
+  // seen() for the many dots of one join: remembers the range of the last actor asked about (a
+  // kernel's dots come in runs of one actor), and answers from it alone when the kernel has no
+  // cloud and no markers to look at.
+  class seen_lookup {
+  public:
+    explicit seen_lookup(const dot_kernel& kernel)
+        : kernel_(kernel), ranges_only_(kernel.context_.cloud().empty() && kernel.retired_.empty()) {}
+    bool operator()(const dot& d) {
+      if (!known_ || d.actor != actor_) {
+        known_ = true;
+        actor_ = d.actor;
+        top_ = kernel_.context_.top(d.actor);
+      }
+      if (d.counter <= top_) return true;
+      return !ranges_only_ && kernel_.seen(d);
+    }
+
+  private:
+    const dot_kernel& kernel_;
+    bool ranges_only_;
+    bool known_ = false;
+    replica_ref actor_;
+    std::uint64_t top_ = 0;  // kernel_.context_.top(actor_)
+  };
+
+  static dot_list unseen(const dot_list& dots, seen_lookup& seen) {
     dot_list out;
     for (const auto& d : dots)
-      if (!by.seen(d)) out.push_back(d);
+      if (!seen(d)) out.push_back(d);
     return out;
   }
 
-  static void keep_unseen(dot_list& dots, const dot_kernel& other) {
-    auto gone = [&](const dot& d) { return other.seen(d); };
-    dots.erase(std::remove_if(dots.begin(), dots.end(), gone), dots.end());
+  static void keep_unseen(dot_list& dots, seen_lookup& seen) {
+    dots.erase(std::remove_if(dots.begin(), dots.end(), [&](const dot& d) { return seen(d); }), dots.end());
   }
 
-  static dot_list join_dots(const dot_list& a, const dot_kernel& a_side, const dot_list& b, const dot_kernel& b_side) {
+  static dot_list join_dots(const dot_list& a, seen_lookup& a_side, const dot_list& b, seen_lookup& b_side) {
     dot_list out;
     auto i = a.begin();
     auto j = b.begin();
     while (i != a.end() || j != b.end()) {
       if (j == b.end() || (i != a.end() && *i < *j)) {
-        if (!b_side.seen(*i)) out.push_back(*i);
+        if (!b_side(*i)) out.push_back(*i);
         ++i;
       } else if (i == a.end() || *j < *i) {
-        if (!a_side.seen(*j)) out.push_back(*j);
+        if (!a_side(*j)) out.push_back(*j);
         ++j;
       } else {
         out.push_back(*i);
