@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <new>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -25,8 +26,8 @@ public:
   using value_type = std::pair<K, V>;
   /// A leaf splits in two when it passes max_leaf entries; appends in order fill leaves to
   /// fill_leaf, so that later inserts find room.
-  static constexpr std::size_t max_leaf = 128;
-  static constexpr std::size_t fill_leaf = 96;
+  static constexpr std::size_t max_leaf = 64;
+  static constexpr std::size_t fill_leaf = 48;
 
 private:
   using leaf = std::vector<value_type>;
@@ -119,11 +120,21 @@ public:
     auto it = lower_bound(items, key);
     if (it != items.end() && !(key < it->first)) return {&it->second, false};
     auto pos = static_cast<std::size_t>(it - items.begin());
-    // Appended, then rotated into place: vector::emplace in the middle builds a temporary, which
-    // GCC 12 takes for uninitialized in absl::InlinedVector (-Wmaybe-uninitialized).
-    items.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
-                       std::forward_as_tuple(std::forward<Args>(args)...));
-    std::rotate(items.begin() + static_cast<std::ptrdiff_t>(pos), items.end() - 1, items.end());
+    if (pos == items.size()) {
+      items.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                         std::forward_as_tuple(std::forward<Args>(args)...));
+    } else {
+      // The entries from `pos` on move up one and the new value is built in the gap. Not
+      // vector::emplace nor a move from a new value: GCC 12 takes an empty absl::InlinedVector
+      // that is moved for uninitialized (-Wmaybe-uninitialized).
+      static_assert(std::is_nothrow_constructible_v<V, Args...>, "the value is rebuilt in place");
+      items.push_back(std::move(items.back()));
+      std::move_backward(items.begin() + static_cast<std::ptrdiff_t>(pos), items.end() - 2, items.end() - 1);
+      items[pos].first = key;
+      V& gap = items[pos].second;
+      gap.~V();
+      ::new (static_cast<void*>(&gap)) V(std::forward<Args>(args)...);
+    }
     ++size_;
     if (items.size() <= max_leaf) return {&items[pos].second, true};
     return {split(i, pos), true};
