@@ -181,9 +181,16 @@ public:
     return out;
   }
   /// Whether any dot of `actor` has been seen.
-  bool names(const replica_ref& actor) const {
+  bool names(const replica_ref& actor) const { return find_range(actor) != ranges_.end() || in_cloud(actor); }
+  /// Whether a dot of `actor` was seen out of order (is in the cloud).
+  bool in_cloud(const replica_ref& actor) const {
     auto it = cloud_.lower_bound(dot{actor, 0});
-    return find_range(actor) != ranges_.end() || (it != cloud_.end() && it->actor == actor);
+    return it != cloud_.end() && it->actor == actor;
+  }
+  /// The lowest and highest counters of `actor` in the cloud; {1, 0} (an empty interval) if none.
+  std::pair<std::uint64_t, std::uint64_t> cloud_bounds(const replica_ref& actor) const {
+    if (!in_cloud(actor)) return {1, 0};
+    return {cloud_.lower_bound(dot{actor, 0})->counter, std::prev(cloud_.upper_bound(dot{actor, UINT64_MAX}))->counter};
   }
   /// Forgets every dot of `actor`.
   void erase_actor(const replica_ref& actor) {

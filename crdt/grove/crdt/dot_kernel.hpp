@@ -15,6 +15,9 @@
 
 #include <absl/container/inlined_vector.h>
 
+#include <functional>
+#include <vector>
+
 #include "grove/crdt/causal_context.hpp"
 #include "grove/crdt/entry_store.hpp"
 #include "grove/crdt/escape.hpp"
@@ -61,10 +64,14 @@ public:
   }
 
   /// Join: a dot survives if both sides have it, or one side has it and the other has not seen
-  /// it. Linear in the sizes of both kernels.
+  /// it. Linear in the sizes of both kernels; a small `other` (a delta) is joined in place, a
+  /// check per entry here and a lookup per entry there, not a rebuild of this kernel's entries.
   void join(const dot_kernel& other) {
     if (&other == this) return;  // idempotent (and join_entries moves this kernel's entries out)
-    join_entries(other);
+    if (other.entries_.size() * 8 <= entries_.size())
+      join_entries_in_place(other);
+    else
+      join_entries(other);
     context_.join(other.context_);
     if (!other.retired_.empty()) retired_.join(other.retired_);
     normalize_retired();
@@ -196,6 +203,33 @@ private:
     entries_ = std::move(out);
   }
 
+  // The entries part of join for a small `other`: its entries are looked up here, and this
+  // kernel's entries are only checked (a dot the other side has not seen stays), so only the keys
+  // that change are touched. Against both sides' contexts and markers as they were before.
+  void join_entries_in_place(const dot_kernel& other) {
+    seen_lookup seen_here(*this), seen_there(other);
+    std::vector<std::pair<K, dot_list>> changed;  // new dots of a key (none: the key goes)
+    for (const auto& [key, theirs] : other.entries_) {
+      if (const dot_list* mine = entries_.find(key)) {
+        if (*mine != theirs) changed.emplace_back(key, join_dots(*mine, seen_here, theirs, seen_there));
+      } else if (dot_list added = unseen(theirs, seen_here); !added.empty()) {
+        changed.emplace_back(key, std::move(added));
+      }
+    }
+    for (const auto& [key, dots] : entries_) {
+      if (std::none_of(dots.begin(), dots.end(), std::ref(seen_there)) || other.entries_.find(key)) continue;
+      dot_list kept = dots;
+      keep_unseen(kept, seen_there);
+      changed.emplace_back(key, std::move(kept));
+    }
+    for (auto& [key, dots] : changed) {
+      if (dots.empty())
+        entries_.erase(key);
+      else
+        *entries_.try_emplace(key).first = std::move(dots);
+    }
+  }
+
   // Adds the marker's dots to the context entry of `actor`: the canonical form of an actor seen
   // beyond its marker. An owner whose id was retired (against the protocol of retired.hpp) does
   // this before its next dot, so it goes on past everything the marker has seen and never
@@ -314,29 +348,34 @@ private:
       return a < b ? -1 : b < a ? 1 : 0;
   }
 
-  // seen() for the many dots of one join: remembers the range of the last actor asked about (a
-  // kernel's dots come in runs of one actor), and answers from it alone when the kernel has no
-  // cloud and no markers to look at.
+  // seen() for the many dots of one join: remembers what the kernel has seen of the last actor
+  // asked about (a kernel's dots come in runs of one actor): its range, the bounds of its cloud
+  // dots, whether it has a marker. Most dots are answered from those alone.
   class seen_lookup {
   public:
-    explicit seen_lookup(const dot_kernel& kernel)
-        : kernel_(kernel), ranges_only_(kernel.context_.cloud().empty() && kernel.retired_.empty()) {}
-    bool operator()(const dot& d) {
-      if (!known_ || d.actor != actor_) {
-        known_ = true;
-        actor_ = d.actor;
-        top_ = kernel_.context_.top(d.actor);
-      }
+    explicit seen_lookup(const dot_kernel& kernel) : kernel_(kernel) {}
+    GROVE_HOT bool operator()(const dot& d) {
+      if (!known_ || d.actor != actor_) remember(d.actor);
       if (d.counter <= top_) return true;
-      return !ranges_only_ && kernel_.seen(d);
+      if (!has_marker_ && (d.counter < cloud_.first || d.counter > cloud_.second)) return false;
+      return kernel_.seen(d);
     }
 
   private:
+    void remember(const replica_ref& actor) {
+      known_ = true;
+      actor_ = actor;
+      top_ = kernel_.context_.top(actor);
+      cloud_ = kernel_.context_.cloud_bounds(actor);
+      has_marker_ = kernel_.retired_.contains(actor);
+    }
+
     const dot_kernel& kernel_;
-    bool ranges_only_;
     bool known_ = false;
     replica_ref actor_;
-    std::uint64_t top_ = 0;  // kernel_.context_.top(actor_)
+    std::uint64_t top_ = 0;                            // kernel_.context_.top(actor_)
+    std::pair<std::uint64_t, std::uint64_t> cloud_{};  // kernel_.context_.cloud_bounds(actor_)
+    bool has_marker_ = false;
   };
 
   static dot_list unseen(const dot_list& dots, seen_lookup& seen) {
