@@ -1,7 +1,9 @@
-// CRDT and codec benchmarks: orset merge, and encode/decode of a large orset (MB/s of encoded
-// bytes, encoded size), plain and with zstd at several levels.
+// CRDT and codec benchmarks: orset merges (two 100k-element states; a small delta into a
+// 100k-element state), and encode/decode of a large orset (MB/s of encoded bytes, encoded size),
+// plain and with zstd at several levels.
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "grove/crdt/all.hpp"
 #include "support/json_lines.hpp"
@@ -43,6 +45,36 @@ void orset_merge_100k(benchmark::State& state) {
   state.counters["shared"] = 50'000;
 }
 BENCHMARK(orset_merge_100k)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// A replica of 100,000 elements merges a stream of deltas from a peer that has seen all of them,
+// each of 10 adds of new elements and 10 removes of existing ones, one delta per iteration (the
+// replica stays at 100,000 elements). The merge walks the whole state (dot_kernel.hpp), so this is
+// what a delta costs next to merging a full state.
+void orset_merge_delta_into_100k(benchmark::State& state) {
+  constexpr int deltas = 2'000;
+  auto target = make_set("replica-a", 0, 100'000);
+  orset<std::string> peer("replica-b");
+  peer.merge(target);
+  std::vector<orset<std::string>> stream;
+  for (int d = 0; d < deltas; ++d) {
+    peer.reset_delta();
+    for (int i = 0; i < 10; ++i) peer.add("new" + std::to_string(d * 10 + i));
+    for (int i = 0; i < 10; ++i) peer.remove("e" + std::to_string(d * 10 + i));
+    stream.push_back(peer.delta());
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    target.merge(stream[next++]);
+    auto stop = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(stop - start).count());
+  }
+  if (target.size() != 100'000 || target.contains("e0") || !target.contains("new0"))
+    state.SkipWithError("the merges did not apply the deltas");
+  state.counters["elements"] = 100'000;
+  state.counters["changes_per_delta"] = 20;
+}
+BENCHMARK(orset_merge_delta_into_100k)->UseManualTime()->Iterations(2'000)->Unit(benchmark::kMicrosecond);
 
 codec_options options_for(int level) {
   codec_options opts;

@@ -37,6 +37,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(merge_is_commutative_associative_and_idempotent, T
       BOOST_TEST((merged(merged(a, b), c) == merged(a, merged(b, c))));
       BOOST_TEST((merged(a, a) == a));
       BOOST_TEST((merged(merged(a, b), b) == merged(a, b)));
+      T itself = a;
+      itself.merge(itself);  // the same object on both sides
+      BOOST_TEST((itself == a));
     }
   }
 }
@@ -128,6 +131,74 @@ BOOST_AUTO_TEST_CASE(ormap_put_never_loses_an_element) {
           auto got = merged_value->value();
           BOOST_TEST(std::includes(got.begin(), got.end(), put_elements.begin(), put_elements.end()));
         }
+      }
+    }
+  }
+}
+
+// Joins against the definition (a dot survives if both sides have it, or one has it and the other
+// has not seen it), in both directions: a small delta into a large set and a large set into it,
+// deltas made of several changes (adds, re-adds, removes, clears), and states that merged other
+// replicas' deltas first.
+namespace {
+
+using live_dots = std::map<std::string, std::set<dot>>;
+
+live_dots live_of(const dot_kernel<std::string>& k) {
+  live_dots out;
+  for (const auto& [key, dots] : k.entries()) out[key].insert(dots.begin(), dots.end());
+  return out;
+}
+
+live_dots joined_by_definition(const dot_kernel<std::string>& a, const dot_kernel<std::string>& b) {
+  auto mine = live_of(a), theirs = live_of(b);
+  live_dots out;
+  for (const auto& [key, dots] : mine)
+    for (const auto& d : dots)
+      if (theirs[key].count(d) > 0 || !b.seen(d)) out[key].insert(d);
+  for (const auto& [key, dots] : theirs)
+    for (const auto& d : dots)
+      if (!a.seen(d)) out[key].insert(d);
+  for (auto it = out.begin(); it != out.end();) it = it->second.empty() ? out.erase(it) : std::next(it);
+  return out;
+}
+
+void random_changes(orset<std::string>& x, rng& g, int n, std::size_t words) {
+  for (int i = 0; i < n; ++i) {
+    auto word = "w" + std::to_string(pick(g, words));
+    if (chance(g, 0.65))
+      x.add(word);
+    else if (chance(g, 0.97))
+      x.remove(word);
+    else
+      x.clear();
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(kernel_joins_follow_the_definition) {
+  for (int run = 0; run < runs_per_property; ++run) {
+    auto seed = base_seed() + static_cast<std::uint64_t>(run);
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      rng g(seed);
+      orset<std::string> big("a"), other("b"), third("c");
+      random_changes(big, g, 400, 300);
+      other.merge(big);
+      third.merge(big);
+      random_changes(third, g, 20, 300);
+      big.merge(third.delta());  // concurrency: big has seen some of third's changes
+      other.reset_delta();
+      random_changes(other, g, 1 + static_cast<int>(pick(g, 8)), 320);
+      for (const orset<std::string>& incoming : {other.delta(), other, third}) {
+        auto expected = joined_by_definition(big.kernel(), incoming.kernel());
+        orset<std::string> joined = big;
+        joined.merge(incoming);
+        BOOST_TEST((live_of(joined.kernel()) == expected));
+        // The other direction: the delta (or state) takes in the big set.
+        orset<std::string> reverse = incoming;
+        reverse.merge(big);
+        BOOST_TEST((live_of(reverse.kernel()) == expected));
       }
     }
   }
@@ -304,6 +375,47 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(retiring_old_incarnations_converges_and_keeps_the_
           }
         }
       }
+    }
+  }
+}
+
+// The container under every dot kernel against std::map: thousands of random inserts, erases and
+// lookups (leaves split past 128 entries and join below 32), then appends in order and a drain.
+BOOST_AUTO_TEST_CASE(entry_store_behaves_as_a_sorted_map) {
+  for (int run = 0; run < 20; ++run) {
+    auto seed = base_seed() + static_cast<std::uint64_t>(run);
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      rng g(seed);
+      entry_store<std::string, int> store;
+      std::map<std::string, int> model;
+      for (int step = 0; step < 6000; ++step) {
+        auto key = "k" + std::to_string(pick(g, 1500));
+        auto action = pick(g, 10);
+        if (action < 6) {
+          auto [value, inserted] = store.try_emplace(key, step);
+          BOOST_TEST(inserted == model.emplace(key, step).second);
+          BOOST_TEST(*value == model.at(key));
+        } else if (action < 9) {
+          BOOST_TEST(store.erase(key) == (model.erase(key) == 1));
+        } else {
+          const int* found = store.find(key);
+          BOOST_TEST((found != nullptr) == (model.count(key) == 1));
+        }
+      }
+      BOOST_TEST(store.size() == model.size());
+      BOOST_TEST(std::equal(store.begin(), store.end(), model.begin(), model.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first && a.second == b.second; }));
+
+      entry_store<std::string, int> appended;
+      appended.expect(model.size());
+      for (const auto& [key, value] : model) appended.push_back(key, value);
+      BOOST_TEST((appended == store));
+      std::vector<std::string> drained;
+      for (typename entry_store<std::string, int>::drain d(appended); !d.done(); d.next())
+        drained.push_back(d.current().first);
+      BOOST_TEST(appended.empty());
+      BOOST_TEST(drained.size() == model.size());
+      BOOST_TEST(std::is_sorted(drained.begin(), drained.end()));
     }
   }
 }

@@ -5,6 +5,9 @@
 // The reader never trusts a count: `read_count` refuses a count larger than the bytes left could
 // hold, so a corrupt count cannot turn into a huge allocation.
 //
+// The readers and writers of single values are marked GROVE_HOT: called once or more per element
+// of states of a million elements, they must be inlined, and GCC does not always do it alone.
+//
 // Payload format versions (the envelope's version byte, codec.hpp): encode writes
 // `codec_version`; decode reads every version from `oldest_codec_version` on, and a type whose
 // layout changed asks its reader which version it is reading.
@@ -20,6 +23,12 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+
+#if defined(__GNUC__)
+#define GROVE_HOT [[gnu::always_inline]] inline
+#else
+#define GROVE_HOT inline
+#endif
 
 namespace grove {
 
@@ -48,17 +57,7 @@ public:
     out_[used_++] = static_cast<char>(x);
   }
 
-  void varint(std::uint64_t x) {
-    reserve(10);
-    char* p = &out_[used_];
-    char* start = p;
-    while (x >= 0x80) {
-      *p++ = static_cast<char>((x & 0x7f) | 0x80);
-      x >>= 7;
-    }
-    *p++ = static_cast<char>(x);
-    used_ += static_cast<std::size_t>(p - start);
-  }
+  void varint(std::uint64_t x) { commit(put_varint(claim(10), x)); }
 
   void svarint(std::int64_t x) { varint((static_cast<std::uint64_t>(x) << 1) ^ static_cast<std::uint64_t>(x >> 63)); }
 
@@ -87,12 +86,47 @@ public:
   /// Trims the string to the bytes written so far.
   void flush() { out_.resize(used_); }
 
-private:
+  /// Bytes written so far (the output's initial bytes included).
+  std::size_t written() const { return used_; }
+
+  // Hot loops write through a local cursor (a write through the writer's own members would make
+  // the compiler reload them after every byte): claim room for up to `n` bytes, write with the
+  // put_* functions, then commit where they ended.
+  char* claim(std::size_t n) {
+    reserve(n);
+    return &out_[used_];
+  }
+  void commit(const char* end) { used_ = static_cast<std::size_t>(end - out_.data()); }
+  GROVE_HOT static char* put_varint(char* p, std::uint64_t x) {
+    while (x >= 0x80) {
+      *p++ = static_cast<char>((x & 0x7f) | 0x80);
+      x >>= 7;
+    }
+    *p++ = static_cast<char>(x);
+    return p;
+  }
+  static char* put_raw(char* p, bytes_view x) {
+    std::size_t n = x.size();
+    const char* from = x.data();
+    if (n >= 8 && n <= 16) {  // short strings (keys, names): two overlapping fixed copies, no call
+      std::memcpy(p, from, 8);
+      std::memcpy(p + n - 8, from + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(p, from, 4);
+      std::memcpy(p + n - 4, from + n - 4, 4);
+    } else if (n > 0) {
+      std::memcpy(p, from, n);
+    }
+    return p + n;
+  }
+  /// Makes room for `n` more bytes at once (a writer that knows roughly how much is coming saves
+  /// the doublings, each of which copies and zero-fills).
   void reserve(std::size_t n) {
     if (out_.size() - used_ >= n) return;
     out_.resize(std::max(out_.size() * 2, used_ + n + 64));
   }
 
+private:
   bytes& out_;
   std::size_t used_;
 };
@@ -125,19 +159,31 @@ public:
     return true;
   }
 
-  bool varint(std::uint64_t& x) {
-    x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ == end_) return fail("unexpected end of payload in a varint");
-      auto byte = static_cast<std::uint8_t>(*pos_++);
-      if (shift == 63 && byte > 1) return fail("varint overflows 64 bits");
-      x |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) {
-        if (byte == 0 && shift > 0) return fail("varint is not in its shortest form");
+  GROVE_HOT bool varint(std::uint64_t& x) {
+    // Most varints take one byte (lengths, counts, indexes) and counters up to 2^21 three: those
+    // are read here without a loop; the rest, and every error, by long_varint.
+    if (remaining() >= 3) {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(pos_);
+      std::uint64_t b0 = p[0];
+      if (b0 < 0x80) {
+        x = b0;
+        pos_ += 1;
+        return true;
+      }
+      std::uint64_t b1 = p[1];
+      if (b1 < 0x80 && b1 != 0) {
+        x = (b0 & 0x7f) | (b1 << 7);
+        pos_ += 2;
+        return true;
+      }
+      std::uint64_t b2 = p[2];
+      if (b1 >= 0x80 && b2 < 0x80 && b2 != 0) {
+        x = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+        pos_ += 3;
         return true;
       }
     }
-    return fail("varint longer than 10 bytes");
+    return long_varint(x);
   }
 
   bool svarint(std::int64_t& x) {
@@ -171,24 +217,47 @@ public:
   }
 
   bool str(std::string& x) {
-    std::uint64_t n = 0;
     bytes_view v;
-    if (!varint(n)) return false;
-    if (n > remaining()) return fail("string length exceeds the payload");
-    raw(static_cast<std::size_t>(n), v);
+    if (!str(v)) return false;
     x.assign(v.data(), v.size());
     return true;
   }
+  /// A length-prefixed byte string, as a view into the input.
+  GROVE_HOT bool str(bytes_view& x) {
+    std::uint64_t n = 0;
+    if (!varint(n)) return false;
+    if (n > remaining()) return fail("string length exceeds the payload");
+    return raw(static_cast<std::size_t>(n), x);
+  }
 
   /// A count of items that each take at least `min_item_bytes` bytes of what is left.
-  bool count(std::uint64_t& n, std::size_t min_item_bytes = 1) {
+  GROVE_HOT bool count(std::uint64_t& n, std::size_t min_item_bytes = 1) {
     if (!varint(n)) return false;
-    if (min_item_bytes > 0 && n > remaining() / min_item_bytes)
-      return fail("item count " + std::to_string(n) + " exceeds what the payload can hold");
+    // n * min_item_bytes cannot wrap once n <= remaining(), which is at most the input's size.
+    if (min_item_bytes > 0 && (n > remaining() || n * min_item_bytes > remaining())) return count_too_large(n);
     return true;
   }
 
 private:
+  bool count_too_large(std::uint64_t n) {
+    return fail("item count " + std::to_string(n) + " exceeds what the payload can hold");
+  }
+
+  bool long_varint(std::uint64_t& x) {
+    x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ == end_) return fail("unexpected end of payload in a varint");
+      auto byte = static_cast<std::uint8_t>(*pos_++);
+      if (shift == 63 && byte > 1) return fail("varint overflows 64 bits");
+      x |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        if (byte == 0 && shift > 0) return fail("varint is not in its shortest form");
+        return true;
+      }
+    }
+    return fail("varint longer than 10 bytes");
+  }
+
   const char* pos_;
   const char* end_;
   std::uint8_t version_;

@@ -93,12 +93,13 @@ public:
     return last_;
   }
 
-  void write_dot(byte_writer& w, const dot& d) const {
-    w.varint(index_of(d.actor));
-    w.varint(d.counter);
+  void write_dot(byte_writer& w, const dot& d) const { w.commit(put_dot(w.claim(20), d)); }
+  /// write_dot through a cursor into claimed room (byte_writer::claim; 20 bytes a dot).
+  char* put_dot(char* p, const dot& d) const {
+    return byte_writer::put_varint(byte_writer::put_varint(p, index_of(d.actor)), d.counter);
   }
 
-  bool read_actor(byte_reader& r, replica_ref& actor) const {
+  GROVE_HOT bool read_actor(byte_reader& r, replica_ref& actor) const {
     std::uint64_t i = 0;
     if (!r.varint(i)) return false;
     if (i >= actors_.size()) return r.fail("actor index out of range");
@@ -106,7 +107,7 @@ public:
     return true;
   }
 
-  bool read_dot(byte_reader& r, dot& d) const {
+  GROVE_HOT bool read_dot(byte_reader& r, dot& d) const {
     if (!read_actor(r, d.actor) || !r.varint(d.counter)) return false;
     if (d.counter == 0) return r.fail("dot counter 0 is not valid");
     return true;
@@ -122,17 +123,22 @@ private:
 /// The dots a state has seen: a version vector for contiguous ranges (actor -> highest counter
 /// n, meaning dots 1..n) and a "dot cloud" for dots seen out of order. Always kept compact: no
 /// cloud dot is covered by, or adjacent to, the version vector.
+///
+/// The version vector is a flat vector sorted by actor name: a context names a handful of actors,
+/// and a lookup (once per dot in a merge or a decode) compares interned pointers in a short scan
+/// instead of comparing names down a tree.
 class causal_context {
 public:
+  using range_list = std::vector<std::pair<replica_ref, std::uint64_t>>;
+
   bool contains(const dot& d) const {
-    auto it = ranges_.find(d.actor);
-    if (it != ranges_.end() && d.counter <= it->second) return true;
-    return cloud_.count(d) > 0;
+    if (d.counter <= top(d.actor)) return true;
+    return !cloud_.empty() && cloud_.count(d) > 0;
   }
 
   /// Records and returns the next dot of `actor` (one past everything seen of it).
   dot next_dot(const replica_ref& actor) {
-    auto& top = ranges_[actor];
+    auto& top = range_of(actor);
     dot d{actor, top + 1};
     top = d.counter;
     absorb_cloud(actor);
@@ -140,25 +146,19 @@ public:
   }
 
   void insert(const dot& d) {
-    auto& top = ranges_[d.actor];
+    auto it = find_range(d.actor);
+    std::uint64_t top = it == ranges_.end() ? 0 : it->second;
     if (d.counter <= top) return;
     if (d.counter == top + 1) {
-      top = d.counter;
+      range_of(d.actor) = d.counter;
       absorb_cloud(d.actor);
     } else {
-      if (top == 0) ranges_.erase(d.actor);
       cloud_.insert(d);
     }
   }
 
   void join(const causal_context& other) {
-    for (const auto& [actor, top] : other.ranges_) {
-      auto& mine = ranges_[actor];
-      if (top > mine) {
-        mine = top;
-        absorb_cloud(actor);
-      }
-    }
+    for (const auto& [actor, top] : other.ranges_) insert_range(actor, top);
     for (const auto& d : other.cloud_) insert(d);
   }
 
@@ -170,7 +170,7 @@ public:
 
   /// Highest contiguous counter seen of `actor` (0 if none).
   std::uint64_t top(const replica_ref& actor) const {
-    auto it = ranges_.find(actor);
+    auto it = find_range(actor);
     return it == ranges_.end() ? 0 : it->second;
   }
   /// The counters of `actor` seen out of order (above top + 1), ascending.
@@ -181,24 +181,29 @@ public:
     return out;
   }
   /// Whether any dot of `actor` has been seen.
-  bool names(const replica_ref& actor) const {
+  bool names(const replica_ref& actor) const { return find_range(actor) != ranges_.end() || in_cloud(actor); }
+  /// Whether a dot of `actor` was seen out of order (is in the cloud).
+  bool in_cloud(const replica_ref& actor) const {
     auto it = cloud_.lower_bound(dot{actor, 0});
-    return ranges_.count(actor) > 0 || (it != cloud_.end() && it->actor == actor);
+    return it != cloud_.end() && it->actor == actor;
+  }
+  /// The lowest and highest counters of `actor` in the cloud; {1, 0} (an empty interval) if none.
+  std::pair<std::uint64_t, std::uint64_t> cloud_bounds(const replica_ref& actor) const {
+    if (!in_cloud(actor)) return {1, 0};
+    return {cloud_.lower_bound(dot{actor, 0})->counter, std::prev(cloud_.upper_bound(dot{actor, UINT64_MAX}))->counter};
   }
   /// Forgets every dot of `actor`.
   void erase_actor(const replica_ref& actor) {
-    ranges_.erase(actor);
+    if (auto it = find_range(actor); it != ranges_.end()) ranges_.erase(ranges_.begin() + (it - ranges_.cbegin()));
     cloud_.erase(cloud_.lower_bound(dot{actor, 0}), cloud_.upper_bound(dot{actor, UINT64_MAX}));
   }
   /// Records dots 1..top of `actor`.
   void insert_range(const replica_ref& actor, std::uint64_t top) {
-    if (top == 0) return;
-    auto& mine = ranges_[actor];
-    if (top <= mine) return;
-    mine = top;
+    if (top == 0 || top <= this->top(actor)) return;
+    range_of(actor) = top;
     absorb_cloud(actor);
   }
-  const std::map<replica_ref, std::uint64_t>& ranges() const { return ranges_; }
+  const range_list& ranges() const { return ranges_; }
   const std::set<dot>& cloud() const { return cloud_; }
 
   friend bool operator==(const causal_context& a, const causal_context& b) {
@@ -229,11 +234,12 @@ public:
     clear();
     std::uint64_t n = 0;
     if (!r.count(n, 2)) return false;
+    ranges_.reserve(static_cast<std::size_t>(n));
     for (std::uint64_t i = 0; i < n; ++i) {
       dot d;
       if (!table.read_dot(r, d)) return false;
-      if (!ranges_.empty() && !(ranges_.rbegin()->first < d.actor)) return r.fail("context ranges are not sorted");
-      ranges_.emplace_hint(ranges_.end(), d.actor, d.counter);
+      if (!ranges_.empty() && !(ranges_.back().first < d.actor)) return r.fail("context ranges are not sorted");
+      ranges_.emplace_back(d.actor, d.counter);
     }
     if (!r.count(n, 2)) return false;
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -247,9 +253,27 @@ public:
   }
 
 private:
+  // A short list is scanned comparing interned pointers; a long one is searched by name.
+  range_list::const_iterator find_range(const replica_ref& actor) const {
+    if (ranges_.size() <= 16)
+      return std::find_if(ranges_.begin(), ranges_.end(), [&](const auto& range) { return range.first == actor; });
+    auto it = std::lower_bound(ranges_.begin(), ranges_.end(), actor,
+                               [](const auto& range, const replica_ref& a) { return range.first < a; });
+    return it != ranges_.end() && it->first == actor ? it : ranges_.end();
+  }
+
+  // The range of `actor`, added (as 0) if it has none.
+  std::uint64_t& range_of(const replica_ref& actor) {
+    auto it = std::lower_bound(ranges_.begin(), ranges_.end(), actor,
+                               [](const auto& range, const replica_ref& a) { return range.first < a; });
+    if (it == ranges_.end() || it->first != actor) it = ranges_.emplace(it, actor, 0);
+    return it->second;
+  }
+
   // Moves cloud dots that became contiguous with the range of `actor` into the range.
   void absorb_cloud(const replica_ref& actor) {
-    auto& top = ranges_[actor];
+    if (cloud_.empty()) return;
+    auto& top = range_of(actor);
     auto it = cloud_.lower_bound(dot{actor, 0});
     while (it != cloud_.end() && it->actor == actor && it->counter <= top + 1) {
       top = std::max(top, it->counter);
@@ -257,7 +281,7 @@ private:
     }
   }
 
-  std::map<replica_ref, std::uint64_t> ranges_;
+  range_list ranges_;  // sorted by actor name
   std::set<dot> cloud_;
 };
 

@@ -2,9 +2,9 @@
 // implementation of add-wins/observed-remove semantics; orset, dvv_set, mv_register and the keys
 // of ormap are thin types over it.
 //
-// Keys live in a B-tree (abseil's btree_map) and each key's dots in a vector with room for one dot
-// inline: a key almost always has exactly one dot, so a key costs no allocation of its own, and
-// iteration (encode, merge) walks contiguous memory.
+// Keys live in an entry_store (a two-level B+-tree of sorted arrays) and each key's dots in a
+// vector with room for one dot inline: a key almost always has exactly one dot, so a key costs no
+// allocation of its own, and iteration (encode, merge) walks contiguous memory.
 //
 // Retired incarnations (retired.hpp): a kernel keeps their markers beside the context. A dot is
 // seen when the context has it or a marker covers it. The context never names a retired actor
@@ -13,10 +13,13 @@
 // function of what has been seen, so joins in any order give equal states and equal bytes.
 #pragma once
 
-#include <absl/container/btree_map.h>
 #include <absl/container/inlined_vector.h>
 
+#include <functional>
+#include <vector>
+
 #include "grove/crdt/causal_context.hpp"
+#include "grove/crdt/entry_store.hpp"
 #include "grove/crdt/escape.hpp"
 #include "grove/crdt/retired.hpp"
 
@@ -26,7 +29,7 @@ template <class K>
 class dot_kernel {
 public:
   using dot_list = absl::InlinedVector<dot, 1>;  // sorted, unique, never empty
-  using entry_map = absl::btree_map<K, dot_list>;
+  using entry_map = entry_store<K, dot_list>;
 
   /// Makes `key` live with one fresh dot of `owner`, replacing the dots it had (they stay in the
   /// context, so concurrent adds elsewhere survive: add wins). Records the change in `delta`.
@@ -43,10 +46,10 @@ public:
 
   /// Removes `key` (the dots observed here); returns whether it was present.
   bool remove(const K& key, dot_kernel& delta) {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return false;
-    for (const auto& old : it->second) delta.context_.insert(old);
-    entries_.erase(it);
+    const dot_list* dots = entries_.find(key);
+    if (!dots) return false;
+    for (const auto& old : *dots) delta.context_.insert(old);
+    entries_.erase(key);
     delta.entries_.erase(key);
     return true;
   }
@@ -61,9 +64,14 @@ public:
   }
 
   /// Join: a dot survives if both sides have it, or one side has it and the other has not seen
-  /// it. Linear in the sizes of both kernels.
+  /// it. Linear in the sizes of both kernels; a small `other` (a delta) is joined in place, a
+  /// check per entry here and a lookup per entry there, not a rebuild of this kernel's entries.
   void join(const dot_kernel& other) {
-    join_entries(other);
+    if (&other == this) return;  // idempotent (and join_entries moves this kernel's entries out)
+    if (other.entries_.size() * 8 <= entries_.size())
+      join_entries_in_place(other);
+    else
+      join_entries(other);
     context_.join(other.context_);
     if (!other.retired_.empty()) retired_.join(other.retired_);
     normalize_retired();
@@ -126,7 +134,7 @@ public:
     return true;
   }
 
-  bool contains(const K& key) const { return entries_.count(key) > 0; }
+  bool contains(const K& key) const { return entries_.find(key) != nullptr; }
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty() && context_.empty() && retired_.empty(); }
   const entry_map& entries() const { return entries_; }
@@ -148,12 +156,7 @@ public:
     actor_table table(context_.actors());
     table.write(w);
     context_.write(w, table);
-    w.varint(entries_.size());
-    for (const auto& [key, dots] : entries_) {
-      write_key(w, key);
-      w.varint(dots.size());
-      for (const auto& d : dots) table.write_dot(w, d);
-    }
+    write_entries(w, table, write_key);
     retired_.write(w);
   }
 
@@ -163,53 +166,67 @@ public:
   bool read(byte_reader& r, ReadKey read_key) {
     reset();
     actor_table table;
-    if (!table.read(r) || !context_.read(r, table)) return false;
-    std::uint64_t n = 0;
-    if (!r.count(n, 3)) return false;
-    for (std::uint64_t i = 0; i < n; ++i) {
-      K key{};
-      if (!read_key(r, key)) return false;
-      std::uint64_t ndots = 0;
-      if (!r.count(ndots, 2)) return false;
-      if (ndots == 0) return r.fail("a key without dots");
-      dot_list dots;
-      dots.reserve(static_cast<std::size_t>(ndots));
-      for (std::uint64_t j = 0; j < ndots; ++j) {
-        dot d;
-        if (!table.read_dot(r, d)) return false;
-        if (!dots.empty() && !(dots.back() < d)) return r.fail("dots are not sorted");
-        if (!context_.contains(d)) return r.fail("a live dot missing from the context");
-        dots.push_back(std::move(d));
-      }
-      // Keys must arrive in ascending order: each one lands at the end, as a new key.
-      auto size_before = entries_.size();
-      auto it = entries_.emplace_hint(entries_.end(), std::move(key), std::move(dots));
-      if (entries_.size() == size_before || std::next(it) != entries_.end())
-        return r.fail("keys are not in ascending order");
-    }
+    if (!table.read(r) || !context_.read(r, table) || !read_entries(r, table, read_key)) return false;
     return r.version() < 2 || read_retired(r);
   }
 
 private:
-  // The entries part of join, against both sides' contexts and markers as they were before it.
+  // The entries part of join: walks both kernels in key order into a new store, reading this
+  // one's leaf by leaf and freeing each leaf once read, so the allocator reuses it (a rebuild that
+  // kept both stores halved the speed through page faults). Against both sides' contexts and
+  // markers as they were before the join.
   void join_entries(const dot_kernel& other) {
-    auto mine = entries_.begin();
-    auto theirs = other.entries_.begin();
-    while (mine != entries_.end() || theirs != other.entries_.end()) {
-      if (theirs == other.entries_.end()
-          || (mine != entries_.end() && entries_.key_comp()(mine->first, theirs->first))) {
-        mine = keep_unseen(mine, mine->second, other);
-      } else if (mine == entries_.end() || entries_.key_comp()(theirs->first, mine->first)) {
-        dot_list added = unseen(theirs->second, *this);
-        // Inserting into a B-tree invalidates iterators: continue from the new element.
-        if (!added.empty()) mine = std::next(entries_.emplace_hint(mine, theirs->first, std::move(added)));
+    entry_map out;
+    out.expect(entries_.size() + other.entries_.size());
+    seen_lookup seen_here(*this), seen_there(other);
+    typename entry_map::drain mine(entries_);
+    auto theirs = other.entries_.begin(), theirs_end = other.entries_.end();
+    while (!mine.done() || theirs != theirs_end) {
+      int order = mine.done() ? 1 : theirs == theirs_end ? -1 : compare_keys(mine.current().first, theirs->first);
+      if (order > 0) {
+        dot_list added = unseen(theirs->second, seen_here);
+        if (!added.empty()) out.push_back(theirs->first, std::move(added));
         ++theirs;
+        continue;
+      }
+      auto& [key, dots] = mine.current();
+      if (order < 0) {
+        keep_unseen(dots, seen_there);
       } else {
-        if (mine->second != theirs->second)  // equal dots (the common case) stay as they are
-          mine->second = join_dots(mine->second, *this, theirs->second, other);
-        mine = mine->second.empty() ? entries_.erase(mine) : std::next(mine);
+        if (dots != theirs->second)  // equal dots (the common case) stay as they are
+          dots = join_dots(dots, seen_here, theirs->second, seen_there);
         ++theirs;
       }
+      if (!dots.empty()) out.push_back(std::move(key), std::move(dots));
+      mine.next();
+    }
+    entries_ = std::move(out);
+  }
+
+  // The entries part of join for a small `other`: its entries are looked up here, and this
+  // kernel's entries are only checked (a dot the other side has not seen stays), so only the keys
+  // that change are touched. Against both sides' contexts and markers as they were before.
+  void join_entries_in_place(const dot_kernel& other) {
+    seen_lookup seen_here(*this), seen_there(other);
+    std::vector<std::pair<K, dot_list>> changed;  // new dots of a key (none: the key goes)
+    for (const auto& [key, theirs] : other.entries_) {
+      if (const dot_list* mine = entries_.find(key)) {
+        if (*mine != theirs) changed.emplace_back(key, join_dots(*mine, seen_here, theirs, seen_there));
+      } else if (dot_list added = unseen(theirs, seen_here); !added.empty()) {
+        changed.emplace_back(key, std::move(added));
+      }
+    }
+    for (const auto& [key, dots] : entries_) {
+      if (std::none_of(dots.begin(), dots.end(), std::ref(seen_there)) || other.entries_.find(key)) continue;
+      dot_list kept = dots;
+      keep_unseen(kept, seen_there);
+      changed.emplace_back(key, std::move(kept));
+    }
+    for (auto& [key, dots] : changed) {
+      if (dots.empty())
+        entries_.erase(key);
+      else
+        *entries_.try_emplace(key).first = std::move(dots);
     }
   }
 
@@ -240,6 +257,70 @@ private:
     return std::all_of(cloud.begin(), cloud.end(), [&](std::uint64_t c) { return marker.covers(c); });
   }
 
+  // Keys (ascending), each with its dots.
+  template <class WriteKey>
+  void write_entries(byte_writer& w, const actor_table& table, WriteKey write_key) const {
+    w.varint(entries_.size());
+    std::size_t written = 0, start = w.written();
+    for (const auto& [key, dots] : entries_) {
+      // String keys are written in place (value_codec<std::string>'s format) into room made once
+      // per entry.
+      if constexpr (std::is_same_v<K, std::string>) {
+        char* p = w.claim(key.size() + 20 + 20 * dots.size());
+        p = byte_writer::put_raw(byte_writer::put_varint(p, key.size()), key);
+        p = byte_writer::put_varint(p, dots.size());
+        for (const auto& d : dots) p = table.put_dot(p, d);
+        w.commit(p);
+      } else {
+        write_key(w, key);
+        w.varint(dots.size());
+        for (const auto& d : dots) table.write_dot(w, d);
+      }
+      // After a sample, room for the rest at once (with a tenth to spare), not by doublings.
+      if (++written == 64 && entries_.size() > 128)
+        w.reserve((w.written() - start) / 64 * (entries_.size() - 64) * 11 / 10);
+    }
+  }
+
+  // Reads what write_entries wrote: keys ascending, each with sorted dots the context has seen.
+  template <class ReadKey>
+  bool read_entries(byte_reader& r, const actor_table& table, ReadKey read_key) {
+    std::uint64_t n = 0;
+    if (!r.count(n, 3)) return false;
+    entries_.expect(static_cast<std::size_t>(n));
+    dot d;  // reused: constructing a replica_ref is a call
+    replica_ref last_actor;
+    std::uint64_t last_top = 0;  // context_.top(last_actor)
+    for (std::uint64_t i = 0; i < n; ++i) {
+      // String keys are built once, in place, from the input (value_codec<std::string>'s format).
+      std::conditional_t<std::is_same_v<K, std::string>, bytes_view, K> key{};
+      if constexpr (std::is_same_v<K, std::string>) {
+        if (!r.str(key)) return false;
+        if (!entries_.empty() && !(bytes_view(entries_.back().first) < key))
+          return r.fail("keys are not in ascending order");
+      } else {
+        if (!read_key(r, key)) return false;
+        if (!entries_.empty() && !(entries_.back().first < key)) return r.fail("keys are not in ascending order");
+      }
+      std::uint64_t ndots = 0;
+      if (!r.count(ndots, 2)) return false;
+      if (ndots == 0) return r.fail("a key without dots");
+      dot_list dots;
+      for (std::uint64_t j = 0; j < ndots; ++j) {
+        if (!table.read_dot(r, d)) return false;
+        if (j > 0 && !(dots.back() < d)) return r.fail("dots are not sorted");
+        if (d.actor != last_actor) {
+          last_actor = d.actor;
+          last_top = context_.top(d.actor);
+        }
+        if (d.counter > last_top && !context_.contains(d)) return r.fail("a live dot missing from the context");
+        dots.push_back(d);
+      }
+      entries_.push_back(std::move(key), std::move(dots));
+    }
+    return true;
+  }
+
   // The markers, checked for the canonical form: a context entry of a retired actor holds more
   // than its marker, and no live dot is one a marker covers.
   bool read_retired(byte_reader& r) {
@@ -259,29 +340,65 @@ private:
     return true;
   }
 
-  static dot_list unseen(const dot_list& dots, const dot_kernel& by) {
+  // <0, 0, >0 as a is before, equal to or after b: one comparison of strings, not two.
+  static int compare_keys(const K& a, const K& b) {
+    if constexpr (std::is_same_v<K, std::string>)
+      return a.compare(b);
+    else
+      return a < b ? -1 : b < a ? 1 : 0;
+  }
+
+  // seen() for the many dots of one join: remembers what the kernel has seen of the last actor
+  // asked about (a kernel's dots come in runs of one actor): its range, the bounds of its cloud
+  // dots, whether it has a marker. Most dots are answered from those alone.
+  class seen_lookup {
+  public:
+    explicit seen_lookup(const dot_kernel& kernel) : kernel_(kernel) {}
+    GROVE_HOT bool operator()(const dot& d) {
+      if (!known_ || d.actor != actor_) remember(d.actor);
+      if (d.counter <= top_) return true;
+      if (!has_marker_ && (d.counter < cloud_.first || d.counter > cloud_.second)) return false;
+      return kernel_.seen(d);
+    }
+
+  private:
+    void remember(const replica_ref& actor) {
+      known_ = true;
+      actor_ = actor;
+      top_ = kernel_.context_.top(actor);
+      cloud_ = kernel_.context_.cloud_bounds(actor);
+      has_marker_ = kernel_.retired_.contains(actor);
+    }
+
+    const dot_kernel& kernel_;
+    bool known_ = false;
+    replica_ref actor_;
+    std::uint64_t top_ = 0;                            // kernel_.context_.top(actor_)
+    std::pair<std::uint64_t, std::uint64_t> cloud_{};  // kernel_.context_.cloud_bounds(actor_)
+    bool has_marker_ = false;
+  };
+
+  static dot_list unseen(const dot_list& dots, seen_lookup& seen) {
     dot_list out;
     for (const auto& d : dots)
-      if (!by.seen(d)) out.push_back(d);
+      if (!seen(d)) out.push_back(d);
     return out;
   }
 
-  typename entry_map::iterator keep_unseen(typename entry_map::iterator it, dot_list& dots, const dot_kernel& other) {
-    auto gone = [&](const dot& d) { return other.seen(d); };
-    dots.erase(std::remove_if(dots.begin(), dots.end(), gone), dots.end());
-    return dots.empty() ? entries_.erase(it) : std::next(it);
+  static void keep_unseen(dot_list& dots, seen_lookup& seen) {
+    dots.erase(std::remove_if(dots.begin(), dots.end(), [&](const dot& d) { return seen(d); }), dots.end());
   }
 
-  static dot_list join_dots(const dot_list& a, const dot_kernel& a_side, const dot_list& b, const dot_kernel& b_side) {
+  static dot_list join_dots(const dot_list& a, seen_lookup& a_side, const dot_list& b, seen_lookup& b_side) {
     dot_list out;
     auto i = a.begin();
     auto j = b.begin();
     while (i != a.end() || j != b.end()) {
       if (j == b.end() || (i != a.end() && *i < *j)) {
-        if (!b_side.seen(*i)) out.push_back(*i);
+        if (!b_side(*i)) out.push_back(*i);
         ++i;
       } else if (i == a.end() || *j < *i) {
-        if (!a_side.seen(*j)) out.push_back(*j);
+        if (!a_side(*j)) out.push_back(*j);
         ++j;
       } else {
         out.push_back(*i);
