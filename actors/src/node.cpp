@@ -331,14 +331,16 @@ private:
   bool reported_ = false;
 };
 
-// Starts a replica for every stored group and waits until each has loaded its state.
+// Starts a replica for every stored group of a kind the node replicates and waits until each has
+// loaded its state. Groups of other kinds are the application's own (saved through the storage
+// actor): they are left alone.
 status restore(node_state& n) {
   auto stored = n.ask<std::vector<storage::group_key>>(caf::actor_cast<caf::actor>(n.storage), std::chrono::seconds(60),
                                                        list_atom::value);
   if (!stored) return stored.error();
   std::vector<std::pair<std::string, replica_actor>> loading;
   for (const auto& g : *stored) {
-    if (g.is_internal()) continue;
+    if (g.is_internal() || !n.kinds.find(g.kind)) continue;
     if (auto r = n.host(g))
       loading.emplace_back(g.to_string(), *r);
     else

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "grove/crdt/all.hpp"
+#include "node_flags.hpp"
 #include "support/replication.hpp"
 #include "support/running_node.hpp"
 #include "support/temp_dir.hpp"
@@ -23,13 +24,21 @@ namespace {
 const std::string cluster_secret = "q3Jf0b8cZ1mS9xWm2rK7tA4vN6yH5uE1pL0oI8dG3sQ=";
 
 // Every grove.* option set to something other than its default, as arguments and as a config file.
-const std::vector<std::string> every_option_as_arguments{
-  "--grove.name=n1",           "--grove.address=127.0.0.2",         "--grove.port=4711",
-  "--grove.peer=[\"127.0.0.1:1\", \"localhost:2\"]",                "--grove.store=ets",
-  "--grove.data=/tmp/elsewhere", "--grove.durable",                 "--grove.sync-interval=50",
-  "--grove.snapshot-interval=70", "--grove.max-groups=3",           "--grove.on-demand",
-  "--grove.tombstone-lifetime=60", "--grove.insecure",              "--grove.metrics=127.0.0.1:0",
-  "--grove.progress-interval=0"};
+const std::vector<std::string> every_option_as_arguments{"--grove.name=n1",
+                                                         "--grove.address=127.0.0.2",
+                                                         "--grove.port=4711",
+                                                         "--grove.peer=[\"127.0.0.1:1\", \"localhost:2\"]",
+                                                         "--grove.store=ets",
+                                                         "--grove.data=/tmp/elsewhere",
+                                                         "--grove.durable",
+                                                         "--grove.sync-interval=50",
+                                                         "--grove.snapshot-interval=70",
+                                                         "--grove.max-groups=3",
+                                                         "--grove.on-demand",
+                                                         "--grove.tombstone-lifetime=60",
+                                                         "--grove.insecure",
+                                                         "--grove.metrics=127.0.0.1:0",
+                                                         "--grove.progress-interval=0"};
 const std::string every_option_as_ini = R"([grove]
 name = "n1"
 address = "127.0.0.2"
@@ -66,7 +75,8 @@ std::string write_file(const temp_dir& dir, const std::string& name, const std::
   return dir.file(name);
 }
 
-std::vector<std::string> node_args(const std::string& name, const std::string& data, std::vector<std::string> more = {}) {
+std::vector<std::string> node_args(const std::string& name, const std::string& data,
+                                   std::vector<std::string> more = {}) {
   std::vector<std::string> args{"--grove.name=" + name, "--grove.data=" + data, "--grove.sync-interval=20"};
   args.insert(args.end(), more.begin(), more.end());
   return args;
@@ -106,6 +116,57 @@ BOOST_AUTO_TEST_CASE(arguments_and_a_config_file_give_the_same_options_and_argum
   BOOST_TEST(both->port == 99);
 }
 
+// grove-node's flags (tools/node_flags.hpp) are the same options: every option in its flag form
+// gives what the config file gives, and every declared option has a flag.
+BOOST_AUTO_TEST_CASE(grove_node_flags_translate_one_to_one_to_the_grove_options) {
+  const std::vector<std::string> every_option_as_flags{"--name",
+                                                       "n1",
+                                                       "--address",
+                                                       "127.0.0.2",
+                                                       "--port",
+                                                       "4711",
+                                                       "--peer",
+                                                       "127.0.0.1:1",
+                                                       "--peer=localhost:2",
+                                                       "--store",
+                                                       "ets",
+                                                       "--data",
+                                                       "/tmp/elsewhere",
+                                                       "--durable",
+                                                       "--sync-interval",
+                                                       "50",
+                                                       "--snapshot-interval=70",
+                                                       "--max-groups",
+                                                       "3",
+                                                       "--on-demand",
+                                                       "--tombstone-lifetime",
+                                                       "60",
+                                                       "--insecure",
+                                                       "--metrics",
+                                                       "127.0.0.1:0",
+                                                       "--progress-interval",
+                                                       "0",
+                                                       "--json"};
+  auto translated = tools::translate_flags(every_option_as_flags);
+  BOOST_REQUIRE(translated);
+  BOOST_TEST(translated->json);
+  auto from_flags = prepared_options(translated->caf_args);
+  auto from_ini = prepared_options({}, every_option_as_ini);
+  BOOST_REQUIRE_MESSAGE(from_flags, (from_flags ? "" : from_flags.error().to_string()));
+  BOOST_REQUIRE(from_ini);
+  BOOST_TEST((*from_flags == *from_ini));
+  for (const auto& o : node_option_infos())
+    BOOST_TEST(tools::node_usage().find("--" + o.name) != std::string::npos, o.name);
+  // A value with quotes or an empty one reaches the option as it is.
+  auto quoted = tools::translate_flags({"--name", "n", "--data", "\"odd\" dir", "--tls-ca", ""});
+  BOOST_REQUIRE(quoted);
+  test_node_config cfg;
+  BOOST_REQUIRE(!cfg.parse(quoted->caf_args));
+  BOOST_TEST(caf::get<std::string>(cfg, "grove.data") == "\"odd\" dir");
+  BOOST_TEST(!tools::translate_flags({"--port"}));          // no value
+  BOOST_TEST(!tools::translate_flags({"--durable=true"}));  // a flag takes none
+}
+
 BOOST_AUTO_TEST_CASE(bad_options_come_back_with_their_name_and_reason) {
   BOOST_TEST(error_of({}).find("grove.name") != std::string::npos);
   BOOST_TEST(error_of({"--grove.name=../x"}).find("grove.name") != std::string::npos);
@@ -122,7 +183,8 @@ BOOST_AUTO_TEST_CASE(bad_options_come_back_with_their_name_and_reason) {
   BOOST_TEST(typo.find("grove.prot") != std::string::npos, typo);
   auto exposed = error_of({"--grove.name=a", "--grove.address=0.0.0.0"});
   BOOST_TEST(exposed.find("refusing to listen on 0.0.0.0 in plaintext") != std::string::npos, exposed);
-  BOOST_TEST(error_of({"--grove.name=a", "--openssl.certificate=x.pem"}).find("instead of CAF's openssl") != std::string::npos);
+  BOOST_TEST(error_of({"--grove.name=a", "--openssl.certificate=x.pem"}).find("instead of CAF's openssl")
+             != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(credential_problems_come_back_from_parse_before_the_actor_system_exists) {
@@ -137,7 +199,8 @@ BOOST_AUTO_TEST_CASE(credential_problems_come_back_from_parse_before_the_actor_s
   auto incomplete = error_of({"--grove.name=a", "--grove.tls-ca=" + dir.file("ca.pem")});
   BOOST_TEST(incomplete.find("TLS needs a certificate") != std::string::npos, incomplete);
   test_node_config cfg;
-  BOOST_REQUIRE(!cfg.parse(std::vector<std::string>{"--grove.name=a", "--grove.secret-file=" + write_file(dir, "s", cluster_secret)}));
+  BOOST_REQUIRE(!cfg.parse(
+    std::vector<std::string>{"--grove.name=a", "--grove.secret-file=" + write_file(dir, "s", cluster_secret)}));
   BOOST_TEST((cfg.transport().mode == transport_mode::secret));
   BOOST_TEST(!cfg.transport().ca_fingerprint.empty());
 }
@@ -206,7 +269,8 @@ BOOST_AUTO_TEST_CASE(two_nodes_replicate_a_counter_and_a_set_and_a_restart_finds
     BOOST_REQUIRE(counter_b && users_a);
     BOOST_REQUIRE(mutate(*b.sys, *counter_b, {"increment", {"2"}}));
     BOOST_REQUIRE(mutate(*a.sys, *users_a, {"add", {"bob"}}));
-    BOOST_TEST(eventually([&] { return counter_value(*a.sys, *counter_a) == 7 && counter_value(*b.sys, *counter_b) == 7; }));
+    BOOST_TEST(
+      eventually([&] { return counter_value(*a.sys, *counter_a) == 7 && counter_value(*b.sys, *counter_b) == 7; }));
     BOOST_TEST(eventually([&] {
       return set_holds(*a.sys, *users_a, {"alice", "bob"}) && set_holds(*b.sys, *users_b, {"alice", "bob"});
     }));
@@ -252,17 +316,31 @@ BOOST_AUTO_TEST_CASE(loading_a_store_reports_progress_only_when_it_takes_longer_
 BOOST_AUTO_TEST_CASE(the_storage_actor_saves_and_loads_by_message_and_through_a_client) {
   temp_dir dir;
   running_node a(node_args("a", dir.file("a")));
-  caf::scoped_actor self{*a.sys};
-  crdt::gcounter c("writer");
-  BOOST_REQUIRE(c.increment(3));
-  bool saved = false;
-  self->request(a->storage(), 5s, save_atom::value, storage::group_key{"app", "c"}, crdt::encode(c))
-    .receive([&](done_atom) { saved = true; }, [](caf::error&) {});
-  BOOST_TEST(saved);
-  auto client = a->storage_client();
+  {
+    caf::scoped_actor self{*a.sys};
+    crdt::gcounter c("writer");
+    BOOST_REQUIRE(c.increment(3));
+    bool saved = false;
+    self->request(a->storage(), 5s, save_atom::value, storage::group_key{"app", "c"}, crdt::encode(c))
+      .receive([&](done_atom) { saved = true; }, [](caf::error&) {});
+    BOOST_TEST(saved);
+    auto client = a->storage_client();
+    auto back = storage::load<crdt::gcounter>(*client, {"app", "c"});
+    BOOST_REQUIRE(back && *back);
+    BOOST_TEST((*back)->value() == 3u);
+  }
+  // The application's own groups (a kind the node does not replicate) are not restored as
+  // replicas at the next start, nor warned about: they stay the application's.
+  a.stop();
+  running_node again(node_args("a", dir.file("a")));
+  auto restored = again.events->wait_for(kind::restored);
+  BOOST_REQUIRE(restored);
+  BOOST_TEST(restored->done == 0u);
+  BOOST_TEST(again.events->all(kind::warning).empty());
+  BOOST_TEST(again->replicas().empty());
+  auto client = again->storage_client();
   auto back = storage::load<crdt::gcounter>(*client, {"app", "c"});
-  BOOST_REQUIRE(back && *back);
-  BOOST_TEST((*back)->value() == 3u);
+  BOOST_TEST((back && *back && (*back)->value() == 3u));
 }
 
 BOOST_AUTO_TEST_CASE(kinds_max_groups_and_dropped_groups_are_refused_with_their_reason) {
@@ -274,7 +352,8 @@ BOOST_AUTO_TEST_CASE(kinds_max_groups_and_dropped_groups_are_refused_with_their_
   BOOST_REQUIRE(!unknown);
   BOOST_TEST(unknown.error().message().find("unknown group kind 'tape' (counter, list, map, pncounter, register, "
                                             "set, tags)")
-             != std::string::npos, unknown.error().message());
+               != std::string::npos,
+             unknown.error().message());
   auto tags = a->replica({"tags", "t"});
   BOOST_REQUIRE(tags);
   BOOST_REQUIRE(mutate(*a.sys, *tags, {"add", {"x"}}));

@@ -123,8 +123,9 @@ public:
   /// and membership (grove.name, the secret, grove.tombstone-lifetime, grove.on-demand), serves
   /// metrics (grove.metrics), listens (grove.address, grove.port), dials the seeds (grove.peer;
   /// one that does not answer is dialled again in the background), and starts a replica for every
-  /// stored group, waiting until each has loaded (progress events while it takes longer than
-  /// grove.progress-interval). Errors, each naming its reason: invalid_argument for a configuration
+  /// stored group of a kind it knows (other groups are the application's own, saved through the
+  /// storage actor, and left alone), waiting until each has loaded (progress events while it takes
+  /// longer than grove.progress-interval). Errors, each naming its reason: invalid_argument for a configuration
   /// that is not a prepared node_config or options changed since; the store's errors (io_error,
   /// locked, not_a_store, permission_denied, ...); unavailable for a port or a metrics endpoint that
   /// cannot be bound. Nothing is left running after an error.
