@@ -66,11 +66,11 @@ BOOST_AUTO_TEST_CASE(the_endpoint_serves_the_text_format_and_every_counter_moves
   BOOST_TEST(port_of_endpoint(a->metrics_endpoint()) != 0);
 
   auto before = scrape(a);
-  for (const auto& family : {"grove_operations_total", "grove_deltas_total", "grove_snapshot_duration_seconds_bucket",
-                             "grove_storage_fsync_duration_seconds_count", "grove_nodes_connected",
-                             "grove_tls_handshakes_refused_total", "grove_groups_hosted", "grove_store_bytes",
-                             "grove_delta_log_bytes", "grove_antientropy_rounds_total", "grove_transfers_total",
-                             "grove_ack_timeouts_total", "grove_build_info"}) {
+  for (const auto& family :
+       {"grove_operations_total", "grove_deltas_total", "grove_snapshot_duration_seconds_bucket",
+        "grove_storage_fsync_duration_seconds_count", "grove_nodes_connected", "grove_tls_handshakes_refused_total",
+        "grove_groups_hosted", "grove_store_bytes", "grove_delta_log_bytes", "grove_antientropy_rounds_total",
+        "grove_transfers_total", "grove_ack_timeouts_total", "grove_build_info"}) {
     bool found = false;
     for (const auto& s : before) found = found || s.name == family;
     BOOST_TEST(found, family);
@@ -100,7 +100,8 @@ BOOST_AUTO_TEST_CASE(the_endpoint_serves_the_text_format_and_every_counter_moves
   running_node b({"--grove.name=b", "--grove.store=ets", "--grove.sync-interval=20", "--grove.secret-file=" + secret,
                   "--grove.metrics=127.0.0.1:0", "--grove.peer=127.0.0.1:" + std::to_string(a->port())});
   BOOST_REQUIRE(b.node);
-  BOOST_TEST(eventually([&] { return metric(a, "grove_nodes_connected") == 1 && metric(b, "grove_nodes_connected") == 1; }));
+  BOOST_TEST(
+    eventually([&] { return metric(a, "grove_nodes_connected") == 1 && metric(b, "grove_nodes_connected") == 1; }));
   BOOST_TEST(eventually([&] { return metric(b, "grove_groups_hosted") == 1; }));
   BOOST_TEST(eventually([&] { return metric(a, "grove_transfers_total", {{"direction", "sent"}}) >= 1; }));
   BOOST_TEST(eventually([&] { return metric(b, "grove_transfers_total", {{"direction", "received"}}) >= 1; }));

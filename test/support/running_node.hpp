@@ -82,8 +82,8 @@ struct running_node {
 
   /// Parses `args` (and `ini`, a config file's text, when given), builds the actor system and
   /// starts the node; `node` holds the error when one of them failed (a parse error too).
-  explicit running_node(std::vector<std::string> args, const std::string& ini = "", actors::crdt_kinds kinds =
-                                                                                     actors::crdt_kinds::standard()) {
+  explicit running_node(std::vector<std::string> args, const std::string& ini = "",
+                        actors::crdt_kinds kinds = actors::crdt_kinds::standard()) {
     std::istringstream in(ini);
     if (auto err = cfg.parse(std::move(args), in)) {
       node = actors::from_caf_error(err);
