@@ -6,7 +6,10 @@
 #define BOOST_TEST_MODULE node
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include "grove/crdt/all.hpp"
 #include "node_flags.hpp"
@@ -311,6 +314,61 @@ BOOST_AUTO_TEST_CASE(loading_a_store_reports_progress_only_when_it_takes_longer_
   auto progress = every_step.events->all(kind::progress);
   BOOST_REQUIRE(progress.size() == 20u);
   for (std::size_t i = 0; i < progress.size(); ++i) BOOST_TEST(progress[i].done == i + 1);
+}
+
+// A full state of more than progress_min_chunks chunks (a set of 6.4 MB that a node joining later
+// receives) reports its progress on both sides, by tenths, ending with done == total.
+BOOST_AUTO_TEST_CASE(a_large_transfer_reports_its_progress_on_both_sides) {
+  temp_dir dir;
+  running_node a(node_args("a", dir.file("a")));
+  auto big = a->replica({"set", "big"});
+  BOOST_REQUIRE(big);
+  // Elements of random hex (the codec compresses: repeated bytes would make a small state).
+  const std::uint64_t seed = 22;
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 random(seed);
+  auto element = [&] {
+    std::string hex;
+    for (int i = 0; i < 8; ++i) hex += (std::ostringstream() << std::hex << random()).str();
+    return hex;
+  };
+  for (int batch = 0; batch < 50; ++batch) {
+    std::vector<crdt::operation> adds;
+    for (int i = 0; i < 1000; ++i) adds.push_back({"add", {element()}});
+    caf::scoped_actor self{*a.sys};
+    bool written = false;
+    self->request(*big, 30s, mutate_atom::value, write_request{std::move(adds), {consistency_level::local, 5000}})
+      .receive([&](replica_count&) { written = true; }, [](caf::error&) {});
+    BOOST_REQUIRE(written);
+  }
+  running_node b(node_args("b", dir.file("b"), {"--grove.peer=127.0.0.1:" + std::to_string(a->port())}));
+  auto finished = [](const std::string& direction) {
+    return [direction](const node_event& e) {
+      return e.what == kind::progress && e.detail == direction && e.subject == "set:big" && e.done == e.total;
+    };
+  };
+  auto received = b.events->wait_for(finished("receiving"), 60s);
+  BOOST_REQUIRE(received);
+  BOOST_TEST(received->unit == "chunks");
+  BOOST_TEST(received->total >= 8u);  // progress_min_chunks
+  BOOST_TEST(a.events->wait_for(finished("sending"), 20s).has_value());
+  // The reports of the transfer that completed (one that got no acknowledgement in time starts over
+  // from its first chunk): each further along, at the first chunk, each tenth and the last, not
+  // one per chunk.
+  std::vector<std::uint64_t> done;
+  for (const auto& e : b.events->all(kind::progress)) {
+    if (e.subject != "set:big" || e.detail != "receiving") continue;
+    if (e.done == 1) done.clear();
+    done.push_back(e.done);
+    if (e.done == e.total) break;
+  }
+  std::string listed;
+  for (auto d : done) listed += std::to_string(d) + " ";
+  BOOST_TEST_MESSAGE("chunks received as reported: " << listed);
+  BOOST_TEST(std::is_sorted(done.begin(), done.end()));
+  BOOST_TEST((std::adjacent_find(done.begin(), done.end()) == done.end()));
+  BOOST_TEST(done.size() <= 11u);
+  BOOST_TEST(done.size() < received->total);
 }
 
 BOOST_AUTO_TEST_CASE(the_storage_actor_saves_and_loads_by_message_and_through_a_client) {
