@@ -20,7 +20,7 @@
 #include "cluster_secret.hpp"
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/membership.hpp"
-#include "grove/actors/node.hpp"
+#include "grove/actors/network.hpp"
 #include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
 #include "log_limiter.hpp"

@@ -95,7 +95,11 @@ bool save_and_load(caf::actor_system& sys, actors::node& n) {
   return saved && [&] {
     bool found = false;
     self->request(n.storage(), 5s, actors::load_atom::value, key)
-      .receive([&](actors::load_result& r) { found = r.found && r.value == bytes{'o', 'n'}; }, [](caf::error&) {});
+      .receive(
+        [&](actors::load_result& r) {
+          found = r.found && r.value == bytes{'o', 'n'};
+        },
+        [](caf::error&) {});
     return found;
   }();
 }

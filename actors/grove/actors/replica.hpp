@@ -1,5 +1,5 @@
 // The replication server (Grove.Replication.Server for CAF): one actor per (group, replica).
-// Membership is in membership.hpp, node connections in node.hpp, stopping in shutdown.hpp. The
+// Membership is in membership.hpp, node connections in network.hpp, stopping in shutdown.hpp. The
 // messages replicas exchange are in protocol.hpp; the decisions are made by a CAF-free core
 // (actors/src/replica/replica_core.hpp) that the actor feeds and whose effects it carries out.
 //
