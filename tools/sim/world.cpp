@@ -6,7 +6,6 @@
 #include "grove/actors/crdt_slot.hpp"
 #include "grove/crdt/gcounter.hpp"
 #include "grove/crdt/orset.hpp"
-#include "membership/tombstones.hpp"
 
 namespace grove::sim {
 
@@ -25,7 +24,8 @@ constexpr timestamp sync_latency{2};
 constexpr timestamp network_delay{1};
 constexpr timestamp write_timeout{1000};
 constexpr timestamp heal_time{60000};
-constexpr timestamp auto_save{200};  // a store that is not durable syncs this often (DETS's auto_save)
+constexpr timestamp auto_save{200};    // a store that is not durable syncs this often (DETS's auto_save)
+constexpr timestamp commit_slack{20};  // from taking in a drop to its tombstone committed
 constexpr std::uint16_t port = 4000;
 
 using counter_slot = actors::typed_slot<crdt::gcounter>;
@@ -85,8 +85,8 @@ struct world::replica_instance {
   std::unique_ptr<core::replica_core> core;
   std::deque<std::function<void()>> held;  // inputs that wait while a blocking storage request runs
   struct client_write {
+    std::uint64_t number = 0;  // the world's count of writes
     oracle::write w;
-    bool set_remove = false;
   };
   std::map<core::request_id, client_write> writes;
   core::request_id next_request = 0;
@@ -204,25 +204,27 @@ void world::flush_periodically(int n, std::uint64_t generation) {
   });
 }
 
-// Whether node `n` still knows that `group` was dropped: its process remembers the tombstone, or
-// its store holds it.
-bool world::knows_drop(int n, const std::string& group) {
+// What the oracle expects nodes to know of drops, independently of how they keep it: a node knows a
+// drop from the moment its membership took it in; a clean stop keeps that (the store is synced), a
+// crash of a store that is not durable loses what came within the last auto_save (plus the commit's
+// latency), and a restore loses what came after the copy was taken. A drop that every node lost
+// that way is forgotten, and may come back; any other return of a dropped group is a bug.
+void world::note_drops_known(int n) {
   auto& nd = *nodes_[static_cast<std::size_t>(n)];
-  if (nd.proc && nd.proc->membership->dropped(group, now_)) return true;
-  auto it = nd.store.synced.find(storage::group_key{"grove.tombstones", "membership"});
-  if (it == nd.store.synced.end() || !it->second.snapshot) return false;
-  mcore::tombstones stored(std::chrono::hours(1), 1000);
-  return stored.restore(*it->second.snapshot, now_) && stored.dropped(group, now_);
+  if (!nd.proc) return;
+  for (const auto& g : oracle_.dropped_groups())
+    if (!drop_known_.count({n, g}) && nd.proc->membership->dropped(g, now_)) drop_known_[{n, g}] = now_;
 }
 
-// After a node lost memory or store: a drop that no node knows of any more is forgotten.
-void world::note_forgotten_drops() {
+void world::forget_drops_since(int n, timestamp since) {
+  for (auto it = drop_known_.begin(); it != drop_known_.end();)
+    it = it->first.first == n && it->second > since ? drop_known_.erase(it) : std::next(it);
   for (const auto& g : oracle_.dropped_groups()) {
     if (oracle_.is_forgotten(g)) continue;
     bool known = false;
-    for (int n = 0; n < size_.nodes && !known; ++n) known = knows_drop(n, g);
+    for (int m = 0; m < size_.nodes && !known; ++m) known = drop_known_.count({m, g}) > 0;
     if (!known) {
-      trace("every node forgot the drop of " + g);
+      trace("every node lost the drop of " + g);
       oracle_.forgotten(g);
     }
   }
@@ -239,7 +241,7 @@ void world::crash_node(int n) {
   nd.proc.reset();
   nd.store.current = nd.store.synced;
   for (int m = 0; m < size_.nodes; ++m) connection_lost(m, n);
-  note_forgotten_drops();
+  if (!nd.store.durable) forget_drops_since(n, now_ - auto_save - commit_slack);
 }
 
 // SIGTERM: every replica saves its final snapshot (and clean-stop marker), the store syncs, then the
@@ -258,7 +260,6 @@ void world::stop_node_cleanly(int n) {
   nd.store.synced = nd.store.current;
   nd.proc.reset();
   for (int m = 0; m < size_.nodes; ++m) connection_lost(m, n);
-  note_forgotten_drops();
 }
 
 // -- a node's replicas ----------------------------------------------------------------------------------
@@ -284,6 +285,7 @@ world::replica_instance* world::host(int n, const std::string& group_text) {
   o.max_log_bytes = 4096;
   o.max_message_bytes = max_message_bytes;
   o.transfer_timeout = 2 * digest_interval;
+  o.prune_interval = digest_interval;
   actors::slot_factory make =
     is_counter(*group) ? actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
       return std::make_unique<counter_slot>(owner);
@@ -349,11 +351,7 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
   for (auto& reply : out.replies) {
     auto w = r.writes.find(reply.id);
     if (w == r.writes.end()) continue;
-    if (reply.outcome && !w->second.set_remove) {
-      w->second.w.acknowledged = now_;
-      oracle_.acknowledged(w->second.w);
-      ++counts_.acknowledged;
-    }
+    if (reply.outcome) acknowledge(w->second.number, w->second.w);
     r.writes.erase(w);
   }
   bool join = out.join, stop = out.stop;
@@ -436,6 +434,7 @@ void world::feed_membership(int n, std::function<void(process&, actors::membersh
   mcore::effects out;
   input(*nd.proc, out);
   carry_out(n, out);
+  note_drops_known(n);
 }
 
 void world::carry_out(int n, actors::membership::effects& out) {
@@ -567,6 +566,12 @@ bool world::linked(int a, int b) const { return a == b || cuts_.count({std::min(
 void world::send_to_node(int from, const std::string& to_key, actors::membership::node_message m) {
   int to = node_of_key(to_key);
   if (to < 0 || !linked(from, to)) return;
+  for (auto& l : node_losses_)
+    if (l.count > 0 && l.from == from && l.to == to && l.which(m)) {
+      --l.count;
+      trace("lost a node message from n" + std::to_string(from) + " to n" + std::to_string(to));
+      return;
+    }
   auto from_key = nodes_[static_cast<std::size_t>(from)]->proc->key;
   auto generation = nodes_[static_cast<std::size_t>(to)]->proc->generation;
   after(network_delay, [this, from, to, from_key, generation, m = std::move(m)]() mutable {
@@ -584,6 +589,13 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
       to_node = k;
   if (to_node < 0 || !linked(from_node, to_node)) return;
   bool remote = to_node != from_node;
+  for (auto& l : losses_)
+    if (l.count > 0 && l.from == from_node && l.to == to_node && l.which(m)) {
+      --l.count;
+      ++counts_.lost;
+      trace("lost a message from n" + std::to_string(from_node) + " to n" + std::to_string(to_node));
+      return;
+    }
   if (remote && rng_.chance(rates_.loss)) {
     ++counts_.lost;
     return;
@@ -648,34 +660,32 @@ void world::connection_lost(int a, int b) {
 
 // -- clients and faults ---------------------------------------------------------------------------------
 
-void world::client_write(int n) {
-  auto group = storage::group_key{size_.groups > 0 && rng_.below(2) == 0 ? "counter" : "set",
-                                  "g" + std::to_string(rng_.below(static_cast<std::uint64_t>(size_.groups)))};
+// A client's write at node `n`: an increment (counters) or an add of `element` (sets), at `level`.
+// Its number, or 0 when refused before it started (a dropped group).
+std::uint64_t world::write(int n, const storage::group_key& group, std::uint64_t increment, const std::string& element,
+                           actors::consistency level) {
   auto text = group.to_string();
   auto& p = *nodes_[static_cast<std::size_t>(n)]->proc;
-  if (p.hosted.count(text) == 0 && p.membership->dropped(text, now_)) return;  // refused: dropped
+  if (p.hosted.count(text) == 0 && p.membership->dropped(text, now_)) return 0;  // refused: dropped
   auto* r = host(n, text);
-  if (!r) return;
+  if (!r) return 0;
   actors::write_request w;
-  static const actors::consistency_level levels[] = {actors::consistency_level::local, actors::consistency_level::local,
-                                                     actors::consistency_level::majority,
-                                                     actors::consistency_level::all};
-  w.level = {levels[rng_.below(4)], static_cast<std::uint32_t>(write_timeout.count())};
+  w.level = level;
   replica_instance::client_write cw;
+  cw.number = ++next_write_;
   cw.w.group = text;
   cw.w.node = n;
   cw.w.durable = nodes_[static_cast<std::size_t>(n)]->store.durable;
   if (is_counter(group)) {
-    cw.w.increment = rng_.between(1, 3);
-    w.ops.push_back({"increment", {std::to_string(cw.w.increment)}});
-    oracle_.attempted(text, cw.w.increment);
+    cw.w.increment = increment;
+    w.ops.push_back({"increment", {std::to_string(increment)}});
+    oracle_.attempted(text, increment);
   } else {
-    cw.w.element = "e" + std::to_string(++next_element_);
-    w.ops.push_back({"add", {cw.w.element}});
+    cw.w.element = element;
+    w.ops.push_back({"add", {element}});
   }
   ++counts_.writes;
-  auto id = r->id;
-  feed_replica(n, id, [this, cw, w, text](replica_instance& x, auto& out) mutable {
+  feed_replica(n, r->id, [this, cw, w, text](replica_instance& x, auto& out) mutable {
     auto request = ++x.next_request;
     auto result = x.core->write(w, request, now_, out);
     if (!result) return;
@@ -687,13 +697,59 @@ void world::client_write(int n) {
           if (auto v = oracle_.issued(text, d.actor.str(), d.counter, cw.w.element); v && first_violation_.empty())
             first_violation_ = *v;
     }
-    if (*result) {
-      cw.w.acknowledged = now_;
-      oracle_.acknowledged(cw.w);
-      ++counts_.acknowledged;
-    } else {
+    if (*result)
+      acknowledge(cw.number, cw.w);
+    else
       x.writes.emplace(request, cw);
-    }
+  });
+  return cw.number;
+}
+
+void world::acknowledge(std::uint64_t number, oracle::write w) {
+  w.acknowledged = now_;
+  oracle_.acknowledged(w);
+  acknowledged_.insert(number);
+  ++counts_.acknowledged;
+}
+
+void world::client_write(int n) {
+  auto group = storage::group_key{size_.groups > 0 && rng_.below(2) == 0 ? "counter" : "set",
+                                  "g" + std::to_string(rng_.below(static_cast<std::uint64_t>(size_.groups)))};
+  static const actors::consistency_level levels[] = {actors::consistency_level::local, actors::consistency_level::local,
+                                                     actors::consistency_level::majority,
+                                                     actors::consistency_level::all};
+  actors::consistency level{levels[rng_.below(4)], static_cast<std::uint32_t>(write_timeout.count())};
+  auto increment = is_counter(group) ? rng_.between(1, 3) : 0;
+  write(n, group, increment, "e" + std::to_string(++next_element_), level);
+}
+
+void world::take_backup(int n) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  trace("backup of " + nd.name);
+  nd.backups.emplace_back(now_, nd.store.current);
+}
+
+// The operator's restore: the node goes down, its store is replaced by an older copy, it restarts
+// (the caller decides when).
+void world::restore_node(int n, std::size_t backup) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  auto [taken, copy] = nd.backups.at(backup);
+  crash_node(n);
+  trace("restore " + nd.name + " from the copy of " + std::to_string(taken.count()) + " ms");
+  ++counts_.restores;
+  nd.store.current = copy;
+  nd.store.synced = copy;
+  oracle_.restored(n, taken, now_);
+  forget_drops_since(n, taken - commit_slack);
+}
+
+void world::drop_group(int n, const std::string& group) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  if (!nd.proc) return;
+  trace("drop " + group + " at " + nd.proc->key);
+  ++counts_.drops;
+  feed_membership(n, [this, group](process& q, auto& out) {
+    if (q.membership->drop(group, now_, out)) oracle_.dropped(group);
   });
 }
 
@@ -717,31 +773,15 @@ void world::fault() {
     stop_node_cleanly(n);
     restart_later(timestamp(rng_.between(100, 5000)));
   }
-  if (rng_.chance(rates_.backup)) {
-    trace("backup of " + nd.name);
-    nd.backups.emplace_back(now_, nd.store.current);
-  }
+  if (rng_.chance(rates_.backup)) take_backup(n);
   if (!nd.backups.empty() && rng_.chance(rates_.restore)) {
-    auto& [taken, copy] = nd.backups[rng_.below(nd.backups.size())];
-    crash_node(n);
-    trace("restore " + nd.name + " from the copy of " + std::to_string(taken.count()) + " ms");
-    ++counts_.restores;
-    nd.store.current = copy;
-    nd.store.synced = copy;
-    oracle_.restored(n, taken, now_);
-    note_forgotten_drops();
+    restore_node(n, rng_.below(nd.backups.size()));
     restart_later(timestamp(rng_.between(100, 2000)));
   }
-  if (nd.proc && rng_.chance(rates_.drop)) {
-    auto group = storage::group_key{rng_.below(2) == 0 ? "counter" : "set",
-                                    "g" + std::to_string(rng_.below(static_cast<std::uint64_t>(size_.groups)))}
-                   .to_string();
-    trace("drop " + group + " at " + nd.proc->key);
-    ++counts_.drops;
-    feed_membership(n, [this, group](process& q, auto& out) {
-      if (q.membership->drop(group, now_, out)) oracle_.dropped(group);
-    });
-  }
+  if (nd.proc && rng_.chance(rates_.drop))
+    drop_group(n, storage::group_key{rng_.below(2) == 0 ? "counter" : "set",
+                                     "g" + std::to_string(rng_.below(static_cast<std::uint64_t>(size_.groups)))}
+                    .to_string());
 }
 
 void world::step() {
@@ -750,6 +790,91 @@ void world::step() {
     if (nodes_[static_cast<std::size_t>(n)]->proc) up.push_back(n);
   if (!up.empty()) client_write(up[rng_.below(up.size())]);
   fault();
+}
+
+// -- scripted runs ----------------------------------------------------------------------------------------
+
+std::unique_ptr<world> world::scripted(int nodes, bool durable, bool trace) {
+  auto w = std::make_unique<world>(1, run_size{nodes, 1, 0}, trace);
+  w->rates_ = fault_rates{};
+  for (auto& nd : w->nodes_) nd->store.durable = durable;
+  return w;
+}
+
+void world::start(int n) {
+  if (!nodes_[static_cast<std::size_t>(n)]->proc) start_node(n);
+}
+void world::stop(int n) { stop_node_cleanly(n); }
+void world::crash(int n) { crash_node(n); }
+std::size_t world::backup(int n) {
+  take_backup(n);
+  return nodes_[static_cast<std::size_t>(n)]->backups.size() - 1;
+}
+void world::restore(int n, std::size_t backup) { restore_node(n, backup); }
+void world::cut_link(int a, int b) { cut(a, b, timestamp(24 * 3600 * 1000)); }
+void world::heal_link(int a, int b) { cuts_.erase({std::min(a, b), std::max(a, b)}); }
+void world::drop(int n, const std::string& group) { drop_group(n, group); }
+void world::run_for(timestamp t) { run_until(now_ + t); }
+
+void world::lose(int from, int to, std::function<bool(const actors::replica::peer_message&)> which, int count) {
+  losses_.push_back({from, to, std::move(which), count});
+}
+
+void world::lose_node_messages(int from, int to, std::function<bool(const actors::membership::node_message&)> which,
+                               int count) {
+  node_losses_.push_back({from, to, std::move(which), count});
+}
+
+// Writes, then runs until the write is acknowledged or `patience` passed; whether it was.
+bool world::await_write(std::uint64_t number, timestamp patience) {
+  if (number == 0) return false;
+  auto until = now_ + patience;
+  while (!acknowledged_.count(number) && now_ < until && first_violation_.empty()) run_until(now_ + timestamp(10));
+  return acknowledged_.count(number) > 0;
+}
+
+bool world::add(int n, const std::string& group, const std::string& element, actors::consistency_level level) {
+  auto g = storage::group_key::parse(group);
+  return g && await_write(write(n, *g, 0, element, {level, 1000}), timestamp(5000));
+}
+
+bool world::increment(int n, const std::string& group, std::uint64_t by, actors::consistency_level level) {
+  auto g = storage::group_key::parse(group);
+  return g && await_write(write(n, *g, by, {}, {level, 1000}), timestamp(5000));
+}
+
+std::optional<std::string> world::settle() {
+  cuts_.clear();
+  for (int n = 0; n < size_.nodes; ++n)
+    if (!nodes_[static_cast<std::size_t>(n)]->proc) start_node(n);
+  run_until(now_ + heal_time);
+  if (!first_violation_.empty()) return first_violation_;
+  return check_end();
+}
+
+const actors::crdt_slot* world::slot_of(int n, const std::string& group) {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  if (!nd.proc) return nullptr;
+  auto it = nd.proc->hosted.find(group);
+  return it == nd.proc->hosted.end() ? nullptr : &nd.proc->replicas.at(it->second)->core->slot();
+}
+
+std::optional<std::uint64_t> world::counter_value(int n, const std::string& group) {
+  auto* slot = dynamic_cast<const counter_slot*>(slot_of(n, group));
+  if (!slot) return std::nullopt;
+  return slot->value().value();
+}
+
+bool world::contains(int n, const std::string& group, const std::string& element) {
+  auto* slot = dynamic_cast<const set_slot*>(slot_of(n, group));
+  return slot && slot->value().contains(element);
+}
+
+std::size_t world::origins(int n, const std::string& group) {
+  auto* slot = slot_of(n, group);
+  if (auto* s = dynamic_cast<const set_slot*>(slot)) return s->value().kernel().context().actors().size();
+  if (auto* c = dynamic_cast<const counter_slot*>(slot)) return c->value().counts().size();
+  return 0;
 }
 
 // -- checks -----------------------------------------------------------------------------------------------
@@ -812,6 +937,30 @@ std::optional<std::string> world::check_end() {
     if (value > oracle_.attempted(g))
       return g + " is " + std::to_string(value) + ", more than the " + std::to_string(oracle_.attempted(g))
              + " ever added";
+  }
+  return check_metadata(final_state);
+}
+
+// Metadata stays bounded: after the heal, old incarnations are retired, so a counter names at most
+// one incarnation per node and a set at most one per node plus those whose dots keep an element
+// alive (at most one per element), however often nodes restarted.
+std::optional<std::string> world::check_metadata(const std::map<std::string, const actors::crdt_slot*>& states) {
+  for (const auto& [g, slot] : states) {
+    ++oracle_.checked.metadata;
+    std::size_t named = 0, bound = static_cast<std::size_t>(size_.nodes);
+    if (auto* counter = dynamic_cast<const counter_slot*>(slot)) {
+      named = counter->value().counts().size();
+    } else if (auto* set = dynamic_cast<const set_slot*>(slot)) {
+      named = set->value().kernel().context().actors().size();
+      bound += set->value().value().size();
+    }
+    if (named > bound) {
+      std::string names;
+      for (const auto& o : slot->origins()) names += (names.empty() ? "" : " ") + o;
+      return "metadata not pruned: " + g + " names " + std::to_string(named) + " incarnations "
+             + std::to_string(heal_time.count()) + " ms after the heal (at most " + std::to_string(bound)
+             + "): " + names;
+    }
   }
   return std::nullopt;
 }

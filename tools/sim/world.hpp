@@ -65,6 +65,34 @@ public:
   const fault_counts& counts() const { return counts_; }
   const oracle& checks() const { return oracle_; }
 
+  // -- scripted runs (regression scenarios): no fault is drawn, the script says what happens ------
+  static std::unique_ptr<world> scripted(int nodes, bool durable, bool trace = false);
+  void start(int n);
+  void stop(int n);   // SIGTERM: final snapshots, store synced
+  void crash(int n);  // kill -9: unsynced writes lost
+  std::size_t backup(int n);
+  void restore(int n, std::size_t backup);  // the node goes down; start it again when the script says
+  void cut_link(int a, int b);
+  void heal_link(int a, int b);
+  void drop(int n, const std::string& group);
+  void run_for(timestamp t);
+  /// The next `count` replica messages from node `from` to node `to` for which `which` holds are lost.
+  void lose(int from, int to, std::function<bool(const actors::replica::peer_message&)> which, int count);
+  /// The same for node-to-node (membership) messages, such as relayed digests.
+  void lose_node_messages(int from, int to, std::function<bool(const actors::membership::node_message&)> which,
+                          int count);
+  /// A write at node `n`, run until acknowledged (true) or for 5 s at most.
+  bool add(int n, const std::string& group, const std::string& element,
+           actors::consistency_level level = actors::consistency_level::local);
+  bool increment(int n, const std::string& group, std::uint64_t by,
+                 actors::consistency_level level = actors::consistency_level::local);
+  /// Heals every link, starts every node, lets the cluster settle, and checks every invariant.
+  std::optional<std::string> settle();
+  std::optional<std::uint64_t> counter_value(int n, const std::string& group);
+  bool contains(int n, const std::string& group, const std::string& element);
+  /// Incarnations named in the metadata of node n's replica of `group`.
+  std::size_t origins(int n, const std::string& group);
+
 private:
   struct disk;
   struct replica_instance;
@@ -82,8 +110,8 @@ private:
   void crash_node(int n);
   void stop_node_cleanly(int n);
   void flush_periodically(int n, std::uint64_t generation);
-  bool knows_drop(int n, const std::string& group);
-  void note_forgotten_drops();
+  void note_drops_known(int n);
+  void forget_drops_since(int n, timestamp since);
   process* live(int n, std::uint64_t generation);
   int node_of_key(const std::string& key) const;
   replica_instance* replica_by_id(std::uint64_t id);
@@ -111,8 +139,17 @@ private:
 
   // -- checks -----------------------------------------------------------------------------------
   std::optional<std::string> check_end();
+  std::optional<std::string> check_metadata(const std::map<std::string, const actors::crdt_slot*>& states);
 
   // -- clients and faults -----------------------------------------------------------------------
+  std::uint64_t write(int n, const storage::group_key& group, std::uint64_t increment, const std::string& element,
+                      actors::consistency level);
+  void acknowledge(std::uint64_t number, oracle::write w);
+  bool await_write(std::uint64_t number, timestamp patience);
+  void take_backup(int n);
+  void restore_node(int n, std::size_t backup);
+  void drop_group(int n, const std::string& group);
+  const actors::crdt_slot* slot_of(int n, const std::string& group);
   void step();
   void client_write(int n);
   void fault();
@@ -137,6 +174,21 @@ private:
   std::set<std::pair<int, int>> cuts_;  // links that drop everything
   std::uint64_t next_actor_ = 0;
   std::uint64_t next_element_ = 0;
+  std::uint64_t next_write_ = 0;
+  std::set<std::uint64_t> acknowledged_;
+  struct loss {
+    int from = 0, to = 0;
+    std::function<bool(const actors::replica::peer_message&)> which;
+    int count = 0;
+  };
+  std::vector<loss> losses_;
+  struct node_loss {
+    int from = 0, to = 0;
+    std::function<bool(const actors::membership::node_message&)> which;
+    int count = 0;
+  };
+  std::vector<node_loss> node_losses_;
+  std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
   std::string first_violation_;
 };
 
