@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 packages=(g++ cmake make pkg-config libcaf-dev libboost-test-dev liblmdb-dev libxxhash-dev
           libzstd-dev libabsl-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libssl-dev openssl
-          libjemalloc-dev)
+          libjemalloc-dev prometheus-cpp-dev)
 build_dir=${GROVE_BUILD_DIR:-build}
 jobs=${GROVE_JOBS:-2}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Copies each example region (examples/*.cpp, between `// [NAME]` and `// [/NAME]`) into the README code
+# Copies each example region (examples/**/*.cpp, between `// [NAME]` and `// [/NAME]`) into the README code
 # block that follows its `<!-- example: FILE NAME -->` marker; `./grove.sh format` runs it after
 # clang-format, and readme_examples_test fails when the two differ.
 import re, os, sys, glob
@@ -20,8 +20,8 @@ def regions(path):
         i += 1
     return out
 regs = {}
-for p in glob.glob(root + '/examples/*.cpp'):
-    regs['examples/' + os.path.basename(p)] = regions(p)
+for p in glob.glob(root + '/examples/**/*.cpp', recursive=True):
+    regs[os.path.relpath(p, root)] = regions(p)
 readme = open(root + '/README.md').read().split('\n')
 out = []; i = 0
 while i < len(readme):

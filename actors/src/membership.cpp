@@ -20,7 +20,7 @@
 #include "cluster_secret.hpp"
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/membership.hpp"
-#include "grove/actors/node.hpp"
+#include "grove/actors/network.hpp"
 #include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
 #include "log_limiter.hpp"
@@ -53,6 +53,8 @@ struct membership_state {
   std::map<std::uint64_t, caf::typed_response_promise<done_atom>> waiting;  // connect() calls
   std::uint64_t next_request = 0;
   detail::log_limiter log;
+  std::shared_ptr<node_metrics> metrics;  // optional
+  std::uint64_t refused_counted = 0;      // of the core's refusals, those already in `metrics`
 };
 
 using membership_ptr = membership_impl::stateful_pointer<membership_state>;
@@ -250,6 +252,16 @@ void ask_storage(membership_ptr self, core::storage_request& r) {
 
 // -- effects -----------------------------------------------------------------------------------------
 
+// The node's metrics after an input: nodes connected, node messages refused.
+void publish_metrics(membership_ptr self) {
+  auto& st = self->state;
+  if (!st.metrics) return;
+  st.metrics->nodes_connected.store(static_cast<std::int64_t>(st.core->node_count()), std::memory_order_relaxed);
+  auto refused = st.core->stats().refused;
+  add(st.metrics->membership_refused, refused - st.refused_counted);
+  st.refused_counted = refused;
+}
+
 void carry_out(membership_ptr self) {
   auto& st = self->state;
   auto& out = st.out;
@@ -282,6 +294,7 @@ void carry_out(membership_ptr self) {
   for (auto& line : out.log_lines) st.log.write(line);
   auto storage = std::move(out.storage);
   out.clear();
+  publish_metrics(self);
   for (auto& r : storage) ask_storage(self, r);
 }
 
@@ -338,6 +351,7 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
   c.max_tombstones = opts.max_tombstones;
   c.has_storage = opts.storage.has_value();
   st.storage = std::move(opts.storage);
+  st.metrics = std::move(opts.metrics);
   c.random = [](std::size_t n) { return detail::random_nonce().substr(0, n); };
   st.core = std::make_unique<core::membership_core>(std::move(c));
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.

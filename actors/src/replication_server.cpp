@@ -5,6 +5,7 @@
 #include <cctype>
 #include <map>
 #include <set>
+#include <type_traits>
 #include <variant>
 
 #include <caf/all.hpp>
@@ -14,6 +15,7 @@
 #include "grove/crdt/escape.hpp"
 #include "incarnation.hpp"
 #include "log_limiter.hpp"
+#include "observe/replica_observer.hpp"
 #include "replica/replica_core.hpp"
 
 namespace grove::actors {
@@ -43,6 +45,7 @@ struct shell_state {
   std::map<replica::request_id, promise> waiting;
   replica::request_id next_request = 0;
   detail::log_limiter log;
+  std::unique_ptr<detail::replica_observer> observer;  // metrics and progress; null: none wanted
 };
 
 using replica_ptr = replica_impl::stateful_pointer<shell_state>;
@@ -62,6 +65,7 @@ void feed(replica_ptr self, F input) {
 }
 
 void storage_done(replica_ptr self, std::uint64_t id, replica::storage_result r) {
+  if (auto& observer = self->state.observer) observer->storage_done(id, r);
   feed(self, [&](auto& core, auto t, auto& out) { core.on_storage_done(id, std::move(r), t, out); });
 }
 
@@ -100,9 +104,20 @@ void deliver(caf::typed_response_promise<read_result>& p, replica::client_reply&
   p.deliver(read_result{r.state ? *r.state : bytes{}, r.count});
 }
 
+// A write or read at a consistency level that failed (its timeout, say): for the metrics.
+void observe_failure(replica_ptr self, const promise& p, const error& e) {
+  auto& observer = self->state.observer;
+  if (!observer) return;
+  if (std::holds_alternative<caf::typed_response_promise<replica_count>>(p))
+    observer->failed(node_metrics::operation::write, e);
+  else if (std::holds_alternative<caf::typed_response_promise<read_result>>(p))
+    observer->failed(node_metrics::operation::read, e);
+}
+
 void answer(replica_ptr self, replica::client_reply& r) {
   auto it = self->state.waiting.find(r.id);
   if (it == self->state.waiting.end()) return;  // a one-way request: nobody waits
+  if (!r.outcome) observe_failure(self, it->second, r.outcome.error());
   std::visit(
     [&](auto& p) {
       if (!r.outcome && r.needed > 0)
@@ -135,9 +150,13 @@ void carry_out(replica_ptr self) {
   for (auto& s : out.sends) {
     auto it = st.peers.find(s.to);
     if (it == st.peers.end()) continue;
+    if (st.observer) st.observer->sent(s.message);
     std::visit([&](auto& m) { self->send(it->second, std::move(m)); }, s.message);
   }
-  for (auto& d : out.relays) self->send(*st.opts.membership, relay_digest_atom::value, std::move(d));
+  for (auto& d : out.relays) {
+    if (st.observer) st.observer->relayed(d);
+    self->send(*st.opts.membership, relay_digest_atom::value, std::move(d));
+  }
   for (auto& t : out.timers) {
     auto kind = static_cast<std::uint8_t>(t.kind);
     if (t.delay.count() == 0)
@@ -153,7 +172,10 @@ void carry_out(replica_ptr self) {
   bool join = out.join, stop = out.stop;
   auto storage = std::move(out.storage);
   out.clear();
-  for (auto& r : storage) ask_storage(self, r);
+  for (auto& r : storage) {
+    if (st.observer) st.observer->storage_requested(r);
+    ask_storage(self, r);
+  }
   if (join) join_group(self);
   if (stop) self->quit();
 }
@@ -174,8 +196,14 @@ caf::result<done_atom> done_if_asked(replica_ptr self) {
   return done_atom::value;
 }
 
+// A client operation, for the metrics.
+void observe_operation(replica_ptr self, node_metrics::operation op, consistency_level level) {
+  if (auto& observer = self->state.observer) observer->operation(op, level);
+}
+
 template <class Mutation>
 caf::result<done_atom> mutate(replica_ptr self, const Mutation& m) {
+  observe_operation(self, node_metrics::operation::write, consistency_level::local);
   auto& st = self->state;
   auto id = ++st.next_request;
   auto r = st.core->mutate(m, id, now(), st.out);
@@ -206,6 +234,12 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
   st.peer_ids.erase(it);
 }
 
+// A message that no handler may take from its sender: counted (and ignored by the caller).
+void refuse(replica_ptr self) {
+  self->state.core->refuse();
+  if (auto& observer = self->state.observer) observer->refused();
+}
+
 // The peer that sent the current message, if it is one (as membership announced it, and not
 // dropped by the core since). Anyone else is ignored and counted: a stranger must not be able to
 // make a replica merge its bytes or send it the full state.
@@ -215,7 +249,7 @@ std::optional<replica::peer_id> sending_peer(replica_ptr self) {
   if (sender)
     if (auto it = st.peer_ids.find(sender->address()); it != st.peer_ids.end() && st.core->is_peer(it->second))
       return it->second;
-  st.core->refuse();
+  refuse(self);
   return std::nullopt;
 }
 
@@ -224,20 +258,26 @@ bool from_membership(replica_ptr self) {
   auto sender = self->current_sender();
   auto& membership = self->state.opts.membership;
   if (sender && membership && sender->address() == caf::actor_cast<caf::actor_addr>(*membership)) return true;
-  self->state.core->refuse();
+  refuse(self);
   return false;
 }
 
 template <class Message>
 void from_peer(replica_ptr self, Message& m) {
-  if (auto peer = sending_peer(self))
-    feed(self, [&](auto& core, auto t, auto& out) { core.receive(*peer, m, t, out); });
+  auto peer = sending_peer(self);
+  if (!peer) return;
+  using plain = std::decay_t<Message>;
+  if constexpr (std::is_same_v<
+                  plain, delta_message> || std::is_same_v<plain, state_chunk> || std::is_same_v<plain, digest_message>)
+    if (auto& observer = self->state.observer) observer->received(m);
+  feed(self, [&](auto& core, auto t, auto& out) { core.receive(*peer, m, t, out); });
 }
 
 replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<shell_state> init) {
   auto& st = self->state;
   st.core = std::move(init->core);
   st.opts = std::move(init->opts);
+  st.observer = detail::replica_observer::make(st.opts.metrics, st.opts.events, st.core->group_text());
   self->set_exit_handler([=](caf::exit_msg& msg) {
     self->state.core->stop(self->state.out);
     self->state.out.stop = false;  // quit with the exit's reason
@@ -254,7 +294,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
   // never printed on stdout as CAF's default would.
   self->set_default_handler([=](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
     auto& st = self->state;
-    st.core->refuse();
+    refuse(self);
     st.log.write("[grove] replica " + st.core->incarnation() + " of " + quote_input(st.core->group_text())
                  + ": an unexpected message was refused: " + quote_input(caf::to_string(m.content())));
     return caf::sec::unexpected_message;
@@ -271,6 +311,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
     [=](mutate_atom, const crdt::operation& op) { return mutate(self, op); },
     [=](mutate_atom, const local_mutation& m) { return mutate(self, m); },
     [=](mutate_atom, const write_request& w) -> caf::result<replica_count> {
+      observe_operation(self, node_metrics::operation::write, w.level.level);
       auto& st = self->state;
       auto id = ++st.next_request;
       auto r = st.core->write(w, id, now(), st.out);
@@ -280,6 +321,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
       return later<replica_count>(self, id);
     },
     [=](read_atom, const consistency& level) -> caf::result<read_result> {
+      observe_operation(self, node_metrics::operation::read, level.level);
       auto& st = self->state;
       auto id = ++st.next_request;
       auto r = st.core->read(level, id, now(), st.out);
@@ -287,7 +329,10 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
       if (r) return std::move(*r);
       return later<read_result>(self, id);
     },
-    [=](state_atom) -> bytes { return *self->state.core->state(); },
+    [=](state_atom) -> bytes {
+      observe_operation(self, node_metrics::operation::read, consistency_level::local);
+      return *self->state.core->state();
+    },
     [=](size_atom) -> caf::result<std::uint64_t> {
       if (auto n = self->state.core->size()) return *n;
       return to_caf_error(error(errc::invalid_argument, self->state.core->type_name() + " holds no elements to count"));
@@ -341,9 +386,11 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
     },
     [=](timer_atom, std::uint8_t kind, std::uint64_t id) {
       auto sender = self->current_sender();
-      if (sender && sender != self->ctrl()) return self->state.core->refuse();  // only its own timers
-      feed(self,
-           [&](auto& core, auto t, auto& out) { core.on_timer(static_cast<replica::timer_kind>(kind), id, t, out); });
+      if (sender && sender != self->ctrl()) return refuse(self);  // only its own timers
+      feed(self, [&](auto& core, auto t, auto& out) {
+        core.on_timer(static_cast<replica::timer_kind>(kind), id, t, out);
+        if (auto& observer = self->state.observer) observer->timer_fired(static_cast<replica::timer_kind>(kind), out);
+      });
     },
   };
 }

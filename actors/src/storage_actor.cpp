@@ -24,6 +24,12 @@ struct storage_state {
   std::vector<waiting_write> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
+  std::shared_ptr<node_metrics> metrics;  // optional
+
+  void count_commit() {
+    ++stats.commits;
+    if (metrics) add(metrics->storage_commits);
+  }
 
   ~storage_state() {
     if (!store) return;
@@ -40,14 +46,14 @@ struct storage_state {
     waiting.clear();
     std::vector<storage::write_op> all;
     for (auto& r : requests) all.insert(all.end(), r.ops.begin(), r.ops.end());
-    ++stats.commits;
+    count_commit();
     auto together = store->write(all);
     if (together || requests.size() == 1) {
       for (auto& r : requests) answer_commit(r.promise, together);
       return;
     }
     for (auto& r : requests) {
-      ++stats.commits;
+      count_commit();
       answer_commit(r.promise, store->write(r.ops));
     }
   }
@@ -91,9 +97,11 @@ caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::writ
     if (op.what == storage::write_op::kind::save) {
       ++st.stats.saves;
       st.stats.bytes_saved += op.value.size();
+      if (st.metrics) add(st.metrics->snapshot_bytes_written, op.value.size());
     } else if (op.what == storage::write_op::kind::append) {
       ++st.stats.appends;
       st.stats.bytes_appended += op.value.size();
+      if (st.metrics) add(st.metrics->log_bytes_written, op.value.size());
     }
     if (auto ok = op.key.validate(); !ok) return st.answer(ok);
   }
@@ -108,8 +116,10 @@ caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::writ
 }
 
 storage_impl::behavior_type storage_behavior(storage_ptr self,
-                                             std::shared_ptr<std::unique_ptr<storage::backend>> backend) {
+                                             std::shared_ptr<std::unique_ptr<storage::backend>> backend,
+                                             std::shared_ptr<node_metrics> metrics) {
   self->state.store = std::move(*backend);
+  self->state.metrics = std::move(metrics);
   // Error messages sent to the storage actor are ignored; CAF's default would stop it.
   self->set_error_handler([](caf::error&) {});
   // Saves handled but not yet committed are committed and answered before the actor goes.
@@ -165,10 +175,11 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
 
 }  // namespace
 
-storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend) {
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
+                                  std::shared_ptr<node_metrics> metrics) {
   // The behaviour function is copied by spawn: hand the backend over through a shared slot.
   auto slot = std::make_shared<std::unique_ptr<storage::backend>>(std::move(backend));
-  auto impl = sys.spawn<caf::detached>(storage_behavior, slot);
+  auto impl = sys.spawn<caf::detached>(storage_behavior, slot, std::move(metrics));
   return caf::actor_cast<storage_actor>(impl);
 }
 

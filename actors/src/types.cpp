@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "grove/actors/caf_error.hpp"
+#include "grove/actors/node_event.hpp"
 #include "grove/actors/replication.hpp"
 #include "grove/actors/storage_actor.hpp"
 
@@ -58,6 +59,7 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<std::string>>("grove.string_list");
   cfg.add_message_type<replica_actor>("grove.replica_actor");
   cfg.add_message_type<membership_actor>("grove.membership_actor");
+  cfg.add_message_type<node_event>("grove.node_event");
   add_grove_error_category(cfg);
 }
 

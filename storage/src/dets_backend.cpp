@@ -229,7 +229,8 @@ file_facts look_at(const std::string& path) {
 // One open LMDB environment (one file), shared by every handle on that file in this process.
 class environment {
 public:
-  environment(std::string path, bool read_only) : path_(std::move(path)), read_only_(read_only) {}
+  environment(std::string path, bool read_only, commit_observer on_commit)
+      : path_(std::move(path)), read_only_(read_only), on_commit_(std::move(on_commit)) {}
 
   ~environment() {
     stop_flusher();
@@ -563,7 +564,11 @@ private:
       rc = apply_all(merged);
     }
     if (rc != 0) return rc;
-    return txn.commit();
+    if (!on_commit_) return txn.commit();
+    auto start = std::chrono::steady_clock::now();
+    rc = txn.commit();
+    if (rc == 0) on_commit_(std::chrono::steady_clock::now() - start);
+    return rc;
   }
 
   static int apply(MDB_txn* txn, const pending_key& key, const pending_value& value) {
@@ -652,6 +657,7 @@ private:
 
   std::string path_;
   bool read_only_;
+  commit_observer on_commit_;  // of the first open (as auto_save)
   MDB_env* env_ = nullptr;
   std::mutex writer_;            // one write transaction at a time; taken before pending_mutex_
   std::shared_mutex map_mutex_;  // transactions shared, map growth exclusive
@@ -683,7 +689,7 @@ public:
         return env;
       }
     }
-    auto env = std::make_shared<environment>(opts.file, opts.read_only);
+    auto env = std::make_shared<environment>(opts.file, opts.read_only, opts.on_commit);
     if (auto ok = env->open(opts); !ok) return ok.error();
     envs_[key] = env;
     return env;

@@ -8,7 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "grove/actors/node.hpp"
+#include "grove/actors/network.hpp"
 #include "grove/crdt/all.hpp"
 #include "support/node.hpp"
 #include "support/replication.hpp"

@@ -198,6 +198,43 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_restores_every_stored_group) {
   BOOST_TEST(n->ask("get set:kept")["value"] == json::parse(R"(["x"])"));
 }
 
+// grove-node's flags are the grove.* options: a [grove] section in --config-file makes the same
+// node (the same name, store and data, found again by the flags), a flag wins over the file, and
+// a bad value or an unknown option in the file stops the node before it starts, naming it.
+BOOST_AUTO_TEST_CASE(a_config_file_and_the_flags_give_the_same_node) {
+  temp_dir dir;
+  auto data = dir.file("same");
+  auto ini = write_file(dir, "node.ini",
+                        "[grove]\nname = \"same\"\nstore = \"dets\"\ndata = \"" + data
+                          + "\"\nsync-interval = 50\ndurable = true\nport = 1\nmetrics = \"127.0.0.1:0\"\n");
+  {
+    node_process n({GROVE_NODE, "--config-file", ini, "--port", "0", "--json", "--scheduler.max-threads=2"});
+    auto listening = n.wait_for_event("listening");
+    BOOST_REQUIRE(listening.is_object());
+    BOOST_TEST(listening["name"] == "same");
+    BOOST_TEST(listening["port"].get<int>() != 1);  // --port 0 won over the file's port
+    BOOST_TEST(listening.contains("metrics"));
+    BOOST_REQUIRE(n.ask("incr counter:from_ini 7")["ok"] == true);
+    BOOST_TEST(n.finish() == 0);
+  }
+  auto by_flags = start_node("same", data);
+  port_of(*by_flags);
+  BOOST_TEST(by_flags->wait_for_event("restored")["groups"] == 1);
+  BOOST_TEST(by_flags->ask("get counter:from_ini")["value"] == 7);
+  BOOST_TEST(by_flags->finish() == 0);
+
+  for (std::string bad : {"port = \"4000\"", "sync-intervall = 50", "store = \"disk\""}) {
+    BOOST_TEST_CONTEXT(bad) {
+      auto file = write_file(dir, "bad.ini", "[grove]\nname = \"bad\"\n" + bad);
+      auto log = dir.file("bad.log");
+      node_process n({GROVE_NODE, "--config-file", file, "--data", dir.file("bad")}, log);
+      BOOST_TEST((n.wait_for(20s) == std::optional<int>(2)));
+      auto option = "grove." + bad.substr(0, bad.find(' '));
+      BOOST_TEST(contents_of(log).find(option) != std::string::npos, contents_of(log));
+    }
+  }
+}
+
 // The issue's report: a lone --durable node, mutations piped in, kill -9 right after the last
 // answer, no snapshot in between (the interval is ten minutes): every answered mutation is back.
 BOOST_AUTO_TEST_CASE(a_lone_durable_node_killed_right_after_answering_keeps_every_answered_mutation) {

@@ -64,9 +64,9 @@ BOOST_AUTO_TEST_CASE(every_readme_code_block_is_a_region_of_an_example_that_ci_b
   auto readme = lines_of(root + "/README.md");
   static const std::regex marker(R"(^<!-- example: (\S+) ([a-z_]+) -->$)");
   std::map<std::string, std::map<std::string, std::string>> regions;  // file -> region -> text
-  for (const auto& entry : std::filesystem::directory_iterator(root + "/examples"))
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root + "/examples"))
     if (entry.path().extension() == ".cpp")
-      regions["examples/" + entry.path().filename().string()] = regions_of(entry.path().string());
+      regions[std::filesystem::relative(entry.path(), root).generic_string()] = regions_of(entry.path().string());
   std::map<std::string, int> shown;
   for (std::size_t i = 0; i < readme.size(); ++i) {
     std::smatch m;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "grove/actors/atoms.hpp"
+#include "grove/actors/metrics.hpp"
 #include "grove/actors/protocol.hpp"
 #include "grove/actors/storage_actor.hpp"
 
@@ -129,6 +131,9 @@ struct membership_options {
   std::optional<storage_actor> storage;
   /// Most tombstones a node keeps; beyond, the one that expires first goes early.
   std::size_t max_tombstones = 100'000;
+  /// Where membership counts connected nodes and refused node messages for the node's metrics
+  /// (optional; node.hpp sets it).
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Spawns the membership actor of an actor system.

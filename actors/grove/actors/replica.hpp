@@ -1,5 +1,5 @@
 // The replication server (Grove.Replication.Server for CAF): one actor per (group, replica).
-// Membership is in membership.hpp, node connections in node.hpp, stopping in shutdown.hpp. The
+// Membership is in membership.hpp, node connections in network.hpp, stopping in shutdown.hpp. The
 // messages replicas exchange are in protocol.hpp; the decisions are made by a CAF-free core
 // (actors/src/replica/replica_core.hpp) that the actor feeds and whose effects it carries out.
 //
@@ -76,6 +76,8 @@
 #include "grove/actors/atoms.hpp"
 #include "grove/actors/crdt_slot.hpp"
 #include "grove/actors/membership.hpp"
+#include "grove/actors/metrics.hpp"
+#include "grove/actors/node_event.hpp"
 #include "grove/actors/protocol.hpp"
 #include "grove/actors/replica_types.hpp"
 #include "grove/actors/storage_actor.hpp"
@@ -180,6 +182,11 @@ struct replication_options {
   /// Test hook: drop this fraction of broadcast deltas (seeded by drop_seed); resent ones go out.
   double drop_deltas = 0.0;
   std::uint64_t drop_seed = 1;
+  /// Where the replica counts what it does for the node's metrics (optional; node.hpp sets it).
+  std::shared_ptr<node_metrics> metrics;
+  /// Gets a node_event (kind progress) for each tenth of a large full state this replica sends or
+  /// receives (optional; node.hpp sets it to the node's event hub).
+  caf::actor events;
 };
 
 /// Spawns a replication server whose value `make_slot` creates. Errors (invalid_argument) for

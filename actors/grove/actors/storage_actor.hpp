@@ -30,6 +30,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "grove/actors/atoms.hpp"
+#include "grove/actors/metrics.hpp"
 #include "grove/storage/backend.hpp"
 
 namespace grove::storage {
@@ -124,13 +125,15 @@ using storage_actor = caf::typed_actor<
   // Makes everything saved so far durable.
   caf::replies_to<flush_atom>::with<done_atom>, caf::replies_to<stats_atom>::with<storage_stats>>;
 
-/// Spawns a storage actor that owns `backend` (must not be null).
+/// Spawns a storage actor that owns `backend` (must not be null). With `metrics`, it counts its
+/// commits and the bytes it writes there (node.hpp sets it).
 ///
 /// Shutdown: the actor runs on a thread of its own, and CAF 0.17's ~actor_system waits for that
 /// thread, which ends only when the actor object is destroyed, that is when the last handle to it
 /// is gone. So stop it (an exit message) and drop every handle (storage_actor, the copies in
 /// replication_options, actor_cast results) before the actor system is destroyed, or the
 /// destructor never returns. stop_node (shutdown.hpp) does the stopping in the right order.
-storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend);
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
+                                  std::shared_ptr<node_metrics> metrics = nullptr);
 
 }  // namespace grove::actors

@@ -43,6 +43,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@
 #include "grove/storage/backend.hpp"
 
 namespace grove::storage {
+
+/// Called after each synced transaction with how long its commit took: writing the pages and
+/// LMDB's fdatasync (a node's fsync latency metric). Runs on the committing thread: keep it short.
+using commit_observer = std::function<void(std::chrono::nanoseconds)>;
 
 struct dets_options {
   /// Path of the store file (required). Its directory must exist.
@@ -69,6 +74,10 @@ struct dets_options {
   /// Write-behind buffer bound: a save that would exceed it flushes first (and fails, buffering
   /// nothing, when that flush fails).
   std::size_t max_pending_bytes = std::size_t{64} << 20;
+  /// Told of every commit (durable writes, write-behind flushes, sync, close); optional. Within
+  /// one process every open of a file shares one environment, so, like auto_save, the observer
+  /// of the first open is the one that counts.
+  commit_observer on_commit;
 };
 
 /// init: opens or creates the store and its table. Errors: invalid_argument (empty file or table
