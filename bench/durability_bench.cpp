@@ -23,11 +23,13 @@
 #include "support/actor_bench.hpp"
 #include "support/disk_probe.hpp"
 #include "support/fixtures.hpp"
+#include "support/scale.hpp"
 
 using namespace grove;
 using namespace grove::actors;
 using grove::bench::fresh_file;
 using grove::bench::remove_store;
+using grove::bench::scaled;
 
 namespace {
 
@@ -103,7 +105,7 @@ std::uint64_t process_disk_writes() {
 
 void durable_mutations(benchmark::State& state) {
   const auto group_count = static_cast<int>(state.range(0));
-  const std::uint64_t per_group = group_count == 1 ? 200'000 : 50'000;
+  const auto per_group = static_cast<std::uint64_t>(scaled(group_count == 1 ? 200'000 : 50'000));
   auto path = fresh_file("durable-mutations.grove");
   auto store = durable_store(path);
   std::vector<replica_actor> replicas;
@@ -144,7 +146,7 @@ BENCHMARK(durable_mutations)
 
 void log_writes_per_add(benchmark::State& state) {
   const auto elements = static_cast<std::size_t>(state.range(1));
-  const std::uint64_t adds = static_cast<std::uint64_t>(state.range(0));
+  const auto adds = static_cast<std::uint64_t>(state.range(0));
   auto path = fresh_file("big-set.grove");
   storage::group_key g{"set", "big"};
   {
@@ -188,14 +190,15 @@ void log_writes_per_add(benchmark::State& state) {
 }
 BENCHMARK(log_writes_per_add)
   ->ArgNames({"adds", "elements"})
-  ->Args({400'000, 1'000'000})
-  ->Args({400'000, 1'000})
+  ->Args({scaled(400'000), scaled(1'000'000)})
+  ->Args({scaled(400'000), scaled(1'000)})
   ->Iterations(1)
   ->Unit(benchmark::kMillisecond)
   ->UseRealTime();
 
 void restart_1000_groups_100k_log_entries(benchmark::State& state) {
-  constexpr int group_count = 1'000, entries_per_group = 100;
+  const auto group_count = static_cast<int>(scaled(1'000));
+  constexpr int entries_per_group = 100;
   auto path = fresh_file("restart.grove");
   {
     storage::dets_options opts;
@@ -237,7 +240,7 @@ void restart_1000_groups_100k_log_entries(benchmark::State& state) {
 BENCHMARK(restart_1000_groups_100k_log_entries)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 using grove::bench::disk_fdatasync_4k;
-BENCHMARK(disk_fdatasync_4k)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(disk_fdatasync_4k)->Iterations(scaled(2'000))->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 
