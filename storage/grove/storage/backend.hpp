@@ -85,8 +85,10 @@ public:
   /// A short description for logs, e.g. "dets:/var/lib/app/crdts.grove#grove_dets_storage".
   virtual std::string describe() const = 0;
 
-  /// Stores `value` as the snapshot of `g`, replacing what was there (the log stays).
-  status save(const group_key& g, bytes_view value) { return write({write_op::save(g, bytes(value))}); }
+  /// Stores `value` as the snapshot of `g`, replacing what was there (the log stays): the same as
+  /// write({write_op::save(g, value)}), which is what this default does; a backend may do it
+  /// without building the operation.
+  virtual status save(const group_key& g, bytes_view value) { return write({write_op::save(g, bytes(value))}); }
   /// Stores every entry in one transaction: all or nothing. Later entries for the same group win.
   status save_batch(const std::vector<group_value>& entries) {
     std::vector<write_op> ops;
