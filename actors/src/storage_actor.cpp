@@ -1,5 +1,7 @@
 #include "grove/actors/storage_actor.hpp"
 
+#include <iterator>
+
 #include <caf/all.hpp>
 
 #include "grove/actors/caf_error.hpp"
@@ -21,6 +23,9 @@ struct waiting_write {
 
 struct storage_state {
   std::unique_ptr<storage::backend> store;
+  // Group commit shares the waits for the disk between requests; a backend that never waits
+  // (backend::may_block) has none to share, so its writes run at once.
+  bool group_commit = true;
   std::vector<waiting_write> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
@@ -38,15 +43,26 @@ struct storage_state {
     if (waiting.empty()) return;
     auto requests = std::move(waiting);
     waiting.clear();
-    std::vector<storage::write_op> all;
-    for (auto& r : requests) all.insert(all.end(), r.ops.begin(), r.ops.end());
     ++stats.commits;
+    if (requests.size() == 1) {
+      answer_commit(requests.front().promise, store->write(requests.front().ops));
+      return;
+    }
+    // The operations move into one write (values are not copied) and back if it fails.
+    std::vector<storage::write_op> all;
+    std::vector<std::size_t> ends;
+    for (auto& r : requests) {
+      std::move(r.ops.begin(), r.ops.end(), std::back_inserter(all));
+      ends.push_back(all.size());
+    }
     auto together = store->write(all);
-    if (together || requests.size() == 1) {
+    if (together) {
       for (auto& r : requests) answer_commit(r.promise, together);
       return;
     }
-    for (auto& r : requests) {
+    for (std::size_t i = 0, begin = 0; i < requests.size(); begin = ends[i++]) {
+      auto& r = requests[i];
+      r.ops.assign(std::make_move_iterator(all.begin() + begin), std::make_move_iterator(all.begin() + ends[i]));
       ++stats.commits;
       answer_commit(r.promise, store->write(r.ops));
     }
@@ -80,22 +96,31 @@ struct storage_state {
     ++stats.errors;
     return to_caf_error(r.error());
   }
+
+  void count_save(std::size_t value_size) {
+    ++stats.saves;
+    stats.bytes_saved += value_size;
+  }
 };
 
 using storage_ptr = storage_impl::stateful_pointer<storage_state>;
 
-// Adds a write request to the next commit; the requester is answered when it has run.
+// Adds a write request to the next commit; the requester is answered when it has run. Without
+// group commit, the write runs now.
 caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::write_op> ops) {
   auto& st = self->state;
   for (const auto& op : ops) {
     if (op.what == storage::write_op::kind::save) {
-      ++st.stats.saves;
-      st.stats.bytes_saved += op.value.size();
+      st.count_save(op.value.size());
     } else if (op.what == storage::write_op::kind::append) {
       ++st.stats.appends;
       st.stats.bytes_appended += op.value.size();
     }
     if (auto ok = op.key.validate(); !ok) return st.answer(ok);
+  }
+  if (!st.group_commit) {
+    ++st.stats.commits;
+    return st.answer(st.store->write(ops));
   }
   auto promise = self->make_response_promise<done_atom>();
   st.waiting.push_back({std::move(ops), promise});
@@ -110,6 +135,7 @@ caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::writ
 storage_impl::behavior_type storage_behavior(storage_ptr self,
                                              std::shared_ptr<std::unique_ptr<storage::backend>> backend) {
   self->state.store = std::move(*backend);
+  self->state.group_commit = self->state.store->may_block();
   // Error messages sent to the storage actor are ignored; CAF's default would stop it.
   self->set_error_handler([](caf::error&) {});
   // Saves handled but not yet committed are committed and answered before the actor goes.
@@ -117,8 +143,29 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
     self->state.commit();
     self->quit(msg.reason);
   });
+  // Handlers in order of how often they run: CAF tries them one by one.
   return {
+    [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
+      auto& st = self->state;
+      ++st.stats.loads;
+      if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
+      auto r = st.store->load_group(g);
+      if (!r) return st.answer(expected<load_result>(r.error()));
+      load_result out;
+      out.found = r->snapshot.has_value();
+      if (out.found) out.value = std::move(*r->snapshot);
+      out.log = std::move(r->log);
+      return out;
+    },
+    [=](write_atom, std::vector<storage::write_op>& ops) -> caf::result<done_atom> {
+      return enqueue_write(self, std::move(ops));
+    },
     [=](save_atom, storage::group_key& g, bytes& value) -> caf::result<done_atom> {
+      if (auto& st = self->state; !st.group_commit) {  // backend::save: no operation to build
+        st.count_save(value.size());
+        ++st.stats.commits;
+        return st.answer(st.store->save(g, value));
+      }
       std::vector<storage::write_op> one;
       one.push_back(storage::write_op::save(std::move(g), std::move(value)));
       return enqueue_write(self, std::move(one));
@@ -129,24 +176,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       for (auto& e : entries) ops.push_back(storage::write_op::save(std::move(e.key), std::move(e.value)));
       return enqueue_write(self, std::move(ops));
     },
-    [=](write_atom, std::vector<storage::write_op>& ops) -> caf::result<done_atom> {
-      return enqueue_write(self, std::move(ops));
-    },
     [=](commit_atom) { self->state.commit(); },
-    [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
-      auto& st = self->state;
-      ++st.stats.loads;
-      if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
-      auto r = st.store->load(g);
-      if (!r) return st.answer(expected<load_result>(r.error()));
-      auto log = st.store->read_log(g);
-      if (!log) return st.answer(expected<load_result>(log.error()));
-      load_result out;
-      out.found = r->has_value();
-      if (out.found) out.value = std::move(**r);
-      out.log = std::move(*log);
-      return out;
-    },
     [=](erase_atom, const storage::group_key& g) -> caf::result<done_atom> {
       self->state.commit();
       return self->state.answer(self->state.store->erase(g));
@@ -167,8 +197,9 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
 
 storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend) {
   // The behaviour function is copied by spawn: hand the backend over through a shared slot.
+  bool may_block = backend->may_block();
   auto slot = std::make_shared<std::unique_ptr<storage::backend>>(std::move(backend));
-  auto impl = sys.spawn<caf::detached>(storage_behavior, slot);
+  auto impl = may_block ? sys.spawn<caf::detached>(storage_behavior, slot) : sys.spawn(storage_behavior, slot);
   return caf::actor_cast<storage_actor>(impl);
 }
 

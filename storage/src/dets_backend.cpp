@@ -2,6 +2,7 @@
 
 #include <lmdb.h>
 
+#include "check_write.hpp"
 #include "grove/crdt/escape.hpp"
 
 #include <algorithm>
@@ -172,8 +173,24 @@ void add_ops(pending_ops& ops, pending_ops later, std::size_t& size) {
   for (auto& [key, value] : later) add_op(ops, key, std::move(value), size);
 }
 
-// A write's operations in buffer form.
-pending_ops to_pending(MDB_dbi dbi, const std::vector<write_op>& ops) {
+// A write operation whose group and value stay the caller's: a durable write goes into its
+// transaction without a copy of the value on the way (a 40 MiB state is copied once, by LMDB).
+struct op_ref {
+  write_op::kind what;
+  const group_key& key;
+  bytes_view value;
+  std::uint64_t seq;
+};
+
+std::vector<op_ref> refs_of(const std::vector<write_op>& ops) {
+  std::vector<op_ref> out;
+  out.reserve(ops.size());
+  for (const auto& op : ops) out.push_back({op.what, op.key, op.value, op.seq});
+  return out;
+}
+
+// A write's operations in buffer form (the values copied into the buffer).
+pending_ops to_pending(MDB_dbi dbi, const std::vector<op_ref>& ops) {
   pending_ops out;
   std::size_t size = 0;
   auto truncation = [&](const group_key& g, std::uint64_t through) {
@@ -181,8 +198,10 @@ pending_ops to_pending(MDB_dbi dbi, const std::vector<write_op>& ops) {
   };
   for (const auto& op : ops) {
     switch (op.what) {
-      case write_op::kind::save: add_op(out, {dbi, op.key.encode()}, op.value, size); break;
-      case write_op::kind::append: add_op(out, {dbi, log_key(log_prefix(op.key), op.seq)}, op.value, size); break;
+      case write_op::kind::save: add_op(out, {dbi, op.key.encode()}, bytes(op.value), size); break;
+      case write_op::kind::append:
+        add_op(out, {dbi, log_key(log_prefix(op.key), op.seq)}, bytes(op.value), size);
+        break;
       case write_op::kind::truncate: truncation(op.key, op.seq); break;
       case write_op::kind::erase:
         add_op(out, {dbi, op.key.encode()}, std::nullopt, size);
@@ -301,10 +320,10 @@ public:
     return tables;
   }
 
-  // Commits the write-behind buffer with `extra` on top (later wins) in one synced transaction.
-  // Everything buffered goes along, so the buffer never holds a value older than the disk's.
-  // While the transaction runs the buffered operations stay visible to loads (in_flight_).
-  status commit(pending_ops extra = {}) {
+  // Commits the write-behind buffer, then `ops` of table `dbi` in order (later wins), in one synced
+  // transaction. Everything buffered goes along, so the buffer never holds a value older than the
+  // disk's. While the transaction runs the buffered operations stay visible to loads (in_flight_).
+  status commit(MDB_dbi dbi = 0, const std::vector<op_ref>& ops = {}) {
     if (read_only_ || !env_) return {};
     std::lock_guard<std::mutex> writer(writer_);
     {
@@ -312,9 +331,9 @@ public:
       in_flight_.swap(pending_);  // in_flight_ is empty between commits
       pending_bytes_ = 0;
     }
-    if (in_flight_.empty() && extra.empty()) return {};
+    if (in_flight_.empty() && ops.empty()) return {};
     // Only this thread changes in_flight_ (under writer_), so reading it here needs no lock.
-    auto result = write_locked(in_flight_, extra);
+    auto result = write_locked(in_flight_, dbi, ops);
     std::lock_guard<std::mutex> guard(pending_mutex_);
     if (!result) restore_in_flight();
     in_flight_.clear();
@@ -522,47 +541,83 @@ private:
   }
 
   // Call with writer_ held.
-  status write_locked(const pending_ops& base, const pending_ops& top) {
+  status write_locked(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops) {
+    if (auto room = make_room(bytes_of(base, ops)); !room) return room;
     for (;;) {
-      int rc = try_write(base, top);
+      int rc = try_write(base, dbi, ops);
       if (rc == 0) return {};
       if (rc != MDB_MAP_FULL) return lmdb_error(rc, "cannot write to " + path_);
       if (auto grown = grow_map(); !grown) return grown;
     }
   }
 
-  // One transaction: the operations of `base`, then those of `top`.
-  int try_write(const pending_ops& base, const pending_ops& top) {
+  static std::size_t bytes_of(const pending_ops& base, const std::vector<op_ref>& ops) {
+    std::size_t size = 0;
+    for (const auto& [key, value] : base) size += op_bytes(key, value);
+    for (const auto& op : ops) size += op.value.size();
+    return size;
+  }
+
+  // Grows the map before a write that could fill it: a transaction that fails with MDB_MAP_FULL
+  // has copied its values into LMDB's pages for nothing and copies them again after the growth
+  // (for a 40 MiB state, twice the copying and the page faults). Copy-on-write can need the new
+  // pages while the old ones are still in use, hence twice the size, plus a margin for the tree.
+  status make_room(std::size_t incoming) {
+    constexpr std::size_t worth_checking = std::size_t{1} << 20;
+    if (incoming < worth_checking) return {};  // the first small write that fills it grows it
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info(env_, &info);
+    mdb_env_stat(env_, &stat);
+    std::size_t needed = (info.me_last_pgno + 1) * stat.ms_psize + 2 * incoming + worth_checking;
+    while (info.me_mapsize < needed) {
+      if (auto grown = grow_map(); !grown) return grown;
+      mdb_env_info(env_, &info);
+    }
+    return {};
+  }
+
+  // One transaction: the buffered operations of `base`, then `ops` of table `dbi`, in order.
+  int try_write(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return rc;
-    auto apply_all = [&](const pending_ops& ops) {
-      for (const auto& [key, value] : ops)
-        if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
-      return 0;
-    };
-    int rc = 0;
-    if (top.empty() || base.empty()) {
-      rc = apply_all(top.empty() ? base : top);
-    } else {
-      auto merged = base;
-      std::size_t ignored = 0;
-      add_ops(merged, top, ignored);
-      rc = apply_all(merged);
-    }
-    if (rc != 0) return rc;
+    for (const auto& [key, value] : base)
+      if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
+    for (const auto& op : ops)
+      if (int rc = apply(txn.get(), dbi, op); rc != 0) return rc;
     return txn.commit();
   }
 
   static int apply(MDB_txn* txn, const pending_key& key, const pending_value& value) {
     if (kind_of(key.second) == key_kind::truncation)
       return truncate(txn, key.first, key.second, read_big_endian(*value));
-    MDB_val k = as_val(key.second);
-    if (value) {
-      MDB_val v = as_val(*value);
-      return mdb_put(txn, key.first, &k, &v, 0);
+    if (value) return put(txn, key.first, key.second, *value);
+    return del(txn, key.first, key.second);
+  }
+
+  static int apply(MDB_txn* txn, MDB_dbi dbi, const op_ref& op) {
+    switch (op.what) {
+      case write_op::kind::save: return put(txn, dbi, op.key.encode(), op.value);
+      case write_op::kind::append: return put(txn, dbi, log_key(log_prefix(op.key), op.seq), op.value);
+      case write_op::kind::truncate: return truncate(txn, dbi, log_prefix(op.key), op.seq);
+      case write_op::kind::erase:
+        if (int rc = del(txn, dbi, op.key.encode()); rc != 0) return rc;
+        return truncate(txn, dbi, log_prefix(op.key), UINT64_MAX);
     }
-    int rc = mdb_del(txn, key.first, &k, nullptr);
+    return EINVAL;  // refused by check_write before
+  }
+
+  static int put(MDB_txn* txn, MDB_dbi dbi, bytes_view key, bytes_view value) {
+    MDB_val k = as_val(key);
+    MDB_val v = as_val(value);
+    return mdb_put(txn, dbi, &k, &v, 0);
+  }
+
+  // Deleting a key that is not there is no error.
+  static int del(MDB_txn* txn, MDB_dbi dbi, bytes_view key) {
+    MDB_val k = as_val(key);
+    int rc = mdb_del(txn, dbi, &k, nullptr);
     return rc == MDB_NOTFOUND ? 0 : rc;
   }
 
@@ -701,8 +756,14 @@ public:
 
   status write(const std::vector<write_op>& ops) override {
     for (const auto& op : ops)
-      if (auto ok = check_write(op); !ok) return ok;
-    return store(to_pending(dbi_, ops));
+      if (auto ok = check_write(op.key, op.what, op.seq, op.value.size()); !ok) return ok;
+    return store(refs_of(ops));
+  }
+
+  // The same as write({save}) without copying the value into an operation first.
+  status save(const group_key& g, bytes_view value) override {
+    if (auto ok = check_write(g, write_op::kind::save, 0, value.size()); !ok) return ok;
+    return store({op_ref{write_op::kind::save, g, value, 0}});
   }
 
   expected<std::optional<bytes>> load(const group_key& g) override {
@@ -765,27 +826,17 @@ private:
 
   static error read_only_error() { return error(errc::invalid_argument, "store opened read-only"); }
 
-  status check_write(const write_op& op) const {
-    if (auto ok = op.key.validate(); !ok) return ok;
+  status check_write(const group_key& key, write_op::kind what, std::uint64_t seq, std::size_t size) const {
     if (opts_.read_only) return read_only_error();
-    if (op.what > write_op::kind::erase)
-      return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
-    if (op.what == write_op::kind::append && op.seq == 0)
-      return error(errc::invalid_argument,
-                   "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
-    if (op.value.size() > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group "
-                                      + op.key.to_string() + " exceeds max_value_size "
-                                      + std::to_string(opts_.max_value_size));
-    return {};
+    return storage::check_write(key, what, seq, size, opts_.max_value_size);
   }
 
   // Durable: one synced transaction. Write-behind: into the buffer. All of `ops` or nothing.
-  status store(pending_ops ops) {
+  status store(const std::vector<op_ref>& ops) {
     auto env = handle();
     if (!env) return env.error();
-    if (opts_.durable) return (*env)->commit(std::move(ops));
-    return (*env)->buffer(std::move(ops), opts_.max_pending_bytes);
+    if (opts_.durable) return (*env)->commit(dbi_, ops);
+    return (*env)->buffer(to_pending(dbi_, ops), opts_.max_pending_bytes);
   }
 
   std::mutex close_mutex_;

@@ -1,5 +1,7 @@
 #include "grove/storage/ets_backend.hpp"
 
+#include "check_write.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -131,10 +133,20 @@ public:
     if (auto ok = g.validate(); !ok) return ok.error();
     std::shared_lock<std::shared_mutex> lock(table_->mutex);
     if (auto ok = check_open(); !ok) return ok.error();
-    std::vector<log_entry> out;
+    auto it = table_->values.find(g);
+    if (it == table_->values.end()) return std::vector<log_entry>{};
+    return log_of(it->second);
+  }
+
+  expected<stored_group> load_group(const group_key& g) override {
+    if (auto ok = g.validate(); !ok) return ok.error();
+    std::shared_lock<std::shared_mutex> lock(table_->mutex);
+    if (auto ok = check_open(); !ok) return ok.error();
+    stored_group out;
     auto it = table_->values.find(g);
     if (it == table_->values.end()) return out;
-    for (const auto& [seq, delta] : it->second.log) out.push_back({seq, delta});
+    out.snapshot = it->second.snapshot;
+    out.log = log_of(it->second);
     return out;
   }
 
@@ -162,18 +174,19 @@ public:
 
   std::string describe() const override { return "ets:" + table_->name; }
 
+  bool may_block() const override { return false; }  // memory only: a call waits at most for the table's lock
+
 private:
   status check_write(const group_key& key, write_op::kind what, std::uint64_t seq, std::size_t size) const {
-    if (auto ok = key.validate(); !ok) return ok;
-    if (what > write_op::kind::erase)
-      return error(errc::invalid_argument, "unknown write operation for group " + key.to_string());
-    if (what == write_op::kind::append && seq == 0)
-      return error(errc::invalid_argument,
-                   "log entry 0 for group " + key.to_string() + ": entries are numbered from 1");
-    if (size > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(size) + " bytes for group " + key.to_string()
-                                      + " exceeds max_value_size " + std::to_string(opts_.max_value_size));
-    return {};
+    return storage::check_write(key, what, seq, size, opts_.max_value_size);
+  }
+
+  // Call with the table lock held.
+  static std::vector<log_entry> log_of(const group_data& data) {
+    std::vector<log_entry> out;
+    out.reserve(data.log.size());
+    for (const auto& [seq, delta] : data.log) out.push_back({seq, delta});
+    return out;
   }
 
   // Call with the table lock held.
