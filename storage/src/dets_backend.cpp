@@ -4,6 +4,7 @@
 
 #include "check_write.hpp"
 #include "grove/crdt/escape.hpp"
+#include "journal.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -30,9 +31,17 @@ namespace {
 // The record that marks an LMDB file as a Grove store, in the file's main database. Format 2 added
 // log entries; a format-1 file is a format-2 file without any, so this build reads both and marks
 // a format-1 file as format 2 when it opens it for writing (format-1 builds then refuse it).
+// Format 3 added the journal (FILE-journal, journal.hpp): a store is marked format 3 when a durable
+// write first uses it, so that a build that does not replay journals refuses it.
 constexpr char format_key[] = "grove.format";
-constexpr char format_value[] = "grove-store 2";
 constexpr char format_1_value[] = "grove-store 1";
+constexpr char format_2_value[] = "grove-store 2";
+constexpr char format_3_value[] = "grove-store 3";
+// The journal generation the file holds every record of (format 3), 8 bytes big-endian.
+constexpr char journal_generation_key[] = "grove.journal";
+// A durable write this large goes straight into a synced LMDB transaction: through the journal
+// it would be written twice (record, then checkpoint) for one sync saved.
+constexpr std::size_t journal_direct_bytes = std::size_t{256} << 10;
 constexpr char table_prefix[] = "table:";
 constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address space
 constexpr unsigned max_tables = 256;                        // LMDB named databases per file
@@ -173,15 +182,6 @@ void add_ops(pending_ops& ops, pending_ops later, std::size_t& size) {
   for (auto& [key, value] : later) add_op(ops, key, std::move(value), size);
 }
 
-// A write operation whose group and value stay the caller's: a durable write goes into its
-// transaction without a copy of the value on the way (a 40 MiB state is copied once, by LMDB).
-struct op_ref {
-  write_op::kind what;
-  const group_key& key;
-  bytes_view value;
-  std::uint64_t seq;
-};
-
 std::vector<op_ref> refs_of(const std::vector<write_op>& ops) {
   std::vector<op_ref> out;
   out.reserve(ops.size());
@@ -252,7 +252,9 @@ public:
 
   ~environment() {
     stop_flusher();
-    (void)flush();                  // close() has reported errors to whoever asked
+    (void)flush();                                                 // close() has reported errors to whoever asked
+    if (journal_ && journal_->written() == 0) journal_->remove();  // all in the file: nothing to replay
+    journal_.reset();
     if (env_) mdb_env_close(env_);  // also releases the flock on LMDB's descriptor
   }
 
@@ -284,6 +286,11 @@ public:
   // Opens (creating unless read-only) a table's database.
   expected<MDB_dbi> open_table(const std::string& table) {
     std::lock_guard<std::mutex> writer(writer_);
+    return open_table_locked(table);
+  }
+
+  // Call with writer_ held.
+  expected<MDB_dbi> open_table_locked(const std::string& table) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     std::string name = table_prefix + table;
     txn_guard txn;
@@ -321,23 +328,58 @@ public:
   }
 
   // Commits the write-behind buffer, then `ops` of table `dbi` in order (later wins), in one synced
-  // transaction. Everything buffered goes along, so the buffer never holds a value older than the
-  // disk's. While the transaction runs the buffered operations stay visible to loads (in_flight_).
+  // transaction: a checkpoint. Everything buffered goes along, so the buffer never holds a value
+  // older than the disk's. While the transaction runs the buffered operations stay visible to
+  // loads (in_flight_). The journal's records are all in the buffer, so once the transaction is on
+  // disk they are not needed: it records their generation and the journal starts the next.
   status commit(MDB_dbi dbi = 0, const std::vector<op_ref>& ops = {}) {
     if (read_only_ || !env_) return {};
     std::lock_guard<std::mutex> writer(writer_);
+    return commit_locked(dbi, ops);
+  }
+
+  // Call with writer_ held.
+  status commit_locked(MDB_dbi dbi = 0, const std::vector<op_ref>& ops = {}) {
     {
       std::lock_guard<std::mutex> guard(pending_mutex_);
       in_flight_.swap(pending_);  // in_flight_ is empty between commits
       pending_bytes_ = 0;
     }
     if (in_flight_.empty() && ops.empty()) return {};
+    std::optional<std::uint64_t> covers;
+    if (journal_ && journal_->written() > 0) covers = journal_->generation();
     // Only this thread changes in_flight_ (under writer_), so reading it here needs no lock.
-    auto result = write_locked(in_flight_, dbi, ops);
+    auto result = write_locked(in_flight_, dbi, ops, covers);
     std::lock_guard<std::mutex> guard(pending_mutex_);
+    if (result && covers) {
+      applied_generation_ = *covers;
+      journal_->reset();
+    }
     if (!result) restore_in_flight();
     in_flight_.clear();
     return result;
+  }
+
+  // A durable write: its record appended to the journal and synced, its operations into the
+  // buffer (loads see them; the next checkpoint puts them into the file). A large one, or one
+  // whose record would overfill the journal or the buffer, is a checkpoint instead / first.
+  status write_durable(MDB_dbi dbi, const std::string& table, const std::vector<op_ref>& ops, std::size_t max_pending) {
+    std::lock_guard<std::mutex> writer(writer_);
+    auto size = journal::record_size(table, ops);
+    if (size >= journal_direct_bytes) return commit_locked(dbi, ops);
+    if (auto ok = open_journal(); !ok) return ok;
+    bool full = journal_->written() + size > journal::capacity;
+    {
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      full = full || pending_bytes_ + size > max_pending;
+    }
+    if (full)
+      if (auto ok = commit_locked(); !ok) return ok;
+    if (auto ok = journal_->append(table, ops); !ok) return ok;
+    auto buffered = to_pending(dbi, ops);
+    std::lock_guard<std::mutex> guard(pending_mutex_);
+    add_ops(pending_, std::move(buffered), pending_bytes_);
+    return {};
   }
 
   // Buffers write-behind operations, all or none. When they would take the buffer past
@@ -495,37 +537,115 @@ private:
       }
     }
     if (auto ok = check_format(fresh); !ok) return ok;
+    if (auto ok = read_only_ ? overlay_journal() : replay_journal(); !ok) return ok;
     if (!read_only_) start_flusher(opts.auto_save);
     return {};
   }
 
+  // Checks (or, in a new file, writes) the format record, upgrades format 1 to 2 when writable,
+  // and reads the journal generation the file holds.
   status check_format(bool fresh) {
     std::lock_guard<std::mutex> writer(writer_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, read_only_ ? MDB_RDONLY : 0, txn.out()); rc != 0)
       return lmdb_error(rc, "cannot read " + path_);
-    MDB_dbi main = 0;
-    if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main); rc != 0) return lmdb_error(rc, "cannot read " + path_);
+    if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi_); rc != 0)
+      return lmdb_error(rc, "cannot read " + path_);
     MDB_val key = as_val(format_key);
     MDB_val value;
-    int rc = mdb_get(txn.get(), main, &key, &value);
+    int rc = mdb_get(txn.get(), main_dbi_, &key, &value);
     if (rc == MDB_NOTFOUND) {
-      if (!fresh) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
-      MDB_val mark = as_val(format_value);
-      if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot initialise " + path_);
-      if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot initialise " + path_);
-      return {};
+      // An LMDB file that holds nothing: a store whose creation a crash cut short (LMDB writes its
+      // header pages at open, the format record comes with the first transaction).
+      MDB_stat main_stat;
+      bool empty = mdb_stat(txn.get(), main_dbi_, &main_stat) == 0 && main_stat.ms_entries == 0;
+      if (!fresh && !empty) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
+      if (read_only_) return {};
+      return mark_format(txn, format_2_value, "cannot initialise ");
     }
     if (rc != 0) return lmdb_error(rc, "cannot read " + path_);
-    if (as_view(value) == format_value) return {};
-    if (as_view(value) != format_1_value)
-      return error(errc::unsupported_version, path_ + " has store format " + quote_input(as_view(value))
-                                                + ", this build reads '" + format_1_value + "' and '" + format_value
-                                                + "'");
-    if (read_only_) return {};
-    MDB_val mark = as_val(format_value);
-    if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot upgrade " + path_);
-    if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot upgrade " + path_);
+    auto format = as_view(value);
+    if (format != format_1_value && format != format_2_value && format != format_3_value)
+      return error(errc::unsupported_version, path_ + " has store format " + quote_input(format)
+                                                + ", this build reads '" + format_1_value + "', '" + format_2_value
+                                                + "' and '" + format_3_value + "'");
+    journaled_format_ = format == format_3_value;
+    MDB_val generation_key = as_val(journal_generation_key);
+    if (mdb_get(txn.get(), main_dbi_, &generation_key, &value) == 0 && value.mv_size == seq_size)
+      applied_generation_ = read_big_endian(as_view(value));
+    if (format != format_1_value || read_only_) return {};
+    return mark_format(txn, format_2_value, "cannot upgrade ");
+  }
+
+  status mark_format(txn_guard& txn, const char* format, const char* failure) {
+    MDB_val key = as_val(format_key);
+    MDB_val mark = as_val(format);
+    if (int p = mdb_put(txn.get(), main_dbi_, &key, &mark, 0); p != 0) return lmdb_error(p, failure + path_);
+    if (int c = txn.commit(); c != 0) return lmdb_error(c, failure + path_);
+    return {};
+  }
+
+  std::string journal_path() const { return path_ + "-journal"; }
+
+  // A writable open: the records a crash left in the journal go into the file (one synced
+  // transaction), and the journal file goes (a durable write makes a new one).
+  status replay_journal() {
+    if (::access(journal_path().c_str(), F_OK) != 0) return {};
+    auto j = journal::open(journal_path(), journal::access::write);
+    if (!j) return j.error();
+    auto records = (*j)->records(applied_generation_);
+    if (!records) return records.error();
+    if (!records->empty()) {
+      std::lock_guard<std::mutex> writer(writer_);
+      pending_ops replayed;
+      std::size_t size = 0;
+      for (const auto& r : *records) {
+        auto dbi = open_table_locked(r.table);
+        if (!dbi) return dbi.error();
+        add_ops(replayed, to_pending(*dbi, refs_of(r.ops)), size);
+      }
+      auto generation = (*j)->generation() - 1;  // the replayed one: records() moved past it
+      if (auto ok = write_locked(replayed, 0, {}, generation); !ok) return ok;
+      applied_generation_ = generation;
+    }
+    (*j)->remove();
+    return {};
+  }
+
+  // The first durable write of this environment makes the journal and marks the file format 3
+  // (one synced transaction). Call with writer_ held.
+  status open_journal() {
+    if (journal_) return {};
+    if (!journaled_format_) {
+      std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
+      txn_guard txn;
+      if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return lmdb_error(rc, "cannot write " + path_);
+      if (auto ok = mark_format(txn, format_3_value, "cannot upgrade "); !ok) return ok;
+      journaled_format_ = true;
+    }
+    auto j = journal::open(journal_path(), journal::access::create);
+    if (!j) return j.error();
+    if (auto none = (*j)->records(applied_generation_); !none) return none.error();  // sets the generation
+    journal_ = std::move(*j);
+    return {};
+  }
+
+  // A read-only open: the journal's records since the last checkpoint are read once, into the
+  // buffer, so that reads see every durable write of a writer that crashed (or runs: then what it
+  // had written at this moment).
+  status overlay_journal() {
+    if (::access(journal_path().c_str(), F_OK) != 0) return {};
+    auto j = journal::open(journal_path(), journal::access::read);
+    if (!j) return j.error();
+    auto records = (*j)->records(applied_generation_);
+    if (!records) return records.error();
+    std::lock_guard<std::mutex> writer(writer_);
+    for (const auto& r : *records) {
+      auto dbi = open_table_locked(r.table);
+      if (!dbi) continue;  // a table this file does not have (yet): nothing to read through it
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      add_ops(pending_, to_pending(*dbi, refs_of(r.ops)), pending_bytes_);
+    }
     return {};
   }
 
@@ -541,10 +661,11 @@ private:
   }
 
   // Call with writer_ held.
-  status write_locked(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops) {
+  status write_locked(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops,
+                      std::optional<std::uint64_t> covers) {
     if (auto room = make_room(bytes_of(base, ops)); !room) return room;
     for (;;) {
-      int rc = try_write(base, dbi, ops);
+      int rc = try_write(base, dbi, ops, covers);
       if (rc == 0) return {};
       if (rc != MDB_MAP_FULL) return lmdb_error(rc, "cannot write to " + path_);
       if (auto grown = grow_map(); !grown) return grown;
@@ -577,8 +698,10 @@ private:
     return {};
   }
 
-  // One transaction: the buffered operations of `base`, then `ops` of table `dbi`, in order.
-  int try_write(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops) {
+  // One transaction: the buffered operations of `base`, then `ops` of table `dbi`, in order, and
+  // the journal generation whose records they include, if any.
+  int try_write(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops,
+                std::optional<std::uint64_t> covers) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return rc;
@@ -586,6 +709,8 @@ private:
       if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
     for (const auto& op : ops)
       if (int rc = apply(txn.get(), dbi, op); rc != 0) return rc;
+    if (covers)
+      if (int rc = put(txn.get(), main_dbi_, journal_generation_key, big_endian(*covers)); rc != 0) return rc;
     return txn.commit();
   }
 
@@ -696,8 +821,12 @@ private:
   std::string path_;
   bool read_only_;
   MDB_env* env_ = nullptr;
-  std::mutex writer_;            // one write transaction at a time; taken before pending_mutex_
-  std::shared_mutex map_mutex_;  // transactions shared, map growth exclusive
+  MDB_dbi main_dbi_ = 0;                  // the format record and the journal generation
+  bool journaled_format_ = false;         // the file is marked format 3
+  std::uint64_t applied_generation_ = 0;  // the journal generation the file holds
+  std::unique_ptr<journal> journal_;      // made by the first durable write; under writer_
+  std::mutex writer_;                     // one write transaction at a time; taken before pending_mutex_
+  std::shared_mutex map_mutex_;           // transactions shared, map growth exclusive
   std::mutex pending_mutex_;
   pending_ops pending_;    // waiting for the next commit
   pending_ops in_flight_;  // in the commit that is running
@@ -835,7 +964,7 @@ private:
   status store(const std::vector<op_ref>& ops) {
     auto env = handle();
     if (!env) return env.error();
-    if (opts_.durable) return (*env)->commit(dbi_, ops);
+    if (opts_.durable) return (*env)->write_durable(dbi_, opts_.table, ops, opts_.max_pending_bytes);
     return (*env)->buffer(to_pending(dbi_, ops), opts_.max_pending_bytes);
   }
 
