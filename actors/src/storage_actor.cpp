@@ -26,6 +26,7 @@ struct storage_state {
   // Group commit shares the waits for the disk between requests; a backend that never waits
   // (backend::may_block) has none to share, so its writes run at once.
   bool group_commit = true;
+  std::chrono::milliseconds commit_delay{0};
   std::vector<waiting_write> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
@@ -125,17 +126,23 @@ caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::writ
   auto promise = self->make_response_promise<done_atom>();
   st.waiting.push_back({std::move(ops), promise});
   if (!st.commit_scheduled) {
-    // Saves already in the mailbox are handled before this message: they join the commit.
+    // Saves already in the mailbox are handled before this message: they join the commit (and
+    // so does whatever arrives within the commit window).
     st.commit_scheduled = true;
-    self->send(self, commit_atom::value);
+    if (st.commit_delay.count() > 0)
+      self->delayed_send(self, st.commit_delay, commit_atom::value);
+    else
+      self->send(self, commit_atom::value);
   }
   return promise;
 }
 
 storage_impl::behavior_type storage_behavior(storage_ptr self,
-                                             std::shared_ptr<std::unique_ptr<storage::backend>> backend) {
+                                             std::shared_ptr<std::unique_ptr<storage::backend>> backend,
+                                             storage_actor_options options) {
   self->state.store = std::move(*backend);
   self->state.group_commit = self->state.store->may_block();
+  self->state.commit_delay = options.commit_delay;
   // Error messages sent to the storage actor are ignored; CAF's default would stop it.
   self->set_error_handler([](caf::error&) {});
   // Saves handled but not yet committed are committed and answered before the actor goes.
@@ -195,11 +202,13 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
 
 }  // namespace
 
-storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend) {
+storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
+                                  storage_actor_options options) {
   // The behaviour function is copied by spawn: hand the backend over through a shared slot.
   bool may_block = backend->may_block();
   auto slot = std::make_shared<std::unique_ptr<storage::backend>>(std::move(backend));
-  auto impl = may_block ? sys.spawn<caf::detached>(storage_behavior, slot) : sys.spawn(storage_behavior, slot);
+  auto impl =
+    may_block ? sys.spawn<caf::detached>(storage_behavior, slot, options) : sys.spawn(storage_behavior, slot, options);
   return caf::actor_cast<storage_actor>(impl);
 }
 
