@@ -39,11 +39,25 @@ caf::actor_system& sys() { return *grove::bench::bench_system(); }
 
 constexpr int in_flight = 64;
 
-storage_actor durable_store(const std::string& path) {
+storage::dets_options durable_at(const std::string& path) {
   storage::dets_options opts;
   opts.file = path;
   opts.durable = true;
-  return spawn_storage_actor(sys(), std::move(*storage::open_dets(opts)));
+  return opts;
+}
+
+storage_actor durable_store(const std::string& path, storage_actor_options options = {}) {
+  return spawn_storage_actor(sys(), std::move(*storage::open_dets(durable_at(path))), options);
+}
+
+// A durable store at a fresh path holding group `g`: an orset of `elements` elements.
+std::string store_with_set(const std::string& name, const storage::group_key& g, std::size_t elements) {
+  auto path = fresh_file(name);
+  auto b = std::move(*storage::open_dets(durable_at(path)));
+  crdt::orset<std::string> s("loader");
+  for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
+  (void)storage::save(*b, g, s);
+  return path;
 }
 
 replication_options logged(const storage_actor& store, storage::group_key g) {
@@ -149,17 +163,8 @@ BENCHMARK(durable_mutations)
 void log_writes_per_add(benchmark::State& state) {
   const auto elements = static_cast<std::size_t>(state.range(1));
   const auto adds = static_cast<std::uint64_t>(state.range(0));
-  auto path = fresh_file("big-set.grove");
   storage::group_key g{"set", "big"};
-  {
-    storage::dets_options opts;
-    opts.file = path;
-    opts.durable = true;
-    auto b = std::move(*storage::open_dets(opts));
-    crdt::orset<std::string> s("loader");
-    for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
-    (void)storage::save(*b, g, s);
-  }
+  auto path = store_with_set("big-set.grove", g, elements);
   auto store = durable_store(path);
   auto r = *spawn_replica<crdt::orset<std::string>>(sys(), logged(store, g));
   {
@@ -214,22 +219,9 @@ void disk_per_add_at_200_per_s(benchmark::State& state) {
   const auto adds = static_cast<std::uint64_t>(scaled(2'000));
   constexpr auto pace = std::chrono::milliseconds(5);
   const double adds_per_snapshot = 60.0 * 1000 / static_cast<double>(pace.count());
-  auto path = fresh_file("paced-set.grove");
   storage::group_key g{"set", "paced"};
-  {
-    storage::dets_options opts;
-    opts.file = path;
-    opts.durable = true;
-    auto b = std::move(*storage::open_dets(opts));
-    crdt::orset<std::string> s("loader");
-    for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
-    (void)storage::save(*b, g, s);
-  }
-  storage::dets_options opts;
-  opts.file = path;
-  opts.durable = true;
-  auto store = spawn_storage_actor(sys(), std::move(*storage::open_dets(opts)),
-                                   storage_actor_options{std::chrono::milliseconds(state.range(0))});
+  auto path = store_with_set("paced-set.grove", g, elements);
+  auto store = durable_store(path, storage_actor_options{std::chrono::milliseconds(state.range(0))});
   auto r = *spawn_replica<crdt::orset<std::string>>(sys(), logged(store, g));
   caf::scoped_actor self{sys()};
   self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});

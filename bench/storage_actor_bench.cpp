@@ -38,6 +38,15 @@ storage_actor ets_actor() {
   return spawn_storage_actor(sys(), std::move(*open_ets(opts)));
 }
 
+// An ETS-style storage actor that holds every group (saved by `self`).
+storage_actor filled_ets_actor(caf::scoped_actor& self) {
+  auto actor = ets_actor();
+  for (const auto& g : groups()) self->send(actor, save_atom::value, g, counter_state());
+  std::size_t saved = 0;
+  self->receive_for(saved, groups().size())([](done_atom) {});
+  return actor;
+}
+
 // One requester sends every save without waiting, then collects the replies.
 void actor_save_pipelined(benchmark::State& state) {
   auto actor = ets_actor();
@@ -54,11 +63,8 @@ void actor_save_pipelined(benchmark::State& state) {
 BENCHMARK(actor_save_pipelined)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void actor_load_pipelined(benchmark::State& state) {
-  auto actor = ets_actor();
   caf::scoped_actor self{sys()};
-  for (const auto& g : groups()) self->send(actor, save_atom::value, g, counter_state());
-  std::size_t saved = 0;
-  self->receive_for(saved, groups().size())([](done_atom) {});
+  auto actor = filled_ets_actor(self);
   const auto n = static_cast<std::size_t>(scaled(1'000'000));
   for (auto _ : state) {
     for (std::size_t i = 0; i < n; ++i) self->send(actor, load_atom::value, groups()[i % group_count]);
@@ -72,11 +78,8 @@ BENCHMARK(actor_load_pipelined)->Iterations(1)->Unit(benchmark::kMillisecond)->U
 
 // An event-based requester that sends the next load when the answer to the last one came.
 void actor_load_one_at_a_time(benchmark::State& state) {
-  auto actor = ets_actor();
   caf::scoped_actor self{sys()};
-  for (const auto& g : groups()) self->send(actor, save_atom::value, g, counter_state());
-  std::size_t saved = 0;
-  self->receive_for(saved, groups().size())([](done_atom) {});
+  auto actor = filled_ets_actor(self);
   const auto n = static_cast<std::size_t>(scaled(1'000'000));
   for (auto _ : state) {
     auto client = sys().spawn([=](caf::event_based_actor* client_self) {

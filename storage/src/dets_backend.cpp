@@ -590,26 +590,36 @@ private:
   // A writable open: the records a crash left in the journal go into the file (one synced
   // transaction), and the journal file goes (a durable write makes a new one).
   status replay_journal() {
-    if (::access(journal_path().c_str(), F_OK) != 0) return {};
-    auto j = journal::open(journal_path(), journal::access::write);
+    auto j = read_journal(journal::access::write);
     if (!j) return j.error();
-    auto records = (*j)->records(applied_generation_);
-    if (!records) return records.error();
-    if (!records->empty()) {
+    auto& [file, records] = *j;
+    if (!file) return {};
+    if (!records.empty()) {
       std::lock_guard<std::mutex> writer(writer_);
       pending_ops replayed;
       std::size_t size = 0;
-      for (const auto& r : *records) {
+      for (const auto& r : records) {
         auto dbi = open_table_locked(r.table);
         if (!dbi) return dbi.error();
         add_ops(replayed, to_pending(*dbi, refs_of(r.ops)), size);
       }
-      auto generation = (*j)->generation() - 1;  // the replayed one: records() moved past it
+      auto generation = file->generation() - 1;  // the replayed one: records() moved past it
       if (auto ok = write_locked(replayed, 0, {}, generation); !ok) return ok;
       applied_generation_ = generation;
     }
-    (*j)->remove();
+    file->remove();
     return {};
+  }
+
+  // The journal file, if there is one, and its records since the last checkpoint.
+  using journal_contents = std::pair<std::unique_ptr<journal>, std::vector<journal_record>>;
+  expected<journal_contents> read_journal(journal::access how) {
+    if (::access(journal_path().c_str(), F_OK) != 0) return journal_contents{};
+    auto j = journal::open(journal_path(), how);
+    if (!j) return j.error();
+    auto records = (*j)->records(applied_generation_);
+    if (!records) return records.error();
+    return journal_contents{std::move(*j), std::move(*records)};
   }
 
   // The first durable write of this environment makes the journal and marks the file format 3
@@ -634,13 +644,10 @@ private:
   // buffer, so that reads see every durable write of a writer that crashed (or runs: then what it
   // had written at this moment).
   status overlay_journal() {
-    if (::access(journal_path().c_str(), F_OK) != 0) return {};
-    auto j = journal::open(journal_path(), journal::access::read);
+    auto j = read_journal(journal::access::read);
     if (!j) return j.error();
-    auto records = (*j)->records(applied_generation_);
-    if (!records) return records.error();
     std::lock_guard<std::mutex> writer(writer_);
-    for (const auto& r : *records) {
+    for (const auto& r : j->second) {
       auto dbi = open_table_locked(r.table);
       if (!dbi) continue;  // a table this file does not have (yet): nothing to read through it
       std::lock_guard<std::mutex> guard(pending_mutex_);

@@ -228,6 +228,13 @@ dets_options durable_at(const std::string& file) {
   return opts;
 }
 
+// Saves groups k:0 .. k:count-1 holding prefix + their number.
+bool save_numbered(backend& b, int count, const std::string& prefix) {
+  for (int i = 0; i < count; ++i)
+    if (!b.save(group_key{"k", std::to_string(i)}, prefix + std::to_string(i))) return false;
+  return true;
+}
+
 std::string loaded(backend& b, const group_key& g) {
   auto v = b.load(g);
   if (!v) return "error: " + v.error().to_string();
@@ -239,11 +246,7 @@ std::string loaded(backend& b, const group_key& g) {
 BOOST_AUTO_TEST_CASE(durable_writes_since_the_last_checkpoint_come_back_from_the_journal) {
   temp_dir dir;
   auto opts = durable_at(dir.file("j.grove"));
-  crash_after(opts, [](backend& b) {
-    for (int i = 0; i < 100; ++i)
-      if (!b.save(group_key{"k", std::to_string(i)}, "v" + std::to_string(i))) return false;
-    return bool(b.append(group_key{"k", "0"}, 1, "delta"));
-  });
+  crash_after(opts, [](backend& b) { return save_numbered(b, 100, "v") && b.append(group_key{"k", "0"}, 1, "delta"); });
   BOOST_REQUIRE(std::filesystem::exists(opts.file + "-journal"));
   {
     auto b = std::move(*open_dets(opts));
@@ -260,11 +263,7 @@ BOOST_AUTO_TEST_CASE(durable_writes_since_the_last_checkpoint_come_back_from_the
 BOOST_AUTO_TEST_CASE(a_torn_last_record_is_ignored_and_the_records_before_it_replay) {
   temp_dir dir;
   auto opts = durable_at(dir.file("torn.grove"));
-  crash_after(opts, [](backend& b) {
-    for (int i = 0; i < 10; ++i)
-      if (!b.save(group_key{"k", std::to_string(i)}, "value-" + std::to_string(i))) return false;
-    return true;
-  });
+  crash_after(opts, [](backend& b) { return save_numbered(b, 10, "value-"); });
   // A crash while the last record was being written: its end never reached the disk.
   auto journal = read_file(opts.file + "-journal");
   auto last = journal.rfind("value-9");
