@@ -7,9 +7,11 @@
 // first JSON lines, then the same as a Markdown table. When `erl` is not installed the Erlang
 // columns say "skipped: erl not installed" and the project's figures are still measured.
 //
-//   peer_bench [--rounds N] [--scale X]
-//     --rounds N  rounds of both sides (default 3; the figures are medians)
-//     --scale X   sizes times X, in (0, 1] (default 1; the suite runs 0.001 to check the output)
+//   peer_bench [--rounds N] [--scale X] [--programs DIR]
+//     --rounds N      rounds of both sides (default 3; the figures are medians)
+//     --scale X       sizes times X, in (0, 1] (default 1; the suite runs 0.001 to check the output)
+//     --programs DIR  the project's benchmark programs from DIR instead of this build's (to put
+//                     another build, say the one before a change, against the same Erlang run)
 // Exit status 1 when a benchmark failed or a figure is missing (the table is printed anyway).
 #include <algorithm>
 #include <chrono>
@@ -73,7 +75,7 @@ const std::vector<row_spec>& rows() {
     {"big_save_file", "one 40 MiB value saved durably, against the plain file", "storage_bench",
      "dets_durable_save_40mb", "term_to_binary_write_fsync", "term_to_binary + write + fsync", measure::duration, 1},
     {"rr_pipelined", "request/response, 1M loads pipelined (storage actor)", "storage_actor_bench",
-     "actor_load_pipelined", "gen_server_load_pipelined", "gen_server:send_request", measure::rate, 1.5},
+     "actor_load_pipelined", "gen_server_load_pipelined", "gen_server calls, pipelined", measure::rate, 1.5},
     {"rr_one_at_a_time", "request/response, 1M loads one at a time (storage actor)", "storage_actor_bench",
      "actor_load_one_at_a_time", "gen_server_call_load", "gen_server:call", measure::rate, 1.2},
     {"rr_increments", "request/response, 1M increments one at a time (replication server)", "replication_bench",
@@ -90,21 +92,24 @@ const std::vector<row_spec>& rows() {
   return all;
 }
 
-// The benchmark programs, built beside this one (paths from CMake).
-const std::map<std::string, std::string>& programs() {
-  static const std::map<std::string, std::string> all = {
+struct options {
+  int rounds = 3;
+  double scale = 1;
+  std::string programs;  // a directory with the benchmark programs, or "" for this build's
+};
+
+// The benchmark programs: this build's (paths from CMake) or those in opts.programs.
+std::map<std::string, std::string> programs(const options& opts) {
+  std::map<std::string, std::string> all = {
     {"storage_bench", STORAGE_BENCH},
     {"storage_actor_bench", STORAGE_ACTOR_BENCH},
     {"replication_bench", REPLICATION_BENCH},
     {"codec_bench", CODEC_BENCH},
   };
+  if (!opts.programs.empty())
+    for (auto& [name, path] : all) path = opts.programs + "/" + name;
   return all;
 }
-
-struct options {
-  int rounds = 3;
-  double scale = 1;
-};
 
 // One side's figures of one round: benchmark name -> its JSON line.
 using results = std::map<std::string, json>;
@@ -118,9 +123,9 @@ bool names_bench(const std::string& name, const std::string& bench) {
 }
 
 // The project's side of one round: each program once, with only the benchmarks the rows need.
-results run_project(bool& failed, std::optional<double>& fdatasync_us) {
+results run_project(const options& opts, bool& failed, std::optional<double>& fdatasync_us) {
   results out;
-  for (const auto& [program, path] : programs()) {
+  for (const auto& [program, path] : programs(opts)) {
     std::string filter;
     for (const auto& r : rows())
       if (r.program == program) filter += (filter.empty() ? "" : "|") + r.bench;
@@ -244,6 +249,8 @@ bool parse_options(int argc, char** argv, options& opts) {
       opts.rounds = std::atoi(argv[++i]);
     } else if (i + 1 < argc && arg == "--scale") {
       opts.scale = std::atof(argv[++i]);
+    } else if (i + 1 < argc && arg == "--programs") {
+      opts.programs = argv[++i];
     } else {
       return false;
     }
@@ -256,7 +263,7 @@ bool parse_options(int argc, char** argv, options& opts) {
 int main(int argc, char** argv) {
   options opts;
   if (!parse_options(argc, argv, opts)) {
-    std::cerr << "usage: peer_bench [--rounds N (>= 1)] [--scale X (0 < X <= 1)]\n";
+    std::cerr << "usage: peer_bench [--rounds N (>= 1)] [--scale X (0 < X <= 1)] [--programs DIR]\n";
     return 2;
   }
   // The project's programs read their sizes from the environment (bench/support/scale.hpp).
@@ -272,7 +279,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> project, erlang;
   for (int round = 0; round < opts.rounds; ++round) {
     std::cerr << "peer_bench: round " << round + 1 << " of " << opts.rounds << "\n";
-    auto ours = run_project(failed, fdatasync_us);
+    auto ours = run_project(opts, failed, fdatasync_us);
     results theirs;
     if (escript) theirs = run_erlang(*escript, failed, runtime);
     for (const auto& r : rows()) {
