@@ -1,5 +1,6 @@
-// The storage actor (architecture §7): saves and loads from one pipelining requester and loads
-// from a requester that waits for each answer, on the in-memory backend; durable saves on the
+// The storage actor (architecture §7): saves and loads from one pipelining requester (loads from an
+// actor and from a thread) and loads from a requester that waits for each answer, on the
+// in-memory backend; durable saves on the
 // on-disk backend from one requester at a time and from 8 concurrent requesters (group commit).
 #include <chrono>
 #include <filesystem>
@@ -62,19 +63,43 @@ void actor_save_pipelined(benchmark::State& state) {
 }
 BENCHMARK(actor_save_pipelined)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// One requester sends every load without waiting, then takes the answers: an event-based actor
+// (thread:0), like the replicas that are the storage actor's requesters (and like the Erlang
+// process on the other side of bench/peer), or a thread outside the scheduler (thread:1, a scoped
+// actor), whose every message to an idle actor on the scheduler has to wake a worker.
 void actor_load_pipelined(benchmark::State& state) {
   caf::scoped_actor self{sys()};
   auto actor = filled_ets_actor(self);
   const auto n = static_cast<std::size_t>(scaled(1'000'000));
+  auto send_all = [=](auto* requester) {
+    for (std::size_t i = 0; i < n; ++i) requester->send(actor, load_atom::value, groups()[i % group_count]);
+  };
   for (auto _ : state) {
-    for (std::size_t i = 0; i < n; ++i) self->send(actor, load_atom::value, groups()[i % group_count]);
-    std::size_t replies = 0;
-    self->receive_for(replies, n)([](load_result&) {});
+    if (state.range(0) == 1) {
+      send_all(self.ptr());
+      std::size_t replies = 0;
+      self->receive_for(replies, n)([](load_result&) {});
+      continue;
+    }
+    auto requester = sys().spawn([=](caf::event_based_actor* requester_self) -> caf::behavior {
+      send_all(requester_self);
+      auto replies = std::make_shared<std::size_t>(0);
+      return {[=](load_result&) {
+        if (++*replies == n) requester_self->quit();
+      }};
+    });
+    self->wait_for(requester);
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
-BENCHMARK(actor_load_pipelined)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(actor_load_pipelined)
+  ->ArgName("thread")
+  ->Arg(0)
+  ->Arg(1)
+  ->Iterations(1)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
 
 // An event-based requester that sends the next load when the answer to the last one came.
 void actor_load_one_at_a_time(benchmark::State& state) {

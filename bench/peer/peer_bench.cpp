@@ -75,7 +75,7 @@ const std::vector<row_spec>& rows() {
     {"big_save_file", "one 40 MiB value saved durably, against the plain file", "storage_bench",
      "dets_durable_save_40mb", "term_to_binary_write_fsync", "term_to_binary + write + fsync", measure::duration, 1},
     {"rr_pipelined", "request/response, 1M loads pipelined (storage actor)", "storage_actor_bench",
-     "actor_load_pipelined", "gen_server_load_pipelined", "gen_server calls, pipelined", measure::rate, 1.5},
+     "actor_load_pipelined/thread:0", "gen_server_load_pipelined", "gen_server calls, pipelined", measure::rate, 1.5},
     {"rr_one_at_a_time", "request/response, 1M loads one at a time (storage actor)", "storage_actor_bench",
      "actor_load_one_at_a_time", "gen_server_call_load", "gen_server:call", measure::rate, 1.2},
     {"rr_increments", "request/response, 1M increments one at a time (replication server)", "replication_bench",
@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
 
   auto escript = grove::bench::find_in_path("erl") ? grove::bench::find_in_path("escript") : std::nullopt;
+  auto started = now_utc();
   auto load_before = load_average();
   bool failed = false;
   std::optional<double> fdatasync_us;
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
   }
 
   const std::string skipped = "skipped: erl not installed";
-  json header = {{"date", now_utc()},
+  json header = {{"date", started},
                  {"command", command},
                  {"cpu", grove::bench::cpu_model()},
                  {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
