@@ -1,8 +1,11 @@
 // The README's embedding example as a complete program: two nodes (two actor systems here, two
 // processes in practice), each with a storage actor, membership and a replica of one counter;
-// they connect, mutate, converge, and shut down without losing their final snapshots.
+// their transport is secured by a cluster secret; they connect, mutate, converge, and shut down
+// without losing their final snapshots.
 // Takes a directory for the store files (default: the current directory). Exits 0 when both
 // replicas read 14 and the stores hold it.
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -13,6 +16,7 @@
 #include <caf/io/all.hpp>
 #include <grove/actors/replication.hpp>
 #include <grove/actors/shutdown.hpp>
+#include <grove/actors/tls.hpp>
 #include <grove/actors/types.hpp>
 #include <grove/storage/dets_backend.hpp>
 
@@ -123,6 +127,19 @@ int run(caf::actor_system& sys_a, caf::actor_system& sys_b, const std::string& d
 }
 
 // What the stores hold after the shutdown: the final snapshots.
+// 32 random bytes as 64 hex digits: a cluster secret (every node of a cluster shares one; a real
+// cluster keeps it in a file, as grove-node's --secret-file does).
+std::string random_secret() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  std::string secret;
+  for (int i = 0; i < 32 && urandom; ++i) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(urandom.get()));
+    secret += hex;
+  }
+  return secret;
+}
+
 bool stored_value_is(const std::string& file, std::uint64_t want) {
   storage::dets_options o;
   o.file = file;
@@ -139,6 +156,19 @@ int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : ".";
   config cfg_a, cfg_b;
   for (auto* cfg : {&cfg_a, &cfg_b}) cfg->set("scheduler.max-threads", 2);
+  auto secret = random_secret();
+  for (auto* cfg : {&cfg_a, &cfg_b}) {
+    // [secure]
+    // Before the actor system is built: TLS whose authority is derived from the secret, so only
+    // nodes that hold it can connect (or certificates: security_options{secret, {cert, key, "", ca}}).
+    auto secured = actors::secure_transport(*cfg, actors::security_options{secret, {}, false});
+    if (!secured) {
+      std::cerr << secured.error().to_string() << "\n";  // e.g. a secret shorter than 32 bytes
+      return 2;
+    }
+    std::cerr << "cluster CA " << secured->ca_fingerprint << "\n";  // the same on every node; never the secret
+    // [/secure]
+  }
   int rc = 0;
   {
     caf::actor_system sys_a{cfg_a};

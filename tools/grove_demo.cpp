@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -102,14 +101,15 @@ demo_node start(const std::string& name, const std::string& certificate, const s
   return n;
 }
 
-// A throwaway CA with certificates for the nodes, and the cluster secret.
+// A throwaway CA with certificates for the nodes, and the cluster secret: 32 random bytes in
+// base64, made the way the README makes one (a guessable secret could be found offline by anyone
+// who reaches a port: see docs/security.md).
 bool make_secrets(const std::filesystem::path& dir) {
   secrets = dir;
   if (std::system(("sh " + std::string(GROVE_PKI_SCRIPT) + " " + dir.string()).c_str()) != 0) return false;
-  std::ofstream(dir / "cluster.secret") << "demo secret " << ::getpid() << "\n";
-  std::filesystem::permissions(dir / "cluster.secret",
-                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  return true;
+  auto secret = (dir / "cluster.secret").string();
+  auto command = "umask 077 && head -c 32 /dev/urandom | base64 >'" + secret + "'";
+  return std::system(command.c_str()) == 0 && std::filesystem::file_size(secret) >= 32;
 }
 
 // Runs a command on a node and prints it with the answer.

@@ -4,11 +4,13 @@
 // Options are grove-node's own (parsed with CLI11, so --peer can repeat); anything else is handed
 // to CAF's configuration, so the standard CAF options work too (e.g. --scheduler.max-threads=2).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -37,6 +39,7 @@
 #include "grove/crdt/escape.hpp"
 #include "grove/storage/dets_backend.hpp"
 #include "grove/storage/ets_backend.hpp"
+#include "line_output.hpp"
 #include "node_commands.hpp"
 #include "value_json.hpp"
 
@@ -46,9 +49,13 @@ using namespace grove;
 using namespace grove::actors;
 using json = nlohmann::json;
 
-// Most lines a batch takes, and the longest timeout a consistency level takes.
+// Most lines a batch takes, most bytes they hold together, and the longest timeout a consistency
+// level takes. (A batch is held in memory until its last line, and is one write: one delta.)
 constexpr std::uint64_t max_batch_lines = 100'000;
+constexpr std::uint64_t max_batch_bytes = std::uint64_t{16} << 20;
 constexpr std::uint64_t max_consistency_timeout_ms = 600'000;
+// Most bytes of output lines that wait for a slow reader of stdout (see line_output.hpp).
+constexpr std::size_t max_pending_output_bytes = std::size_t{4} << 20;
 
 struct node_options {
   std::string name;
@@ -65,6 +72,7 @@ struct node_options {
   bool on_demand = false;
   std::uint64_t tombstone_lifetime_s = 24 * 3600;
   std::string secret_file;
+  std::string secret;  // read from secret_file before the node starts
   tls_options tls;
   std::string tls_passphrase_file;
   bool insecure = false;
@@ -82,37 +90,30 @@ grove::expected<std::string> read_secret(const std::string& path, const std::str
   return secret;
 }
 
-bool is_loopback(const std::string& address) {
-  if (address == "localhost") return true;
-  in_addr v4;
-  if (::inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  return ::inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
 // What listening on opts.address exposes, as a warning; an error when the node would be open to
-// anyone who reaches the port and --insecure does not accept that.
+// anyone who reaches the port and --insecure does not accept that. (With --secret-file alone the
+// transport is TLS from the secret-derived authority: nothing to warn about.)
 grove::expected<std::string> exposure_warning(const node_options& opts) {
   if (is_loopback(opts.address)) return std::string{};
   if (opts.wants_tls())
     return opts.secret_file.empty() ? "TLS without --secret-file on " + opts.address + ": any holder of a certificate "
                                         + "from " + opts.tls.ca_file + " can join (CAF checks no host name)"
                                     : std::string{};
-  if (!opts.secret_file.empty())
-    return "connections on " + opts.address
-           + " are authenticated by the cluster secret but not encrypted (use --tls-*)";
+  if (!opts.secret_file.empty()) return std::string{};
   if (!opts.insecure)
     return grove::error(grove::errc::invalid_argument,
-                        "refusing to listen on " + opts.address + " in plaintext without a cluster secret: anyone who "
-                          + "reaches the port could join and write. Use TLS (--tls-certificate, --tls-key, --tls-ca) "
-                          + "and/or --secret-file, or accept the risk with --insecure");
-  return "INSECURE: listening on " + opts.address + " in plaintext without a cluster secret (--insecure): anyone who "
-         + "reaches the port can join and write";
+                        "refusing to listen on " + opts.address + " in plaintext without a credential: anyone who "
+                          + "reaches the port could read and change every group. Use --secret-file (TLS from the "
+                          + "cluster secret) and/or TLS certificates (--tls-certificate, --tls-key, --tls-ca), or "
+                          + "accept the risk with --insecure");
+  return "INSECURE: listening on " + opts.address + " in plaintext without a credential (--insecure): anyone who "
+         + "reaches the port can read and change every group";
 }
 
-// Loads CAF's openssl module when TLS options are given; they must all check out. CAF's own
-// --openssl.* options are refused: they would bypass the checks (see grove/actors/tls.hpp).
-grove::status configure_tls(caf::actor_system_config& cfg, node_options& opts) {
+// Secures the transport (grove/actors/tls.hpp): TLS from the cluster secret, or with the given
+// certificates, or plaintext (loopback only, or --insecure); every file and the secret's length
+// must check out. CAF's own --openssl.* options are refused: they would bypass the checks.
+grove::expected<transport_info> configure_transport(caf::actor_system_config& cfg, node_options& opts) {
   if (!cfg.openssl_certificate.empty() || !cfg.openssl_key.empty() || !cfg.openssl_cafile.empty()
       || !cfg.openssl_capath.empty() || !cfg.openssl_passphrase.empty())
     return grove::error(grove::errc::invalid_argument,
@@ -125,8 +126,12 @@ grove::status configure_tls(caf::actor_system_config& cfg, node_options& opts) {
     if (!passphrase) return passphrase.error();
     opts.tls.passphrase = std::move(*passphrase);
   }
-  if (!opts.wants_tls()) return {};
-  return enable_tls(cfg, opts.tls);
+  if (!opts.secret_file.empty()) {
+    auto secret = read_secret(opts.secret_file, "secret");
+    if (!secret) return secret.error();
+    opts.secret = std::move(*secret);
+  }
+  return secure_transport(cfg, security_options{opts.secret, opts.tls, opts.insecure});
 }
 
 struct node_config : caf::actor_system_config {
@@ -150,13 +155,21 @@ expected<replica_actor> spawn_kind(caf::actor_system& sys, const std::string& ki
                "unknown group kind " + quote_input(kind) + " (counter, pncounter, set, map, register, list)");
 }
 
-// Every line grove-node writes to stdout goes through here: answers come from the command loop,
-// events about other nodes from an actor, and lines must not interleave.
-void print_line(const std::string& line) {
-  static std::mutex stdout_mutex;
-  std::lock_guard<std::mutex> lock(stdout_mutex);
-  std::cout << line << std::endl;
+// grove-node's stdout. Set in main before anything runs; fd 1 itself then points at stderr, so that
+// whatever else writes there (CAF's "unexpected message" lines, say) never mixes with these lines.
+tools::line_output* output = nullptr;
+
+// SIGTERM or SIGINT arrived: the command loop ends, and an answer waiting for the reader gives up.
+std::atomic<bool> stop_requested{false};
+
+// An answer to a command: waits while stdout's buffer is full (input is not read meanwhile).
+void print_answer(const std::string& line) {
+  output->write_waiting(line, [] { return stop_requested.load(); });
 }
+
+// Any other line (events, warnings): never waits, since it may come from an actor on a CAF
+// scheduler thread; dropped and counted when stdout's buffer is full.
+void print_event(const std::string& line) { output->write_or_drop(line); }
 
 // Prints membership's node events ("up"/"down" and the node's address) as peer_up/peer_down
 // events. (It takes an argument: CAF 0.17's spawn of argument-less functions trips UBSan.)
@@ -168,14 +181,15 @@ caf::behavior node_event_watcher(caf::event_based_actor*, bool as_json,
     [=](node_event_atom, const std::string& event, const std::string& who) {
       if (event == "group" || event == "dropped") return on_group(event, who);
       auto name = "peer_" + event;
-      print_line(as_json ? tools::dump_json({{"event", name}, {"peer", who}}) : "peer " + event + ": " + who);
+      print_event(as_json ? tools::dump_json({{"event", name}, {"peer", who}}) : "peer " + event + ": " + who);
     },
   };
 }
 
 class node {
 public:
-  node(caf::actor_system& sys, node_options opts) : sys_(sys), opts_(std::move(opts)), self_(sys) {}
+  node(caf::actor_system& sys, node_options opts, transport_info transport)
+      : sys_(sys), opts_(std::move(opts)), transport_(std::move(transport)), self_(sys) {}
 
   status start() {
     auto backend = open_backend();
@@ -183,11 +197,10 @@ public:
     storage_ = spawn_storage_actor(sys_, std::move(*backend));
     membership_options membership_opts;
     membership_opts.tombstone_lifetime = std::chrono::seconds(opts_.tombstone_lifetime_s);
-    if (!opts_.secret_file.empty()) {
-      auto secret = read_secret(opts_.secret_file, "secret");
-      if (!secret) return secret.error();
-      membership_opts.secret = std::move(*secret);
-    }
+    membership_opts.secret = opts_.secret;  // with certificates, the check of the secret (see tls.hpp)
+    membership_opts.name = opts_.name;
+    membership_opts.hosts_every_group = !opts_.on_demand;
+    membership_opts.storage = storage_;  // a drop survives restarts
     membership_ = spawn_membership(sys_, std::move(membership_opts));
     event_watcher_ =
       sys_.spawn(node_event_watcher, opts_.as_json, [this](const std::string& event, const std::string& group) {
@@ -200,9 +213,11 @@ public:
     auto port = listen(sys_, membership_, opts_.port, opts_.address);
     if (!port) return port.error();
     auto tls = uses_tls(sys_);
-    answer({{"event", "listening"}, {"name", opts_.name}, {"address", opts_.address}, {"port", *port}, {"tls", tls}},
-           "grove-node " + opts_.name + " listening on " + opts_.address + ":" + std::to_string(*port)
-             + (tls ? " (TLS)" : ""));
+    json listening{{"event", "listening"}, {"name", opts_.name}, {"address", opts_.address},
+                   {"port", *port},        {"tls", tls},         {"transport", to_string(transport_.mode)}};
+    if (!transport_.ca_fingerprint.empty()) listening["ca_fingerprint"] = transport_.ca_fingerprint;
+    event(listening, "grove-node " + opts_.name + " listening on " + opts_.address + ":" + std::to_string(*port)
+                       + (tls ? " (TLS)" : ""));
     for (const auto& peer : opts_.peers) connect_peer(peer);
     return restore();
   }
@@ -226,7 +241,7 @@ public:
   // Final snapshots, then the store is flushed and closed (see stop_node).
   void stop() {
     if (batch_)
-      answer_error(error(errc::invalid_argument, "the input ended " + std::to_string(batch_->lines)
+      report_error(error(errc::invalid_argument, "the input ended " + std::to_string(batch_->lines)
                                                    + " lines into a batch of " + std::to_string(batch_->expected)
                                                    + "; none of it was applied"));
     batch_.reset();
@@ -254,7 +269,7 @@ public:
   // Printed on stderr, and in --json mode also as an event on stdout.
   void warn(const std::string& text) {
     std::cerr << "grove-node: warning: " << text << std::endl;
-    if (opts_.as_json) print_line(tools::dump_json({{"event", "warning"}, {"warning", text}}));
+    if (opts_.as_json) print_event(tools::dump_json({{"event", "warning"}, {"warning", text}}));
   }
 
 private:
@@ -283,10 +298,10 @@ private:
                 ? connect(sys_, membership_, peer.substr(0, colon), static_cast<std::uint16_t>(port))
                 : status{error(errc::invalid_argument, "--peer " + peer + " is not HOST:PORT")};
     if (ok)
-      answer({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
+      event({{"event", "connected"}, {"peer", peer}}, "connected to " + peer);
     else
-      answer({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
-             "cannot connect to " + peer + " (retrying in the background): " + ok.error().to_string());
+      event({{"event", "peer_failed"}, {"peer", peer}, {"error", ok.error().to_string()}},
+            "cannot connect to " + peer + " (retrying in the background): " + ok.error().to_string());
   }
 
   // Starts a replica for every group in the store (each loads its own state).
@@ -303,7 +318,7 @@ private:
     for (const auto& g : stored)
       if (auto r = replica(g); !r)
         std::cerr << "grove-node: cannot restore " << g.to_string() << ": " << r.error().to_string() << std::endl;
-    answer({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
+    event({{"event", "restored"}, {"groups", stored.size()}}, "restored " + std::to_string(stored.size()) + " groups");
     return {};
   }
 
@@ -315,7 +330,7 @@ private:
     if (!g) return;
     if (hosts(g->to_string())) return;
     if (auto r = replica(*g); !r) return warn("cannot host " + g->to_string() + ": " + r.error().to_string());
-    answer({{"event", "hosting"}, {"group", g->to_string()}}, "hosting " + g->to_string());
+    event({{"event", "hosting"}, {"group", g->to_string()}}, "hosting " + g->to_string());
   }
 
   // The replicas this node hosts, by group (a copy: the watcher may add to them meanwhile).
@@ -429,15 +444,21 @@ private:
     if (!n)
       return answer_error(error(errc::invalid_argument, "batch: " + quote_input(count) + " is not a count from 1 to "
                                                           + std::to_string(max_batch_lines)));
-    batch_ = pending_batch{g, *n, 0, {}, std::nullopt};
+    batch_ = pending_batch{g, *n, 0, 0, {}, std::nullopt};
   }
 
   void collect_batch_line(const std::string& line) {
     auto& b = *batch_;
     ++b.lines;
+    b.bytes += line.size();
+    auto where = "batch line " + std::to_string(b.lines) + ": ";
+    if (!b.refused && b.bytes > max_batch_bytes) {
+      b.refused = error(errc::too_large, where + "the batch's lines hold more than " + std::to_string(max_batch_bytes)
+                                           + " bytes (16 MiB)");
+      b.ops = {};  // the rest is only counted
+    }
     if (!b.refused) {
       auto cmd = tools::parse_command(line);
-      auto where = "batch line " + std::to_string(b.lines) + ": ";
       if (!cmd)
         b.refused = error(errc::invalid_argument, where + cmd.error().message());
       else if (cmd->op.name.empty())
@@ -585,12 +606,18 @@ private:
     return result;
   }
 
-  void answer(json j, const std::string& text) { print_line(opts_.as_json ? tools::dump_json(j) : text); }
+  void answer(json j, const std::string& text) { print_answer(opts_.as_json ? tools::dump_json(j) : text); }
+
+  void event(json j, const std::string& text) { print_event(opts_.as_json ? tools::dump_json(j) : text); }
 
   void answer_error(const error& e) { answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string()); }
 
+  // An error that no command waits for (the node is stopping): it does not wait for the reader.
+  void report_error(const error& e) { event({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string()); }
+
   caf::actor_system& sys_;
   node_options opts_;
+  transport_info transport_;
   caf::scoped_actor self_;
   storage_actor storage_;
   membership_actor membership_;
@@ -599,12 +626,13 @@ private:
   std::map<std::string, replica_actor> replicas_;
   consistency read_level_;
   consistency write_level_;
-  // A batch being read: its group, how many lines it has and has had, its operations so far, and
-  // the first line that was refused (then the rest are only counted).
+  // A batch being read: its group, how many lines it has and has had, their bytes so far, its
+  // operations so far, and the first line that was refused (then the rest are only counted).
   struct pending_batch {
     storage::group_key group;
     std::uint64_t expected = 0;
     std::uint64_t lines = 0;
+    std::uint64_t bytes = 0;
     std::vector<crdt::operation> ops;
     std::optional<error> refused;
   };
@@ -644,9 +672,10 @@ private:
   std::thread watchdog_;
 };
 
-// SIGTERM and SIGINT end the command loop through this pipe.
+// SIGTERM and SIGINT end the command loop through this pipe (and stop_requested).
 int signal_pipe[2] = {-1, -1};
 void on_signal(int) {
+  stop_requested = true;
   char c = 1;
   (void)::write(signal_pipe[1], &c, 1);
 }
@@ -699,8 +728,20 @@ void read_lines(Line handle_line, TooLong too_long) {
         return;
       }
       line.clear();
+      if (stop_requested) return;
     }
   }
+}
+
+// On stderr, once: the derived CA's fingerprint (comparable between nodes; never the secret), or
+// what plaintext on loopback means.
+void say_how_the_transport_is_secured(const node_options& opts, const transport_info& transport) {
+  if (!transport.ca_fingerprint.empty())
+    std::cerr << "grove-node: TLS from the cluster secret; derived CA SHA-256 fingerprint " << transport.ca_fingerprint
+              << " (the same on every node with this secret)" << std::endl;
+  if (transport.mode == transport_mode::plaintext && is_loopback(opts.address))
+    std::cerr << "grove-node: plaintext on loopback: any local process can read and change every group "
+              << "(--secret-file requires the cluster secret)" << std::endl;
 }
 
 // A replica id that is also safe as a directory name (the default --data is ./grove-data/NAME).
@@ -737,12 +778,14 @@ int main(int argc, char** argv) {
     .add_option("--tombstone-lifetime", opts.tombstone_lifetime_s,
                 "seconds a dropped group stays dropped (a node back later with it brings it back)")
     ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10} * 365 * 24 * 3600));
-  app.add_option("--secret-file", opts.secret_file, "file holding the cluster secret; nodes must share it");
+  app.add_option("--secret-file", opts.secret_file,
+                 "file holding the cluster secret (at least 32 bytes); nodes must share it; TLS from it if no --tls-*");
   app.add_option("--tls-certificate", opts.tls.certificate, "PEM certificate of this node, signed by the --tls-ca");
   app.add_option("--tls-key", opts.tls.key, "PEM private key of the certificate");
   app.add_option("--tls-passphrase-file", opts.tls_passphrase_file, "file holding the passphrase of an encrypted key");
   app.add_option("--tls-ca", opts.tls.ca_file, "PEM CA certificates; peers must hold a certificate they signed");
-  app.add_flag("--insecure", opts.insecure, "allow plaintext without a cluster secret on a non-loopback --address");
+  app.add_flag("--insecure", opts.insecure,
+               "allow plaintext without a secret or certificates on a non-loopback --address");
   app.allow_extras();  // CAF's own options
   CLI11_PARSE(app, argc, argv);
   if (auto ok = check_node_name(opts.name); !ok) {
@@ -760,11 +803,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto exposure = exposure_warning(opts);
-  grove::status ready = exposure ? configure_tls(cfg, opts) : grove::status{exposure.error()};
-  if (!ready) {
-    std::cerr << "grove-node: " << ready.error().to_string() << std::endl;
+  auto transport = exposure ? configure_transport(cfg, opts) : grove::expected<transport_info>{exposure.error()};
+  if (!transport) {
+    std::cerr << "grove-node: " << transport.error().to_string() << std::endl;
     return 2;
   }
+  say_how_the_transport_is_secured(opts, *transport);
+  // From here on stdout carries grove-node's own lines only: the real one is kept for them, and
+  // fd 1 becomes stderr for anything else that writes there (CAF prints unexpected messages there).
+  int stdout_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (stdout_fd < 0 || ::dup2(2, 1) < 0) {
+    std::cerr << "grove-node: cannot set up stdout: " << std::strerror(errno) << std::endl;
+    return 2;
+  }
+  tools::line_output lines{
+    stdout_fd, max_pending_output_bytes, [&](std::uint64_t n) {
+      auto text = std::to_string(n) + " output lines were dropped: stdout was not read";
+      return opts.as_json ? tools::dump_json({{"event", "output_dropped"}, {"lines", n}}) : "warning: " + text;
+    }};
+  output = &lines;
   if (::pipe(signal_pipe) != 0) return 2;
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -774,7 +831,7 @@ int main(int argc, char** argv) {
   {
     exit_deadline deadline;  // destroyed after the actor system
     caf::actor_system sys{cfg};
-    node n{sys, opts};
+    node n{sys, opts, *transport};
     if (!exposure->empty()) n.warn(*exposure);
     if (auto ok = n.start(); !ok) {
       std::cerr << "grove-node: " << ok.error().to_string() << std::endl;
@@ -787,6 +844,7 @@ int main(int argc, char** argv) {
                  });
     }
     n.stop();
+    lines.close(std::chrono::seconds(2));  // a reader that does not read does not hold up the exit
     deadline.arm(std::chrono::seconds(5), rc);
   }
   return rc;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +21,9 @@ namespace grove::tools {
 
 class node_process {
 public:
-  /// Starts `argv[0]` with the given arguments; its stderr goes to this process's stderr.
-  explicit node_process(const std::vector<std::string>& argv) {
+  /// Starts `argv[0]` with the given arguments; its stderr goes to the file `stderr_file`, or to
+  /// this process's stderr when that is empty.
+  explicit node_process(const std::vector<std::string>& argv, const std::string& stderr_file = "") {
     int in[2], out[2];
     // Close-on-exec: a node started later must not hold this node's stdin open.
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -30,6 +32,10 @@ public:
     if (pid_ == 0) {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
+      if (!stderr_file.empty()) {
+        int err = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (err >= 0) ::dup2(err, 2);
+      }
       for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
       std::vector<char*> args;
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -115,6 +121,30 @@ public:
     }
   }
 
+  /// Bytes the process wrote to its stdout that nobody has read yet (in the pipe and here).
+  std::size_t unread_bytes() const {
+    int in_pipe = 0;
+    ::ioctl(from_child_, FIONREAD, &in_pipe);
+    return buffer_.size() + static_cast<std::size_t>(in_pipe);
+  }
+
+  /// Waits at most `deadline` for the process to end; its exit code, or nothing if it still runs.
+  std::optional<int> wait_for(std::chrono::milliseconds deadline) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (!exited_) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      } else if (std::chrono::steady_clock::now() >= until) {
+        return std::nullopt;
+      } else {
+        ::usleep(10000);
+      }
+    }
+    return exit_code_;
+  }
+
   /// kill -9.
   void kill9() {
     ::kill(pid_, SIGKILL);
@@ -142,17 +172,7 @@ public:
   /// exited within `deadline` is killed and -1 returned.
   int finish(std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
     close_input();
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (!exited_ && std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
-      ::usleep(10000);
-    }
-    if (exited_) return exit_code_;
+    if (auto code = wait_for(deadline)) return *code;
     kill9();
     return -1;
   }

@@ -1,5 +1,14 @@
-#include <algorithm>
-#include <iostream>
+// The membership actor: a shell around membership's protocol core (membership/membership_core.hpp).
+// It names replicas and nodes for the core by value (member_ref, node_key) and keeps their CAF
+// handles, turns CAF messages into calls of the core, and carries out the effects: node messages,
+// notices to local replicas, relayed digests, watcher events, timers, dials and monitors.
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -15,584 +24,402 @@
 #include "grove/actors/replica.hpp"
 #include "grove/actors/tls.hpp"
 #include "log_limiter.hpp"
+#include "membership/membership_core.hpp"
+#include "transport.hpp"
 
 namespace grove::actors {
 
 namespace {
 
-using members = std::set<caf::strong_actor_ptr>;
+namespace core = grove::actors::membership;
 
-// Members a group may have on one node, and members a node may report for one group: a bound on
-// what a misbehaving local caller or peer node can make this actor hold.
-constexpr std::size_t max_members_per_group = 1024;
-
-// Addresses a node remembers for reconnecting: a bound on what peers' announcements can add.
-constexpr std::size_t max_known_addresses = 1024;
-
-// Timers: dial a remembered address again; check that a handshake ended.
-using redial_atom = caf::atom_constant<caf::atom("grv_redial")>;
-using handshake_check_atom = caf::atom_constant<caf::atom("grv_hschk")>;
-// Timer: send the digests collected in this round to the other nodes.
-using flush_digests_atom = caf::atom_constant<caf::atom("grv_fdigs")>;
-using membership_impl = membership_actor::extend<caf::reacts_to<redial_atom, std::string>,
-                                                 caf::reacts_to<handshake_check_atom, caf::actor, std::string>,
-                                                 caf::reacts_to<flush_digests_atom>>;
-
-// Replicas' digest rounds fall on the same instants (see arm_digest in replication_server.cpp);
-// the digests of a round wait this long for each other, then go as one message per node, with at
-// most max_digests_per_message each (a round of many groups goes in several).
-constexpr std::chrono::milliseconds digest_batch_window{50};
-constexpr std::size_t max_digests_per_message = 1000;
-// Most digests waiting at once (a bound on what local replicas can make it hold).
-constexpr std::size_t max_waiting_digests = 1 << 20;
-
-// A handshake not finished by then starts again (its messages can be lost with a connection that
-// closes under it, for instance when two nodes dial each other at once and CAF keeps one link).
-constexpr std::chrono::milliseconds handshake_deadline{2000};
-
-struct node_info {
-  caf::actor handle;
-  std::map<std::string, members> groups;  // the node's own members
-  bool greeted = false;                   // its first hello arrived (announced as up)
-};
-
-// An address this node dials whenever it is not connected there: given to connect(), or
-// announced by a node in its hello.
-struct known_address {
-  std::string host;
-  std::uint16_t port = 0;
-  caf::actor_addr node;                                     // the membership actor there, while connected
-  std::chrono::milliseconds delay = reconnect_first_delay;  // before the next attempt
-  bool dialing = false;
-  bool scheduled = false;                                       // a redial timer is pending
-  std::vector<caf::typed_response_promise<done_atom>> waiting;  // connect() calls to answer
-};
+// Internal messages: a timer of the core firing, and the outcome of a dial.
+using timer_atom = caf::atom_constant<caf::atom("grv_mtimer")>;
+using dialed_atom = caf::atom_constant<caf::atom("grv_dialed")>;
+using dial_failed_atom = caf::atom_constant<caf::atom("grv_dialno")>;
+using membership_impl = membership_actor::extend<caf::reacts_to<timer_atom, std::uint8_t, std::string, std::string>,
+                                                 caf::reacts_to<dialed_atom, std::string, caf::strong_actor_ptr>,
+                                                 caf::reacts_to<dial_failed_atom, std::string, caf::error>>;
 
 struct membership_state {
-  std::string node;
-  std::string secret;                                                       // empty: every node is trusted
-  std::set<caf::node_id> trusted;                                           // nodes that proved the secret
-  std::map<caf::actor_addr, std::string> outgoing;                          // handshakes we started: our nonce
-  std::map<caf::actor_addr, std::pair<std::string, std::string>> incoming;  // theirs: both nonces
-  std::map<std::string, members> local;                                     // group -> members on this node
-  std::map<caf::actor_addr, std::set<std::string>> joined;                  // local member -> its groups
-  std::map<caf::actor_addr, node_info> nodes;                               // other nodes' membership actors
-  std::map<std::string, known_address> addresses;                           // by "host:port"
-  std::string own_address;                                                  // "host:port" it listens on, if any
-  std::set<caf::actor> watchers;                                            // get node_event_atom messages
-  // Dropped groups: when each tombstone expires, and the same ordered by expiry (to purge).
-  std::chrono::milliseconds tombstone_lifetime{0};
-  std::size_t max_tombstones = 0;
-  std::map<std::string, std::chrono::steady_clock::time_point> tombstones;
-  std::multimap<std::chrono::steady_clock::time_point, std::string> tombstone_expiry;
-  // Digests of local replicas waiting to go to the other nodes.
-  std::vector<relayed_digest> outgoing_digests;
-  bool digest_flush_armed = false;
-  membership_stats stats;
+  std::unique_ptr<core::membership_core> core;
+  std::optional<storage_actor> storage;
+  core::effects out;
+  std::string self_key;
+  // The handles behind the core's names.
+  std::map<core::member_ref, caf::strong_actor_ptr> members;
+  std::map<core::node_key, caf::actor> nodes;
+  std::set<caf::actor> watchers;
+  std::map<std::uint64_t, caf::typed_response_promise<done_atom>> waiting;  // connect() calls
+  std::uint64_t next_request = 0;
   detail::log_limiter log;
 };
 
 using membership_ptr = membership_impl::stateful_pointer<membership_state>;
 
-caf::actor self_handle(membership_ptr self) { return caf::actor_cast<caf::actor>(self); }
-
-std::vector<member_entry> local_entries(membership_ptr self) {
-  std::vector<member_entry> out;
-  for (auto& [group, ms] : self->state.local)
-    for (auto& m : ms) out.push_back({group, m});
-  return out;
+// The cores' clock: the wall clock (tombstones expire at a time that survives restarts).
+core::timestamp now() {
+  return std::chrono::duration_cast<core::timestamp>(std::chrono::system_clock::now().time_since_epoch());
 }
 
-std::vector<caf::actor> known_nodes(membership_ptr self) {
-  std::vector<caf::actor> out;
-  for (auto& [addr, node] : self->state.nodes) out.push_back(node.handle);
-  return out;
+core::node_key key_of(const caf::node_id& node) { return caf::to_string(node); }
+
+// A replica's name for the core; the handle is kept to reach it later.
+core::member_ref member_of(membership_ptr self, const caf::strong_actor_ptr& ptr) {
+  core::member_ref ref{key_of(ptr->node()), ptr->id()};
+  self->state.members.emplace(ref, ptr);
+  return ref;
 }
 
-std::vector<caf::strong_actor_ptr> all_members(membership_ptr self, const std::string& group) {
-  std::vector<caf::strong_actor_ptr> out;
-  if (auto it = self->state.local.find(group); it != self->state.local.end())
-    out.assign(it->second.begin(), it->second.end());
-  for (auto& [addr, node] : self->state.nodes)
-    if (auto it = node.groups.find(group); it != node.groups.end())
-      out.insert(out.end(), it->second.begin(), it->second.end());
-  return out;
+caf::strong_actor_ptr handle_of(membership_ptr self, const core::member_ref& ref) {
+  auto it = self->state.members.find(ref);
+  return it == self->state.members.end() ? nullptr : it->second;
 }
 
-void notify_watchers(membership_ptr self, const std::string& event, const std::string& who);
+core::node_key node_of(membership_ptr self, const caf::actor& handle) {
+  auto key = key_of(handle.node());
+  self->state.nodes.emplace(key, handle);
+  return key;
+}
 
-// -- dropped groups -------------------------------------------------------------------------------
+void carry_out(membership_ptr self);
 
-using tomb_clock = std::chrono::steady_clock;
+template <class F>
+void feed(membership_ptr self, F input) {
+  input(*self->state.core, now(), self->state.out);
+  carry_out(self);
+}
 
-void purge_tombstones(membership_ptr self) {
-  auto& st = self->state;
-  auto now = tomb_clock::now();
-  while (!st.tombstone_expiry.empty() && st.tombstone_expiry.begin()->first <= now) {
-    st.tombstones.erase(st.tombstone_expiry.begin()->second);
-    st.tombstone_expiry.erase(st.tombstone_expiry.begin());
+// -- core messages <-> wire messages -----------------------------------------------------------------
+
+hello_message to_wire(membership_ptr self, const core::hello& h) {
+  hello_message w;
+  w.answer = h.answer;
+  w.name = h.name;
+  w.hosts_every_group = h.hosts_every_group;
+  w.address = h.address;
+  for (const auto& e : h.members)
+    if (auto ptr = handle_of(self, e.member)) w.members.push_back({e.group, ptr, e.replica_id});
+  for (const auto& n : h.nodes)
+    if (auto it = self->state.nodes.find(n); it != self->state.nodes.end()) w.nodes.push_back(it->second);
+  return w;
+}
+
+core::hello from_wire(membership_ptr self, hello_message& w) {
+  core::hello h;
+  h.answer = w.answer;
+  h.name = std::move(w.name);
+  h.hosts_every_group = w.hosts_every_group;
+  h.address = std::move(w.address);
+  for (auto& e : w.members)
+    if (e.member) h.members.push_back({std::move(e.group), member_of(self, e.member), std::move(e.replica_id)});
+  for (auto& n : w.nodes)
+    if (n) h.nodes.push_back(node_of(self, n));
+  return h;
+}
+
+// Sends a node message of the core to `node` in its wire form.
+void send_to_node(membership_ptr self, const caf::actor& node, core::node_message& m) {
+  auto to = caf::actor_cast<membership_actor>(node);
+  std::visit(
+    [&](auto& x) {
+      using type = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<type, core::hello>) {
+        self->send(to, to_wire(self, x));
+      } else if constexpr (std::is_same_v<type, core::member_change>) {
+        if (auto ptr = handle_of(self, x.member))
+          self->send(to, member_change_message{x.group, ptr, x.replica_id, x.up});
+      } else if constexpr (std::is_same_v<type, std::vector<core::relayed_digest>>) {
+        std::vector<relayed_digest> wire;
+        for (auto& r : x)
+          if (auto ptr = handle_of(self, r.from)) wire.push_back({ptr, std::move(r.digest)});
+        self->send(to, std::move(wire));
+      } else {
+        self->send(to, std::move(x));
+      }
+    },
+    m);
+}
+
+void notify_member(membership_ptr self, const caf::strong_actor_ptr& to, core::member_notice& n) {
+  auto replica = caf::actor_cast<replica_actor>(to);
+  std::visit(
+    [&](auto& x) {
+      using type = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<type, core::peer_up>) {
+        if (auto peer = handle_of(self, x.peer)) self->send(replica, peer_up_atom::value, x.group, peer);
+      } else if constexpr (std::is_same_v<type, core::peer_down>) {
+        if (auto peer = handle_of(self, x.peer)) self->send(replica, peer_down_atom::value, x.group, peer->address());
+      } else if constexpr (std::is_same_v<type, core::group_replicas>) {
+        self->send(replica, replicas_atom::value, x.group, x.replica_ids);
+      } else {
+        static_assert(std::is_same_v<type, core::group_dropped>);
+        self->send(replica, drop_atom::value, x.group);
+      }
+    },
+    n);
+}
+
+// -- dialling -------------------------------------------------------------------------------------
+
+// Whether host:port accepts a TCP connection within `timeout` (a black hole must not hold up the
+// middleman, which connects one address at a time).
+std::string tcp_reachable(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve ") + host + ": " + ::gai_strerror(rc);
+  std::string why = "no address";
+  for (auto* a = found; a; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+        rc = 0;
+      else
+        why =
+          rc == 0 ? "no answer within " + std::to_string(timeout.count()) + " ms" : std::strerror(err ? err : errno);
+      if (rc != 0) rc = -1;
+    } else if (rc != 0) {
+      why = std::strerror(errno);
+    }
+    ::close(fd);
+    if (rc == 0) {
+      ::freeaddrinfo(found);
+      return {};
+    }
   }
+  ::freeaddrinfo(found);
+  return why;
 }
 
-bool is_dropped(membership_ptr self, const std::string& group) {
-  purge_tombstones(self);
-  return self->state.tombstones.count(group) > 0;
-}
-
-// Records a tombstone living `remaining` more (at most the configured lifetime); false if the
-// group had one already.
-bool add_tombstone(membership_ptr self, const std::string& group, std::chrono::milliseconds remaining) {
-  auto& st = self->state;
-  if (is_dropped(self, group) || remaining.count() <= 0) return false;
-  if (st.tombstones.size() >= st.max_tombstones) {  // the one that expires first goes early
-    st.tombstones.erase(st.tombstone_expiry.begin()->second);
-    st.tombstone_expiry.erase(st.tombstone_expiry.begin());
-  }
-  auto expires = tomb_clock::now() + std::min(remaining, st.tombstone_lifetime);
-  st.tombstones[group] = expires;
-  st.tombstone_expiry.emplace(expires, group);
-  return true;
-}
-
-std::vector<tombstone> tombstones_of(membership_ptr self, const std::vector<std::string>& groups) {
-  auto now = tomb_clock::now();
-  std::vector<tombstone> out;
-  for (const auto& g : groups)
-    if (auto it = self->state.tombstones.find(g); it != self->state.tombstones.end())
-      out.push_back({g, static_cast<std::uint64_t>(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(it->second - now).count())});
-  return out;
-}
-
-std::vector<tombstone> all_tombstones(membership_ptr self) {
-  purge_tombstones(self);
-  std::vector<std::string> groups;
-  for (const auto& [g, expires] : self->state.tombstones) groups.push_back(g);
-  return tombstones_of(self, groups);
-}
-
-// Tells this node's replicas of a dropped group to erase their state and stop (they leave
-// membership when they are gone), and the watchers that it is gone.
-void drop_local_members(membership_ptr self, const std::string& group) {
-  auto it = self->state.local.find(group);
-  if (it == self->state.local.end()) return;
-  for (auto& m : it->second) self->send(caf::actor_cast<replica_actor>(m), drop_atom::value, group);
-  notify_watchers(self, "dropped", group);
-}
-
-// Tells a node's membership actor that `group` is dropped (it has a member that must go).
-void send_tombstone(membership_ptr self, const caf::actor& node, const std::string& group) {
-  self->send(caf::actor_cast<membership_actor>(node), tombstones_atom::value, tombstones_of(self, {group}));
-}
-
-// Tells the local members of `group` (except `who`) that `who` appeared; when this node has no
-// member of the group, tells the watchers that another node hosts it ("group" event). A member
-// of a dropped group is not announced: its node is told to drop it.
-void announce_up(membership_ptr self, const std::string& group, const caf::strong_actor_ptr& who) {
-  if (is_dropped(self, group)) {
-    if (auto sender = self->current_sender(); sender && sender->node() != self->node())
-      send_tombstone(self, caf::actor_cast<caf::actor>(sender), group);
+// Dials host:port on a thread of its own: a TCP probe with a deadline first, then the middleman's
+// connect (TLS or plaintext as the node is configured). Reports to `membership`.
+void dialer(caf::blocking_actor* self, caf::actor membership, std::string key, std::string host, std::uint16_t port) {
+  if (auto why = tcp_reachable(host, port, connection_timeout); !why.empty()) {
+    self->send(membership, dial_failed_atom::value, key,
+               to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + why)));
     return;
   }
-  auto it = self->state.local.find(group);
-  if (it == self->state.local.end() || it->second.empty()) return notify_watchers(self, "group", group);
-  for (auto& m : it->second)
-    if (m != who) self->send(caf::actor_cast<replica_actor>(m), peer_up_atom::value, group, who);
+  auto& sys = self->system();
+  auto middleman = uses_tls(sys) ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  self->request(middleman, connection_timeout, caf::connect_atom::value, host, port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (!ptr)
+          return self->send(
+            membership, dial_failed_atom::value, key,
+            to_caf_error(error(errc::unavailable, "cannot reach " + key + ": nothing published there")));
+        self->send(membership, dialed_atom::value, key, ptr);
+      },
+      [&](caf::error& e) {
+        self->send(membership, dial_failed_atom::value, key, to_caf_error(detail::dial_failure(sys, key, e)));
+      });
 }
 
-void announce_down(membership_ptr self, const std::string& group, const caf::actor_addr& who) {
-  auto it = self->state.local.find(group);
-  if (it == self->state.local.end()) return;
-  for (auto& m : it->second) self->send(caf::actor_cast<replica_actor>(m), peer_down_atom::value, group, who);
+// -- storage (tombstones) ---------------------------------------------------------------------------
+
+void storage_done(membership_ptr self, std::uint64_t id, const status& outcome, const std::optional<bytes>& value) {
+  feed(self, [&](auto& c, auto t, auto& out) { c.on_storage_done(id, outcome, value, t, out); });
 }
 
-// Starts knowing `node`; false if it is this node or already known.
-bool add_node(membership_ptr self, const caf::actor& node) {
-  if (!node || node == self_handle(self) || self->state.nodes.count(node.address()) > 0) return false;
-  self->state.nodes[node.address()] = node_info{node, {}};
-  self->monitor(node);
-  return true;
+// A load is awaited (nothing else is handled until the tombstones are in); writes are not.
+void ask_storage(membership_ptr self, core::storage_request& r) {
+  auto id = r.id;
+  auto on_error = [=](caf::error& e) { storage_done(self, id, from_caf_error(e), std::nullopt); };
+  auto& storage = *self->state.storage;
+  if (!r.ops.empty()) {
+    self->request(storage, std::chrono::seconds(60), write_atom::value, std::move(r.ops))
+      .then([=](done_atom) { storage_done(self, id, {}, std::nullopt); }, on_error);
+    return;
+  }
+  self->request(storage, std::chrono::seconds(60), load_atom::value, r.key)
+    .await(
+      [=](load_result& l) {
+        storage_done(self, id, {}, l.found ? std::optional<bytes>(std::move(l.value)) : std::nullopt);
+      },
+      on_error);
+}
+
+// -- effects -----------------------------------------------------------------------------------------
+
+void carry_out(membership_ptr self) {
+  auto& st = self->state;
+  auto& out = st.out;
+  for (auto& [node, m] : out.to_nodes)
+    if (auto it = st.nodes.find(node); it != st.nodes.end()) send_to_node(self, it->second, m);
+  for (auto& [member, n] : out.to_members)
+    if (auto to = handle_of(self, member)) notify_member(self, to, n);
+  for (auto& d : out.digests) {
+    auto from = handle_of(self, d.from);
+    auto to = handle_of(self, d.to);
+    if (from && to) caf::send_as(caf::actor_cast<replica_actor>(from), caf::actor_cast<replica_actor>(to), d.digest);
+  }
+  for (auto& e : out.events)
+    for (const auto& w : st.watchers) caf::anon_send(w, node_event_atom::value, e.event, e.subject);
+  for (auto& t : out.timers)
+    self->delayed_send(self, t.delay, timer_atom::value, static_cast<std::uint8_t>(t.kind), t.key, t.nonce);
+  for (auto& d : out.dials)
+    self->system().spawn<caf::detached>(dialer, caf::actor_cast<caf::actor>(self), d.key, d.host, d.port);
+  for (auto& n : out.monitors)
+    if (auto it = st.nodes.find(n); it != st.nodes.end()) self->monitor(it->second);
+  for (auto& r : out.replies) {
+    auto it = st.waiting.find(r.id);
+    if (it == st.waiting.end()) continue;
+    if (r.outcome)
+      it->second.deliver(done_atom::value);
+    else
+      it->second.deliver(to_caf_error(r.outcome.error()));
+    st.waiting.erase(it);
+  }
+  for (auto& line : out.log_lines) st.log.write(line);
+  auto storage = std::move(out.storage);
+  out.clear();
+  for (auto& r : storage) ask_storage(self, r);
 }
 
 caf::error not_trusted() {
   return to_caf_error(error(errc::permission_denied, "this node has not proved the cluster secret"));
 }
 
-void log_refused(membership_ptr self, const caf::actor& node, const std::string& why) {
-  self->state.log.write("[grove] membership " + self->state.node + ": node " + caf::to_string(node.node())
-                        + " refused: " + why);
-}
-
-// Whether the current message may be acted on: always from this node; from another node only
-// once it proved the cluster secret (when there is one).
+// Whether the current message comes from this node, or from a node the core trusts (it proved the
+// secret when there is one). Local callers only use the first part of the interface.
 bool from_trusted(membership_ptr self) {
-  if (self->state.secret.empty()) return true;
   auto sender = self->current_sender();
   if (!sender) return false;
-  return sender->node() == self->node() || self->state.trusted.count(sender->node()) > 0;
+  return sender->node() == self->node() || self->state.core->trusts(key_of(sender->node()));
 }
 
-void say_hello(membership_ptr self, const caf::actor& node) {
-  self->send(caf::actor_cast<membership_actor>(node), hello_atom::value, self_handle(self), local_entries(self),
-             known_nodes(self), self->state.own_address);
-}
-
-std::string address_key(const std::string& host, std::uint16_t port) { return host + ":" + std::to_string(port); }
-
-void notify_watchers(membership_ptr self, const std::string& event, const std::string& who) {
-  for (const auto& w : self->state.watchers) caf::anon_send(w, node_event_atom::value, event, who);
-}
-
-// Dials `key` again after its current delay (doubled for the time after, up to the cap), unless
-// it is connected, being dialled, or already waiting for its timer.
-void schedule_dial(membership_ptr self, const std::string& key) {
-  auto& a = self->state.addresses[key];
-  if (a.scheduled || a.dialing || a.node) return;
-  a.scheduled = true;
-  self->delayed_send(self, a.delay, redial_atom::value, key);
-  a.delay = std::min(a.delay * 2, reconnect_max_delay);
-}
-
-void answer_waiting(known_address& a, const caf::error& e) {
-  for (auto& p : a.waiting) {
-    if (e)
-      p.deliver(e);
-    else
-      p.deliver(done_atom::value);
-  }
-  a.waiting.clear();
-}
-
-// Connects to a remembered address without blocking (the middleman's own connect request, TLS
-// or plaintext as the node is configured), then introduces itself there (the handshake runs as
-// for any new node). A failure schedules the next attempt.
-void introduce(membership_ptr self, const caf::actor& node);
-
-void dial(membership_ptr self, const std::string& key) {
-  auto& a = self->state.addresses[key];
-  if (a.dialing || a.node) return;
-  a.dialing = true;
-  auto& sys = self->system();
-  auto middleman = uses_tls(sys) ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
-  self->request(middleman, connection_timeout, caf::connect_atom::value, a.host, a.port)
-    .then(
-      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& interface) {
-        auto& a = self->state.addresses[key];
-        a.dialing = false;
-        static const auto membership_interface =
-          self->system().message_types(caf::detail::type_list<membership_actor>{});
-        if (!ptr || interface != membership_interface) {
-          answer_waiting(a, to_caf_error(error(errc::unavailable, key + " is not a Grove node of this version")));
-          return schedule_dial(self, key);
-        }
-        auto node = caf::actor_cast<caf::actor>(ptr);
-        a.node = node.address();
-        self->monitor(node);  // a drop before the handshake ends must be seen too
-        answer_waiting(a, caf::error{});
-        introduce(self, node);
-      },
-      [=](caf::error& e) {
-        auto& a = self->state.addresses[key];
-        a.dialing = false;
-        answer_waiting(a,
-                       to_caf_error(error(errc::unavailable, "cannot reach " + key + ": " + self->system().render(e))));
-        schedule_dial(self, key);
-      });
-}
-
-// Remembers the address a connected node announced, so that it is dialled again if it drops.
-void remember_address(membership_ptr self, const caf::actor& node, const std::string& announced) {
-  auto& st = self->state;
-  auto colon = announced.rfind(':');
-  if (announced.empty() || announced == st.own_address || colon == std::string::npos) return;
-  if (st.addresses.count(announced) == 0 && st.addresses.size() >= max_known_addresses) return;
-  auto port = std::strtoul(announced.c_str() + colon + 1, nullptr, 10);
-  if (port == 0 || port > 65535) return;
-  auto& a = st.addresses[announced];
-  a.host = announced.substr(0, colon);
-  a.port = static_cast<std::uint16_t>(port);
-  a.node = node.address();
-  a.delay = reconnect_first_delay;
-}
-
-// The name of a node for events: the address it is known by, else its node id.
-std::string name_of(membership_ptr self, const caf::actor_addr& node) {
-  for (const auto& [key, a] : self->state.addresses)
-    if (a.node == node) return key;
-  return caf::to_string(node.node());
-}
-
-// Starts knowing `node`: at once without a secret, after the handshake with one.
-void introduce(membership_ptr self, const caf::actor& node) {
-  if (!node || node == self_handle(self) || self->state.nodes.count(node.address()) > 0) return;
-  if (self->state.secret.empty()) {
-    if (add_node(self, node)) say_hello(self, node);
-    return;
-  }
-  if (self->state.outgoing.count(node.address()) > 0) return;  // a handshake is running
-  auto nonce = detail::random_nonce();
-  self->state.outgoing[node.address()] = nonce;
-  self->send(caf::actor_cast<membership_actor>(node), auth_hello_atom::value, self_handle(self), nonce);
-  self->delayed_send(self, handshake_deadline, handshake_check_atom::value, node, nonce);
-}
-
-// Handshakes a node keeps open at once: a bound on what unanswered hellos can make it hold.
-constexpr std::size_t max_open_handshakes = 64;
-
-// What each side's MAC covers: its role, both nodes (as the transport names them, never as a
-// payload claims) and both nonces, each length-prefixed. A MAC made for one direction or one pair
-// of nodes is therefore worthless in any other, so a node without the secret cannot reflect the
-// initiator's own MAC back to it, nor relay one between two other nodes.
-enum class role { initiator, responder };
-
-std::string handshake_mac(const std::string& secret, role r, const caf::node_id& initiator,
-                          const caf::node_id& responder, const std::string& nonce_a, const std::string& nonce_b) {
-  std::string transcript = r == role::initiator ? "grove-membership-initiator" : "grove-membership-responder";
-  for (const auto& field : {caf::to_string(initiator), caf::to_string(responder), nonce_a, nonce_b}) {
-    auto size = static_cast<std::uint32_t>(field.size());
-    for (int shift = 24; shift >= 0; shift -= 8) transcript += static_cast<char>((size >> shift) & 0xff);
-    transcript += field;
-  }
-  return detail::hmac_sha256(secret, transcript);
-}
-
-// Whether the current message comes from `claimed` itself: handshake and hello messages name their
-// sender in the payload, and only the transport's word for it counts.
-bool sent_by(membership_ptr self, const caf::actor& claimed) {
+bool from_this_node(membership_ptr self) {
   auto sender = self->current_sender();
-  return sender && claimed && sender->address() == claimed.address();
+  return sender && sender->node() == self->node();
 }
 
-// Records the members a node reported and introduces itself to the nodes it did not know; the
-// first hello of a node announces it as up.
-void learn(membership_ptr self, const caf::actor& from, std::vector<member_entry>& entries,
-           std::vector<caf::actor>& nodes, const std::string& announced) {
-  auto it = self->state.nodes.find(from.address());
-  if (it == self->state.nodes.end()) return;
-  remember_address(self, from, announced);
-  if (!it->second.greeted) {
-    it->second.greeted = true;
-    notify_watchers(self, "up", name_of(self, from.address()));
-    if (auto dropped = all_tombstones(self); !dropped.empty())
-      self->send(caf::actor_cast<membership_actor>(from), tombstones_atom::value, std::move(dropped));
-  }
-  for (auto& e : entries) {
-    if (!e.replica || e.group.empty()) continue;
-    auto& ms = it->second.groups[e.group];
-    if (ms.size() >= max_members_per_group) continue;
-    if (ms.insert(e.replica).second) announce_up(self, e.group, e.replica);
-  }
-  for (auto& n : nodes) introduce(self, n);
-}
-
-node_info* node_of_sender(membership_ptr self) {
+// The node that sent the current node message (its membership actor).
+std::optional<core::node_key> sending_node(membership_ptr self) {
   auto sender = self->current_sender();
-  if (!sender) return nullptr;
-  auto it = self->state.nodes.find(sender->address());
-  return it == self->state.nodes.end() ? nullptr : &it->second;
+  if (!sender || sender->node() == self->node()) return std::nullopt;
+  return node_of(self, caf::actor_cast<caf::actor>(sender));
 }
 
-void remove_local(membership_ptr self, const std::string& group, const caf::actor_addr& who) {
-  auto it = self->state.local.find(group);
-  if (it == self->state.local.end()) return;
-  for (auto m = it->second.begin(); m != it->second.end(); ++m) {
-    if ((*m)->address() != who) continue;
-    it->second.erase(m);
-    if (it->second.empty()) self->state.local.erase(it);
-    announce_down(self, group, who);
-    for (auto& [addr, node] : self->state.nodes)
-      self->send(caf::actor_cast<membership_actor>(node.handle), member_down_atom::value, group, who);
-    return;
-  }
+template <class Message>
+void from_node(membership_ptr self, Message& m) {
+  if (auto node = sending_node(self)) feed(self, [&](auto& c, auto t, auto& out) { c.receive(*node, m, t, out); });
 }
 
-// -- anti-entropy per pair of nodes ----------------------------------------------------------------
-
-void send_digests(membership_ptr self, const caf::actor& node, std::vector<relayed_digest>& batch) {
-  if (batch.empty()) return;
-  self->state.stats.digests_relayed += batch.size();
-  ++self->state.stats.digest_messages;
-  self->send(caf::actor_cast<membership_actor>(node), digests_atom::value, std::move(batch));
-  batch.clear();
+std::vector<caf::strong_actor_ptr> handles(membership_ptr self, const std::vector<core::member_ref>& refs) {
+  std::vector<caf::strong_actor_ptr> out;
+  for (const auto& r : refs)
+    if (auto ptr = handle_of(self, r)) out.push_back(ptr);
+  return out;
 }
 
-// Sends each other node the waiting digests of the groups it hosts, in as few messages as fit.
-void flush_digests(membership_ptr self) {
+void forget_node_members(membership_ptr self, const core::node_key& node) {
+  auto& ms = self->state.members;
+  for (auto it = ms.begin(); it != ms.end();) it = it->first.node == node ? ms.erase(it) : std::next(it);
+}
+
+membership_impl::behavior_type membership_behavior(membership_ptr self, membership_options opts) {
   auto& st = self->state;
-  st.digest_flush_armed = false;
-  auto waiting = std::move(st.outgoing_digests);
-  st.outgoing_digests.clear();
-  for (auto& [addr, node] : st.nodes) {
-    std::vector<relayed_digest> batch;
-    for (const auto& r : waiting) {
-      auto it = node.groups.find(r.digest.group);
-      if (it == node.groups.end() || it->second.empty()) continue;
-      batch.push_back(r);
-      if (batch.size() == max_digests_per_message) send_digests(self, node.handle, batch);
-    }
-    send_digests(self, node.handle, batch);
-  }
-}
-
-// Digests another node relayed: each goes to the local members of its group, sent as the replica
-// that made it, and only if that replica is a member there (a node cannot speak for others).
-void deliver_digests(membership_ptr self, node_info& from, std::vector<relayed_digest>& digests) {
-  auto& st = self->state;
-  for (auto& r : digests) {
-    auto members = from.groups.find(r.digest.group);
-    if (!r.from || members == from.groups.end() || members->second.count(r.from) == 0) {
-      ++st.stats.digests_refused;
-      continue;
-    }
-    auto local = st.local.find(r.digest.group);
-    if (local == st.local.end()) continue;
-    auto sender = caf::actor_cast<replica_actor>(r.from);
-    for (auto& m : local->second) caf::send_as(sender, caf::actor_cast<replica_actor>(m), digest_atom::value, r.digest);
-  }
-}
-
-// `node` names this node in log lines. (Spawn it with arguments: CAF 0.17's spawn of a function
-// without arguments dereferences a null argument tuple, which UBSan stops.)
-membership_impl::behavior_type membership_behavior(membership_ptr self, std::string node, membership_options opts) {
-  self->state.node = std::move(node);
-  self->state.secret = std::move(opts.secret);
-  self->state.tombstone_lifetime = opts.tombstone_lifetime;
-  self->state.max_tombstones = std::max<std::size_t>(1, opts.max_tombstones);
+  st.self_key = key_of(self->node());
+  core::core_options c;
+  c.self = st.self_key;
+  c.name = opts.name.empty() ? st.self_key : opts.name;
+  c.secret = std::move(opts.secret);
+  c.hosts_every_group = opts.hosts_every_group;
+  c.tombstone_lifetime = opts.tombstone_lifetime;
+  c.max_tombstones = opts.max_tombstones;
+  c.has_storage = opts.storage.has_value();
+  st.storage = std::move(opts.storage);
+  c.random = [](std::size_t n) { return detail::random_nonce().substr(0, n); };
+  st.core = std::make_unique<core::membership_core>(std::move(c));
   // Error messages (from a misbehaving node, say) are not a reason to stop: CAF's default would.
   self->set_error_handler([](caf::error&) {});
+  self->set_default_handler(caf::drop);
+  feed(self, [](auto& c, auto t, auto& out) { c.start(t, out); });  // the tombstones first
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
-    if (auto it = st.joined.find(msg.source); it != st.joined.end()) {  // a local member died
-      auto groups = std::move(it->second);
-      st.joined.erase(it);
-      for (auto& g : groups) remove_local(self, g, msg.source);
-      return;
-    }
     for (auto it = st.watchers.begin(); it != st.watchers.end();)  // a watcher that is gone
       it = it->address() == msg.source ? st.watchers.erase(it) : std::next(it);
-    st.outgoing.erase(msg.source);
-    st.incoming.erase(msg.source);
-    auto name = name_of(self, msg.source);
-    for (auto& [key, a] : st.addresses) {  // a connection to a remembered address dropped
-      if (a.node != msg.source) continue;
-      a.node = caf::actor_addr{};
-      a.delay = reconnect_first_delay;
-      schedule_dial(self, key);
+    auto key = key_of(msg.source.node());
+    if (key == st.self_key) {  // a local member died
+      core::member_ref ref{key, msg.source.id()};
+      feed(self, [&](auto& c, auto, auto& out) { c.member_died(ref, out); });
+      st.members.erase(ref);
+      return;
     }
-    if (auto it = st.nodes.find(msg.source); it != st.nodes.end()) {  // a node went away
-      auto node = std::move(it->second);
-      st.nodes.erase(it);
-      st.trusted.erase(msg.source.node());
-      for (auto& [group, ms] : node.groups)
-        for (auto& m : ms) announce_down(self, group, m->address());
-      if (node.greeted) notify_watchers(self, "down", name);
-    }
+    auto it = st.nodes.find(key);
+    if (it == st.nodes.end() || it->second.address() != msg.source) return;
+    feed(self, [&](auto& c, auto, auto& out) { c.on_node_down(key, out); });
+    st.nodes.erase(key);
+    forget_node_members(self, key);
   });
   return {
-    [=](join_group_atom, const std::string& group,
-        caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
+    [=](join_group_atom, const std::string& group, caf::strong_actor_ptr& who,
+        const std::string& replica_id) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
-      if (!who || group.empty()) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
-      if (is_dropped(self, group)) {
-        self->send(caf::actor_cast<replica_actor>(who), drop_atom::value, group);
-        notify_watchers(self, "dropped", group);
-        return to_caf_error(
-          error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires"));
-      }
-      if (self->state.local[group].size() >= max_members_per_group)
-        return to_caf_error(
-          error(errc::too_large,
-                "group " + group + " already has " + std::to_string(max_members_per_group) + " members on this node"));
-      auto peers = all_members(self, group);
-      if (self->state.local[group].insert(who).second) {
-        if (self->state.joined[who->address()].insert(group).second && self->state.joined[who->address()].size() == 1)
-          self->monitor(who);
-        announce_up(self, group, who);
-        for (auto& [addr, node] : self->state.nodes)
-          self->send(caf::actor_cast<membership_actor>(node.handle), member_up_atom::value, group, who);
-      }
-      peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
-      return peers;
+      if (!who) return to_caf_error(error(errc::invalid_argument, "join needs a group and a replica"));
+      auto ref = member_of(self, who);
+      auto& st = self->state;
+      auto peers = st.core->join(group, ref, replica_id, now(), st.out);
+      carry_out(self);
+      if (!peers) return to_caf_error(peers.error());
+      if (ref.node == st.self_key) self->monitor(who);
+      return handles(self, *peers);
     },
     [=](leave_group_atom, const std::string& group, caf::strong_actor_ptr& who) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
-      if (who) {
-        remove_local(self, group, who->address());
-        auto it = self->state.joined.find(who->address());
-        if (it != self->state.joined.end()) {
-          it->second.erase(group);
-          if (it->second.empty()) {
-            self->demonitor(who->address());
-            self->state.joined.erase(it);
-          }
-        }
-      }
+      if (who) feed(self, [&](auto& c, auto, auto& out) { c.leave(group, member_of(self, who), out); });
       return done_atom::value;
     },
     [=](members_atom, const std::string& group) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
-      return all_members(self, group);
+      return handles(self, self->state.core->members(group));
     },
     [=](peers_atom, const std::string& group,
         const caf::strong_actor_ptr& who) -> caf::result<std::vector<caf::strong_actor_ptr>> {
       if (!from_trusted(self)) return not_trusted();
-      auto out = all_members(self, group);
+      auto out = handles(self, self->state.core->members(group));
       out.erase(std::remove(out.begin(), out.end(), who), out.end());
       return out;
     },
+    [=](replicas_atom, const std::string& group) -> caf::result<std::vector<std::string>> {
+      if (!from_trusted(self)) return not_trusted();
+      auto ids = self->state.core->replica_ids(group);
+      return std::vector<std::string>(ids.begin(), ids.end());
+    },
     [=](groups_atom) -> caf::result<std::vector<std::string>> {
       if (!from_trusted(self)) return not_trusted();
-      std::set<std::string> names;
-      for (auto& [group, ms] : self->state.local) names.insert(group);
-      for (auto& [addr, node] : self->state.nodes)
-        for (auto& [group, ms] : node.groups)
-          if (!ms.empty()) names.insert(group);
-      return std::vector<std::string>(names.begin(), names.end());
+      return self->state.core->groups();
     },
     [=](nodes_atom) -> caf::result<std::uint64_t> {
       if (!from_trusted(self)) return not_trusted();
-      return static_cast<std::uint64_t>(self->state.nodes.size());
+      return static_cast<std::uint64_t>(self->state.core->node_count());
     },
     [=](connect_node_atom, const std::string& host, std::uint16_t port) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
       auto& st = self->state;
-      auto key = address_key(host, port);
-      if (st.addresses.count(key) == 0 && st.addresses.size() >= max_known_addresses)
-        return to_caf_error(
-          error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses) + " addresses"));
-      auto& a = st.addresses[key];
-      a.host = host;
-      a.port = port;
-      if (a.node) return done_atom::value;
-      auto promise = self->make_response_promise<done_atom>();
-      a.waiting.push_back(promise);
-      dial(self, key);  // answers when this attempt (or the one already running) ends
-      return promise;
-    },
-    [=](handshake_check_atom, caf::actor& node, const std::string& nonce) {
-      auto& st = self->state;
-      auto it = st.outgoing.find(node.address());
-      if (it == st.outgoing.end() || it->second != nonce) return;  // finished, or a newer one runs
-      st.outgoing.erase(it);
-      bool still_linked = false;  // only a node this one dialled, and still reaches, is asked again
-      for (const auto& [key, a] : st.addresses) still_linked = still_linked || a.node == node.address();
-      if (still_linked) introduce(self, node);
-    },
-    [=](redial_atom, const std::string& key) {
-      auto it = self->state.addresses.find(key);
-      if (it == self->state.addresses.end()) return;
-      it->second.scheduled = false;
-      dial(self, key);
+      auto id = ++st.next_request;
+      auto connected = st.core->connect(id, host, port, now(), st.out);
+      if (connected && !*connected) st.waiting.emplace(id, self->make_response_promise<done_atom>());
+      carry_out(self);
+      if (!connected) return to_caf_error(connected.error());
+      if (*connected) return done_atom::value;
+      return st.waiting.at(id);
     },
     [=](advertise_atom, const std::string& host, std::uint16_t port) {
-      if (!from_trusted(self)) return;
-      bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
-      self->state.own_address = wildcard ? std::string() : address_key(host, port);
+      if (from_this_node(self)) self->state.core->advertise(host, port);
     },
     [=](addresses_atom) -> caf::result<std::vector<std::string>, std::vector<std::string>> {
       if (!from_trusted(self)) return not_trusted();
-      std::vector<std::string> connected, unreachable;
-      for (const auto& [key, a] : self->state.addresses) (a.node ? connected : unreachable).push_back(key);
+      auto [connected, unreachable] = self->state.core->address_listing();
       return caf::result<std::vector<std::string>, std::vector<std::string>>(std::move(connected),
                                                                              std::move(unreachable));
     },
@@ -602,116 +429,68 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
     },
     [=](drop_group_atom, const std::string& group) -> caf::result<done_atom> {
       if (!from_trusted(self)) return not_trusted();
-      if (group.empty()) return to_caf_error(error(errc::invalid_argument, "drop needs a group"));
-      add_tombstone(self, group, self->state.tombstone_lifetime);
-      drop_local_members(self, group);
-      for (auto& [addr, node] : self->state.nodes) send_tombstone(self, node.handle, group);
+      auto& st = self->state;
+      auto ok = st.core->drop(group, now(), st.out);
+      carry_out(self);
+      if (!ok) return to_caf_error(ok.error());
       return done_atom::value;
     },
     [=](dropped_atom, const std::string& group) -> caf::result<bool> {
       if (!from_trusted(self)) return not_trusted();
-      return is_dropped(self, group);
-    },
-    [=](tombstones_atom, std::vector<tombstone>& dropped) {
-      if (!from_trusted(self) || !node_of_sender(self)) return;
-      auto sender = self->current_sender();
-      for (auto& t : dropped) {
-        if (t.group.empty()) continue;
-        // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
-        if (add_tombstone(self, t.group,
-                          std::chrono::milliseconds(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40))))
-          for (auto& [addr, node] : self->state.nodes)
-            if (addr != sender->address()) send_tombstone(self, node.handle, t.group);
-        if (is_dropped(self, t.group)) drop_local_members(self, t.group);
-      }
+      return self->state.core->dropped(group, now());
     },
     [=](relay_digest_atom, digest_message& d) {
-      auto& st = self->state;
       auto sender = self->current_sender();
-      if (!sender || sender->node() != self->node() || st.outgoing_digests.size() >= max_waiting_digests) return;
-      st.outgoing_digests.push_back({sender, std::move(d)});
-      if (st.digest_flush_armed) return;
-      st.digest_flush_armed = true;
-      self->delayed_send(self, digest_batch_window, flush_digests_atom::value);
-    },
-    [=](flush_digests_atom) { flush_digests(self); },
-    [=](digests_atom, std::vector<relayed_digest>& digests) {
-      if (!from_trusted(self)) return;
-      if (auto* node = node_of_sender(self)) deliver_digests(self, *node, digests);
+      if (!sender || sender->node() != self->node()) return;
+      feed(self, [&](auto& c, auto, auto& out) { c.relay_digest(member_of(self, sender), std::move(d), out); });
     },
     [=](stats_atom) -> caf::result<membership_stats> {
       if (!from_trusted(self)) return not_trusted();
-      return self->state.stats;
+      const auto& s = self->state.core->stats();
+      return membership_stats{s.digests_relayed, s.digest_messages, s.digests_refused, s.refused};
     },
-    [=](hello_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
-        const std::string& announced) {
-      if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
-      if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
-      add_node(self, from);
-      self->send(caf::actor_cast<membership_actor>(from), hello_ack_atom::value, self_handle(self), local_entries(self),
-                 known_nodes(self), self->state.own_address);
-      learn(self, from, entries, nodes, announced);
-    },
-    [=](hello_ack_atom, caf::actor& from, std::vector<member_entry>& entries, std::vector<caf::actor>& nodes,
-        const std::string& announced) {
-      if (!from_trusted(self)) return log_refused(self, from, "hello before proving the cluster secret");
-      if (!sent_by(self, from)) return log_refused(self, from, "a hello on behalf of another actor");
-      add_node(self, from);
-      learn(self, from, entries, nodes, announced);
-    },
-    [=](member_up_atom, const std::string& group, caf::strong_actor_ptr& who) {
-      if (!from_trusted(self)) return;
-      auto* node = node_of_sender(self);
-      if (!node || !who) return;
-      auto& ms = node->groups[group];
-      if (ms.size() < max_members_per_group && ms.insert(who).second) announce_up(self, group, who);
-    },
-    [=](member_down_atom, const std::string& group, const caf::actor_addr& who) {
-      if (!from_trusted(self)) return;
-      auto* node = node_of_sender(self);
+    [=](const version_probe& m) { from_node(self, m); },
+    [=](const auth_hello& m) { from_node(self, m); },
+    [=](const auth_challenge& m) { from_node(self, m); },
+    [=](const auth_proof& m) { from_node(self, m); },
+    [=](hello_message& m) {
+      auto node = sending_node(self);
       if (!node) return;
-      auto it = node->groups.find(group);
-      if (it == node->groups.end()) return;
-      for (auto m = it->second.begin(); m != it->second.end(); ++m) {
-        if ((*m)->address() != who) continue;
-        it->second.erase(m);
-        announce_down(self, group, who);
-        return;
+      auto h = from_wire(self, m);
+      feed(self, [&](auto& c, auto t, auto& out) { c.receive(*node, h, t, out); });
+    },
+    [=](member_change_message& m) {
+      auto node = sending_node(self);
+      if (!node || !m.member) return;
+      core::member_change change{m.group, member_of(self, m.member), m.replica_id, m.up};
+      feed(self, [&](auto& c, auto t, auto& out) { c.receive(*node, change, t, out); });
+      if (!m.up) self->state.members.erase(change.member);
+    },
+    [=](const std::vector<tombstone>& m) { from_node(self, m); },
+    [=](std::vector<relayed_digest>& m) {
+      auto node = sending_node(self);
+      if (!node) return;
+      std::vector<core::relayed_digest> digests;
+      digests.reserve(std::min(m.size(), max_digests_per_message + 1));
+      for (auto& r : m) {
+        if (digests.size() > max_digests_per_message) break;  // refused whole by the core
+        if (r.from) digests.push_back({member_of(self, r.from), std::move(r.digest)});
       }
+      feed(self, [&](auto& c, auto t, auto& out) { c.receive(*node, digests, t, out); });
     },
-    [=](auth_hello_atom, caf::actor& from, const std::string& nonce_a) {
-      auto& st = self->state;
-      if (st.secret.empty() || !sent_by(self, from) || nonce_a.size() != 32) return;
-      if (st.incoming.size() >= max_open_handshakes) st.incoming.erase(st.incoming.begin());
-      auto nonce_b = detail::random_nonce();
-      st.incoming[from.address()] = {nonce_a, nonce_b};
-      auto mac_b = handshake_mac(st.secret, role::responder, from.node(), self->node(), nonce_a, nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_challenge_atom::value, self_handle(self), nonce_a,
-                 nonce_b, mac_b);
+    [=](timer_atom, std::uint8_t kind, const std::string& key, const std::string& nonce) {
+      if (self->current_sender() != self->ctrl()) return;
+      core::timer_request t{static_cast<core::timer_kind>(kind), {}, key, nonce};
+      feed(self, [&](auto& c, auto now, auto& out) { c.on_timer(t, now, out); });
     },
-    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_a, const std::string& nonce_b,
-        const std::string& mac_b) {
-      auto& st = self->state;
-      auto it = sent_by(self, from) ? st.outgoing.find(from.address()) : st.outgoing.end();
-      if (it == st.outgoing.end() || it->second != nonce_a) return;  // none running, or an older one
-      st.outgoing.erase(it);
-      // Verify before proving: a node that cannot show the secret gets nothing made with it.
-      auto expected_b = handshake_mac(st.secret, role::responder, self->node(), from.node(), nonce_a, nonce_b);
-      if (!detail::same_mac(mac_b, expected_b)) return log_refused(self, from, "it does not know the cluster secret");
-      auto mac_a = handshake_mac(st.secret, role::initiator, self->node(), from.node(), nonce_a, nonce_b);
-      self->send(caf::actor_cast<membership_actor>(from), auth_proof_atom::value, self_handle(self), nonce_b, mac_a);
-      st.trusted.insert(from.node());
-      if (add_node(self, from)) say_hello(self, from);
+    [=](dialed_atom, const std::string& key, caf::strong_actor_ptr& ptr) {
+      if (!from_this_node(self) || !ptr) return;
+      auto node = node_of(self, caf::actor_cast<caf::actor>(ptr));
+      feed(self, [&](auto& c, auto t, auto& out) { c.on_dialed(key, node, t, out); });
     },
-    [=](auth_proof_atom, caf::actor& from, const std::string& nonce_b, const std::string& mac_a) {
-      auto& st = self->state;
-      auto it = sent_by(self, from) ? st.incoming.find(from.address()) : st.incoming.end();
-      if (it == st.incoming.end() || it->second.second != nonce_b) return;  // none running, or an older one
-      auto nonce_a = it->second.first;
-      st.incoming.erase(it);
-      auto expected_a = handshake_mac(st.secret, role::initiator, from.node(), self->node(), nonce_a, nonce_b);
-      if (!detail::same_mac(mac_a, expected_a)) return log_refused(self, from, "it does not know the cluster secret");
-      st.trusted.insert(from.node());  // its hello, sent right after the proof, is accepted now
+    [=](dial_failed_atom, const std::string& key, const caf::error& why) {
+      if (from_this_node(self))
+        feed(self, [&](auto& c, auto, auto& out) { c.on_dial_failed(key, from_caf_error(why), out); });
     },
   };
 }
@@ -719,17 +498,18 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, std::str
 }  // namespace
 
 membership_actor spawn_membership(caf::actor_system& sys, membership_options opts) {
-  return caf::actor_cast<membership_actor>(sys.spawn(membership_behavior, caf::to_string(sys.node()), std::move(opts)));
+  return caf::actor_cast<membership_actor>(sys.spawn(membership_behavior, std::move(opts)));
 }
 
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address) {
+  if (auto ok = detail::check_exposure(sys, "listen on", address); !ok) return ok.error();
   auto bound = uses_tls(sys) ? caf::openssl::publish(membership, port, address.c_str(), true)
                              : sys.middleman().publish(membership, port, address.c_str(), true);
   if (!bound)
     return error(errc::unavailable,
                  "cannot listen on " + address + ":" + std::to_string(port) + ": " + sys.render(bound.error()));
-  // What others redial. Sent by a local actor: with a secret, membership ignores anonymous messages.
+  // What others redial. Sent by a local actor: membership takes the address only from this node.
   caf::scoped_actor self{sys};
   self->send(membership, advertise_atom::value, address, *bound);
   return *bound;
@@ -737,6 +517,7 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout) {
+  if (auto ok = detail::check_exposure(sys, "connect to", host); !ok) return ok;
   caf::scoped_actor self{sys};
   status result;
   self->request(membership, timeout, connect_node_atom::value, host, port)

@@ -567,15 +567,18 @@ BOOST_AUTO_TEST_CASE(a_node_that_goes_away_drops_out_of_membership_everywhere) {
 
 namespace {
 
-// A member of a group that forwards whatever the test gives it to `target`, as itself, and answers
-// what replicas send it with errors (CAF's drop handler). (It takes an argument: CAF 0.17's spawn
-// of argument-less functions trips UBSan.)
+// What the test gives a hostile peer to send.
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+
+// A member of a group that forwards whatever the test gives it (relay_atom, message) to `target`,
+// as itself, and answers what replicas send it with errors (CAF's drop handler). (It takes an
+// argument: CAF 0.17's spawn of argument-less functions trips UBSan.)
 caf::behavior hostile_peer(caf::event_based_actor* self, replica_actor target) {
   self->set_default_handler(caf::drop);
   return {
-    [=](delta_message& m) { self->send(target, delta_atom::value, std::move(m)); },
-    [=](state_chunk& c) { self->send(target, chunk_atom::value, std::move(c)); },
-    [=](digest_message& d) { self->send(target, digest_atom::value, std::move(d)); },
+    [=](relay_atom, delta_message& m) { self->send(target, std::move(m)); },
+    [=](relay_atom, state_chunk& c) { self->send(target, std::move(c)); },
+    [=](relay_atom, digest_message& d) { self->send(target, std::move(d)); },
   };
 }
 
@@ -592,15 +595,15 @@ BOOST_AUTO_TEST_CASE(a_peer_that_sends_malformed_or_oversized_messages_is_droppe
     caf::scoped_actor self{*n.sys};
     self
       ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, std::string("counter:hostile"),
-                caf::actor_cast<caf::strong_actor_ptr>(hostile))
+                caf::actor_cast<caf::strong_actor_ptr>(hostile), std::string("hostile"))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   }
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 2; }));  // b and the hostile one
-  caf::anon_send(hostile, delta_message{"counter:hostile", "h@1", 1, "not an encoding"});
+  caf::anon_send(hostile, relay_atom::value, delta_message{"counter:hostile", "h@1", 1, "not an encoding"});
   BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));  // dropped
-  caf::anon_send(hostile, delta_message{"counter:hostile", "h@1", 2, grove::bytes(1 << 20, 'x')});
-  caf::anon_send(hostile, state_chunk{"counter:hostile", "h@1", 1, 9, 5, 2, "junk", {}});
-  caf::anon_send(hostile, delta_message{"set:other-group", "h@1", 3, "x"});
+  caf::anon_send(hostile, relay_atom::value, delta_message{"counter:hostile", "h@1", 2, grove::bytes(1 << 20, 'x')});
+  caf::anon_send(hostile, relay_atom::value, state_chunk{"counter:hostile", "h@1", 1, 9, 5, 2, "junk", {}, {}});
+  caf::anon_send(hostile, relay_atom::value, delta_message{"set:other-group", "h@1", 3, "x"});
   // Dropped, it is a stranger: what it sends next is ignored without a look (counted as refused).
   BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).refused >= 3; }));
   BOOST_REQUIRE(mutate(*n.sys, a, op("increment", {"2"})));
@@ -618,13 +621,13 @@ BOOST_AUTO_TEST_CASE(a_peer_whose_digest_lists_more_origins_than_any_group_has_i
     caf::scoped_actor self{*n.sys};
     self
       ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
-                caf::actor_cast<caf::strong_actor_ptr>(hostile))
+                caf::actor_cast<caf::strong_actor_ptr>(hostile), std::string("hostile"))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   }
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 1; }));
   digest_message listy{g.to_string(), "h@1", 1, {}};
   for (int i = 0; i <= (1 << 16); ++i) listy.merged.push_back({"o" + std::to_string(i), 1});
-  caf::anon_send(hostile, listy);
+  caf::anon_send(hostile, relay_atom::value, listy);
   BOOST_TEST(eventually([&] { return stats_of(*n.sys, a).peers == 0; }));
   BOOST_TEST(stats_of(*n.sys, a).origins == 0u);  // nothing of it was kept
 }
@@ -648,7 +651,7 @@ BOOST_AUTO_TEST_CASE(a_group_takes_at_most_1024_members_per_node_and_says_so) {
     members.push_back(n.sys->spawn(idle_member, i));
     self
       ->request(n.membership, std::chrono::seconds(10), join_group_atom::value, std::string("counter:crowded"),
-                caf::actor_cast<caf::strong_actor_ptr>(members.back()))
+                caf::actor_cast<caf::strong_actor_ptr>(members.back()), "m" + std::to_string(i))
       .receive([](std::vector<caf::strong_actor_ptr>&) {}, [&](caf::error& e) { refused = from_caf_error(e); });
   }
   BOOST_REQUIRE(!refused);
@@ -701,13 +704,14 @@ struct reflection_log {
 // responder MAC as its challenge answer. It then announces a member of `g` holding 666.
 membership_actor::behavior_type reflector(membership_actor::pointer self, std::shared_ptr<reflection_log> log,
                                           caf::strong_actor_ptr evil, std::string g) {
-  auto me = [self] { return caf::actor_cast<caf::actor>(self); };
   auto none = [] { return std::vector<caf::strong_actor_ptr>{}; };
+  auto sender = [self] { return caf::actor_cast<membership_actor>(self->current_sender()); };
   return {
-    [=](join_group_atom, const std::string&, caf::strong_actor_ptr&) { return none(); },
+    [=](join_group_atom, const std::string&, caf::strong_actor_ptr&, const std::string&) { return none(); },
     [=](leave_group_atom, const std::string&, caf::strong_actor_ptr&) { return done_atom::value; },
     [=](members_atom, const std::string&) { return none(); },
     [=](peers_atom, const std::string&, const caf::strong_actor_ptr&) { return none(); },
+    [=](replicas_atom, const std::string&) { return std::vector<std::string>{}; },
     [=](groups_atom) { return std::vector<std::string>{}; },
     [=](nodes_atom) { return std::uint64_t{0}; },
     [=](connect_node_atom, const std::string&, std::uint16_t) { return done_atom::value; },
@@ -718,30 +722,24 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](watch_nodes_atom, caf::actor&) {},
     [=](drop_group_atom, const std::string&) { return done_atom::value; },
     [=](dropped_atom, const std::string&) { return false; },
-    [=](tombstones_atom, std::vector<tombstone>&) {},
     [=](relay_digest_atom, digest_message&) {},
-    [=](digests_atom, std::vector<relayed_digest>&) {},
     [=](stats_atom) { return membership_stats{}; },
-    [=](hello_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) {
-      ++log->greeted;
+    [=](const version_probe& m) {
+      if (!m.answer) self->send(sender(), version_probe{protocol_version, true});
     },
-    [=](hello_ack_atom, caf::actor&, std::vector<member_entry>&, std::vector<caf::actor>&, const std::string&) {
-      ++log->greeted;
-    },
-    [=](member_up_atom, const std::string&, caf::strong_actor_ptr&) {},
-    [=](member_down_atom, const std::string&, const caf::actor_addr&) {},
-    [=](auth_hello_atom, caf::actor& from, const std::string& nonce) {
-      self->send(caf::actor_cast<membership_actor>(from), auth_hello_atom::value, me(), nonce);
-    },
-    [=](auth_challenge_atom, caf::actor& from, const std::string& nonce_a, const std::string& nonce_b,
-        const std::string& mac) {
-      auto victim = caf::actor_cast<membership_actor>(from);
-      self->send(victim, auth_challenge_atom::value, me(), nonce_a, nonce_b, mac);
-      self->send(victim, hello_atom::value, me(), std::vector<member_entry>{{g, evil}}, std::vector<caf::actor>{},
-                 std::string());
+    // The victim's hello comes back to it as the reflector's own; so does its challenge.
+    [=](const auth_hello& m) { self->send(sender(), m); },
+    [=](const auth_challenge& m) {
+      auto victim = sender();
+      self->send(victim, m);
+      self->send(victim, hello_message{false, "evil", false, {{g, evil, "evil"}}, {}, std::string()});
       ++log->reflected;
     },
-    [=](auth_proof_atom, caf::actor&, const std::string&, const std::string&) {},
+    [=](const auth_proof&) {},
+    [=](hello_message&) { ++log->greeted; },
+    [=](member_change_message&) {},
+    [=](const std::vector<tombstone>&) {},
+    [=](std::vector<relayed_digest>&) {},
   };
 }
 
@@ -773,16 +771,16 @@ BOOST_AUTO_TEST_CASE(a_node_that_reflects_the_handshake_without_the_secret_stays
 
 namespace {
 
-// Whether replica r sends `asker` anything (a state chunk) in answer to a need_state and a
+// Whether replica r sends `asker` anything (a state chunk) in answer to a state_request and a
 // digest that differs from its own. The stats request that follows is answered after both were
 // handled, so a chunk sent for them is in the mailbox by the time the stats reply arrives.
 bool serves(caf::scoped_actor& asker, const replica_actor& r, const group_key& g) {
-  asker->send(r, need_state_atom::value, g.to_string());
-  asker->send(r, digest_atom::value, digest_message{g.to_string(), "asker@1", 12345, {}});
+  asker->send(r, state_request{g.to_string()});
+  asker->send(r, digest_message{g.to_string(), "asker@1", 12345, {}});
   asker->request(r, std::chrono::seconds(5), stats_atom::value).receive([](replica_stats&) {}, [](caf::error&) {});
   bool got_chunk = false;
   for (bool more = true; more;)
-    asker->receive([&](chunk_atom, state_chunk&) { got_chunk = true; }, [&](caf::message&) {},
+    asker->receive([&](state_chunk&) { got_chunk = true; }, [&](caf::message&) {},
                    caf::after(std::chrono::milliseconds(0)) >> [&] { more = false; });
   return got_chunk;
 }
@@ -805,11 +803,11 @@ BOOST_AUTO_TEST_CASE(replicas_serve_only_current_members_of_their_group) {
   caf::scoped_actor member{*n.sys};
   member
     ->request(n.membership, std::chrono::seconds(5), join_group_atom::value, g.to_string(),
-              caf::actor_cast<caf::strong_actor_ptr>(member))
+              caf::actor_cast<caf::strong_actor_ptr>(member), std::string("member"))
     .receive([](std::vector<caf::strong_actor_ptr>&) {}, [](caf::error& e) { BOOST_FAIL(caf::to_string(e)); });
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 1u; }));
   BOOST_TEST(serves(member, r, g));  // a member is served
-  member->send(r, delta_atom::value, delta_message{g.to_string(), "m@1", 1, "not an encoding"});
+  member->send(r, delta_message{g.to_string(), "m@1", 1, "not an encoding"});
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, r).peers == 0u; }));  // dropped
   BOOST_TEST(!serves(member, r, g));                                           // and no longer served
   member

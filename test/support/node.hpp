@@ -31,7 +31,13 @@ struct node {
   std::vector<caf::actor> owned;
 
   explicit node(std::string secret = {}, const config_step& configure = {})
-      : node(actors::membership_options{std::move(secret)}, configure) {}
+      : node(with_secret(std::move(secret)), configure) {}
+
+  static actors::membership_options with_secret(std::string secret) {
+    actors::membership_options o;
+    o.secret = std::move(secret);
+    return o;
+  }
 
   explicit node(actors::membership_options options, const config_step& configure = {})
       : sys(build(cfg, configure)), membership(actors::spawn_membership(*sys, std::move(options))) {

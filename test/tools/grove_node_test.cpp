@@ -14,8 +14,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "grove/actors/membership.hpp"
 #include "node_commands.hpp"
 #include "node_process.hpp"
+#include "support/actor_system.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 
@@ -27,9 +32,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Starts grove-node `name` (--json); its stderr goes to `stderr_file` if one is given.
 std::unique_ptr<node_process> start_node(const std::string& name, const std::string& data,
                                          const std::vector<std::string>& peers = {}, const std::string& store = "dets",
-                                         const std::vector<std::string>& extra = {}) {
+                                         const std::vector<std::string>& extra = {},
+                                         const std::string& stderr_file = "") {
   std::vector<std::string> argv{GROVE_NODE,
                                 "--name",
                                 name,
@@ -49,7 +56,23 @@ std::unique_ptr<node_process> start_node(const std::string& name, const std::str
     argv.push_back("--peer");
     argv.push_back(p);
   }
-  return std::make_unique<node_process>(argv);
+  return std::make_unique<node_process>(argv, stderr_file);
+}
+
+// Cluster secrets of 44 base64 characters, as `head -c 32 /dev/urandom | base64` makes them.
+const std::string shared_secret = "q3Jf0b8cZ1mS9xWm2rK7tA4vN6yH5uE1pL0oI8dG3sQ=";
+const std::string other_secret = "Zr8Lw2Nq5Tb7Yc1Vd9Xe3Uf6Sg0Rh4Pi8Oj2Mk5Ll7A=";
+
+// Writes `text` and a newline to the file `name` in `dir`; its path.
+std::string write_file(const temp_dir& dir, const std::string& name, const std::string& text) {
+  auto path = dir.file(name);
+  std::ofstream(path) << text << "\n";
+  return path;
+}
+
+std::string contents_of(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // Whether `condition` holds at every check (every 50 ms) for a second: for what must never happen.
@@ -59,6 +82,16 @@ bool holds_for_a_second(const std::function<bool()>& condition) {
     if (!condition()) return false;
     std::this_thread::sleep_for(50ms);
   } while (std::chrono::steady_clock::now() < until);
+  return true;
+}
+
+// Whether `condition` holds within 20 s (checked every 10 ms).
+bool eventually_true(const std::function<bool()>& condition) {
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
   return true;
 }
 
@@ -257,22 +290,32 @@ BOOST_AUTO_TEST_CASE(a_group_created_through_one_node_is_hosted_by_the_others_un
   for (auto* n : {a.get(), b.get(), c.get(), lazy.get()}) BOOST_TEST(n->finish() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_secret_stays_out) {
+BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_over_tls_from_it_and_others_are_refused_at_the_door) {
   temp_dir dir;
-  auto write = [&](const std::string& name, const std::string& text) {
-    auto path = dir.file(name);
-    std::ofstream(path) << text << "\n";
-    return path;
-  };
-  auto shared = write("shared.secret", "s3cret-shared");
-  auto other = write("other.secret", "not-the-secret");
-  auto a = start_node("a", dir.file("a"), {}, "ets", {"--secret-file", shared});
-  auto peer = "127.0.0.1:" + std::to_string(port_of(*a));
+  auto shared = write_file(dir, "shared.secret", shared_secret);
+  auto other = write_file(dir, "other.secret", other_secret);
+  auto a = start_node("a", dir.file("a"), {}, "ets", {"--secret-file", shared}, dir.file("a.err"));
+  auto listening = a->wait_for_event("listening");
+  BOOST_REQUIRE(listening.is_object());
+  BOOST_TEST(listening["tls"] == true);  // the secret alone gates the transport
+  BOOST_TEST(listening["transport"] == "secret");
+  auto fingerprint = listening.value("ca_fingerprint", "");
+  BOOST_TEST(fingerprint.size() == 95u);  // SHA-256 as AB:CD:...
+  auto peer = "127.0.0.1:" + std::to_string(listening["port"].get<int>());
   auto b = start_node("b", dir.file("b"), {peer}, "ets", {"--secret-file", shared});
+  BOOST_TEST(b->wait_for_event("listening").value("ca_fingerprint", "") == fingerprint);  // comparable, not secret
+  BOOST_TEST(b->wait_for_event("connected")["peer"] == peer);
+  // Without the secret: a node with another one, and one with none. Both are refused at the TLS
+  // handshake and told so; a logs each refusal.
   auto intruder = start_node("x", dir.file("x"), {peer}, "ets", {"--secret-file", other});
-  port_of(*b);
-  port_of(*intruder);
-  BOOST_REQUIRE(intruder->ask("incr counter:c 1000")["ok"] == true);
+  auto plain = start_node("p", dir.file("p"), {peer}, "ets");
+  for (auto* refused : {intruder.get(), plain.get()}) {
+    auto failed = refused->wait_for_event("peer_failed");
+    auto why = failed.value("error", "");
+    BOOST_TEST(why.find("permission_denied") == 0u, why);
+    BOOST_TEST(why.find("handshake with " + peer + " was refused") != std::string::npos, why);
+    BOOST_REQUIRE(refused->ask("incr counter:c 1000")["ok"] == true);
+  }
   BOOST_REQUIRE(a->ask("incr counter:c 1")["ok"] == true);
   BOOST_REQUIRE(b->ask("incr counter:c 2")["ok"] == true);
   BOOST_TEST(converges(*a, "get counter:c", 3));
@@ -281,9 +324,32 @@ BOOST_AUTO_TEST_CASE(nodes_sharing_a_secret_file_converge_and_one_with_another_s
     return a->ask("peers")["nodes"] == 1 && intruder->ask("peers")["nodes"] == 0
            && a->ask("get counter:c")["value"] == 3;
   }));
+  auto log = contents_of(dir.file("a.err"));
+  BOOST_TEST(log.find("derived CA SHA-256 fingerprint " + fingerprint) != std::string::npos);
+  BOOST_TEST(log.find("[grove] tls: refused a connection from 127.0.0.1:") != std::string::npos, log);
+  BOOST_TEST(log.find(shared_secret) == std::string::npos);  // never the secret
+  for (auto* n : {a.get(), b.get(), intruder.get(), plain.get()}) BOOST_TEST(n->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_short_or_missing_secret_stops_the_node_before_it_starts) {
+  temp_dir dir;
+  for (const auto& [name, secret] : std::vector<std::pair<std::string, std::string>>{
+         {"short", "s3cret-shared"}, {"31", std::string(31, 'x')}, {"guessable", "correct horse battery staple"}}) {
+    BOOST_TEST_CONTEXT(name) {
+      auto n = start_node(name, dir.file(name), {}, "ets", {"--secret-file", write_file(dir, name + ".secret", secret)},
+                          dir.file(name + ".err"));
+      BOOST_TEST(n->wait_for(20s).value_or(-1) == 2);
+      auto log = contents_of(dir.file(name + ".err"));
+      BOOST_TEST(log.find("at least 32 are needed") != std::string::npos, log);
+      BOOST_TEST(log.find(secret) == std::string::npos);
+    }
+  }
   auto missing = start_node("m", dir.file("m"), {}, "ets", {"--secret-file", dir.file("absent")});
-  BOOST_TEST(missing->wait() == 1);  // a clear error on stderr, exit 1
-  for (auto* n : {a.get(), b.get(), intruder.get()}) BOOST_TEST(n->finish() == 0);
+  BOOST_TEST(missing->wait_for(20s).value_or(-1) == 2);
+  auto enough =
+    start_node("ok", dir.file("ok"), {}, "ets", {"--secret-file", write_file(dir, "32.secret", std::string(32, 'x'))});
+  BOOST_TEST(enough->wait_for_event("listening")["transport"] == "secret");
+  BOOST_TEST(enough->finish() == 0);
 }
 
 namespace {
@@ -316,7 +382,7 @@ BOOST_AUTO_TEST_CASE(tls_nodes_converge_and_nodes_without_a_certificate_from_the
   BOOST_TEST(b->wait_for_event("connected")["peer"] == peer);
   for (auto* refused : {rogue.get(), plain.get()}) {
     auto failed = refused->wait_for_event("peer_failed");
-    BOOST_TEST(failed["error"].get<std::string>().find("cannot reach") != std::string::npos);
+    BOOST_TEST(failed["error"].get<std::string>().find("was refused") != std::string::npos);
     BOOST_REQUIRE(refused->ask("incr counter:c 1000")["ok"] == true);
   }
   BOOST_REQUIRE(a->ask("incr counter:c 1")["ok"] == true);
@@ -359,11 +425,11 @@ BOOST_AUTO_TEST_CASE(listening_beyond_loopback_needs_tls_a_secret_or_an_explicit
   auto warning = insecure->wait_for_event("warning");
   BOOST_TEST(warning["warning"].get<std::string>().find("INSECURE") != std::string::npos);
   BOOST_TEST(insecure->wait_for_event("listening")["address"] == "0.0.0.0");
-  std::ofstream(dir.file("secret")) << "s3cret\n";
-  auto with_secret =
-    start_node("auth", dir.file("auth"), {}, "ets", {"--address", "0.0.0.0", "--secret-file", dir.file("secret")});
-  BOOST_TEST(with_secret->wait_for_event("warning")["warning"].get<std::string>().find("not encrypted")
-             != std::string::npos);
+  auto with_secret = start_node("auth", dir.file("auth"), {}, "ets",
+                                {"--address", "0.0.0.0", "--secret-file", write_file(dir, "secret", shared_secret)});
+  auto secured = with_secret->read_json();  // no warning first: TLS from the secret
+  BOOST_TEST(secured["event"] == "listening");
+  BOOST_TEST(secured["transport"] == "secret");
   test_pki pki;
   auto tls_args_beyond_loopback = tls_args(pki, "node1");
   tls_args_beyond_loopback.insert(tls_args_beyond_loopback.end(), {"--address", "0.0.0.0"});
@@ -573,9 +639,9 @@ BOOST_AUTO_TEST_CASE(a_node_frozen_past_the_connection_timeout_rejoins_after_sig
 BOOST_AUTO_TEST_CASE(over_tls_with_a_secret_a_frozen_node_rejoins_after_sigcont) {
   temp_dir dir;
   test_pki pki;
-  std::ofstream(dir.file("secret")) << "s3cret\n";
+  auto secret = write_file(dir, "secret", shared_secret);
   auto a_args = tls_args(pki, "node1"), c_args = tls_args(pki, "node2");
-  for (auto* args : {&a_args, &c_args}) args->insert(args->end(), {"--secret-file", dir.file("secret")});
+  for (auto* args : {&a_args, &c_args}) args->insert(args->end(), {"--secret-file", secret});
   frozen_node_rejoins(dir, a_args, c_args);
 }
 
@@ -792,4 +858,136 @@ BOOST_AUTO_TEST_CASE(
   port_of(*alone);
   BOOST_TEST(alone->ask("groups")["groups"] == kept);
   BOOST_TEST(alone->finish() == 0);
+}
+
+namespace {
+
+// A local process that is no node: it connects to `port` as CAF's middleman lets anyone on
+// loopback do, and sends what the node does not expect (to membership, to every replica it learns
+// of, and as raw bytes that are no protocol at all), `rounds` times.
+void hammer(std::uint16_t port, int rounds) {
+  grove::testing::test_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  for (int round = 0; round < rounds; ++round) {
+    auto membership = sys.middleman().remote_actor<grove::actors::membership_actor>("127.0.0.1", port);
+    BOOST_REQUIRE_MESSAGE(membership, "plaintext on loopback lets anyone in");
+    auto untyped = caf::actor_cast<caf::actor>(*membership);
+    self->send(untyped, std::string("junk"), round);
+    self->send(untyped, caf::make_error(caf::sec::unexpected_message));
+    self->request(*membership, std::chrono::seconds(5), grove::actors::members_atom::value, std::string("counter:x"))
+      .receive(
+        [&](std::vector<caf::strong_actor_ptr>& replicas) {
+          for (auto& r : replicas) self->send(caf::actor_cast<caf::actor>(r), std::string("junk"), 3.14);
+        },
+        [](caf::error&) {});
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+      (void)::write(fd, "GET / HTTP/1.0\r\n\r\n\xff\x00junk", 24);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+// stdout belongs to grove-node: CAF prints messages nobody expected ("*** unexpected message")
+// to stdout; those now go to stderr, so with --json every line a reader gets is one JSON object.
+BOOST_AUTO_TEST_CASE(with_json_every_stdout_line_is_one_json_object_while_an_outsider_hammers_the_port) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"), {}, "ets", {}, dir.file("a.err"));
+  auto first = json::parse(a->read_line().value_or(""), nullptr, false);
+  BOOST_REQUIRE(first.is_object());
+  auto port = first["port"].get<std::uint16_t>();
+  a->send("incr counter:x 1");
+  hammer(port, 20);
+  a->send("get counter:x");
+  a->send("peers");
+  a->close_input();
+  auto rest = a->read_all();
+  BOOST_TEST(a->wait() == 0);
+  std::istringstream lines(rest);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count)
+    BOOST_TEST(json::parse(line, nullptr, false).is_object(), "not one JSON object: " << line.substr(0, 120));
+  BOOST_TEST(count >= 4);  // restored, the three answers
+  BOOST_TEST(rest.find("\"value\":1") != std::string::npos, rest);
+  auto log = contents_of(dir.file("a.err"));
+  BOOST_TEST(log.find("unexpected message") != std::string::npos);  // CAF still says so, on stderr
+}
+
+// Nobody reads the node's stdout: answers wait for the reader, events from actors are dropped,
+// so no scheduler thread blocks (with one, the node still replicates); SIGTERM still stops it
+// within a bound, with its final snapshots.
+BOOST_AUTO_TEST_CASE(a_node_whose_stdout_nobody_reads_keeps_replicating_and_stops_on_sigterm) {
+  temp_dir dir;
+  auto a = start_node("a", dir.file("a"), {}, "dets", {"--scheduler.max-threads=1"}, dir.file("a.err"));
+  auto peer_a = "127.0.0.1:" + std::to_string(port_of(*a));
+  for (int i = 0; i < 8; ++i)  // 8 elements of 600 KiB: every `get set:big` answers 4.8 MB
+    BOOST_REQUIRE(a->ask("add set:big " + std::string(600 << 10, static_cast<char>('a' + i)))["ok"] == true);
+  BOOST_REQUIRE(a->ask("incr counter:x 1")["ok"] == true);
+  auto stop_reading = [&] {
+    for (int i = 0; i < 4; ++i) a->send("get set:big");                          // not read for now
+    BOOST_REQUIRE(eventually_true([&] { return a->unread_bytes() >= 65536; }));  // the pipe is full
+  };
+  stop_reading();
+  // b joins: a's events (peer_up, hosting) have nowhere to go, and must not hold a's only worker.
+  auto b = start_node("b", dir.file("b"), {peer_a}, "ets");
+  port_of(*b);
+  BOOST_TEST(converges(*b, "get counter:x", 1, 15s));
+  BOOST_REQUIRE(b->ask("consistency write all 5000")["ok"] == true);
+  BOOST_TEST(b->ask("incr counter:x 10")["acks"] == 2);  // a merged it
+  // Once the reader reads again, it is told how many lines it lost, before the next one.
+  json dropped;
+  for (int answers = 0; answers < 4 && dropped.is_null();) {
+    auto line = a->read_json();
+    BOOST_REQUIRE(line.is_object());
+    if (line.value("event", "") == "output_dropped") dropped = line;
+    if (line.contains("ok")) ++answers;
+  }
+  BOOST_TEST(dropped.value("lines", 0) >= 1);
+  stop_reading();
+  ::kill(a->pid(), SIGTERM);
+  auto stopped_at = std::chrono::steady_clock::now();
+  auto code = a->wait_for(15s);
+  BOOST_TEST_MESSAGE(
+    "SIGTERM to exit: "
+    << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - stopped_at).count()
+    << " ms");
+  BOOST_TEST(code.has_value());
+  if (code) BOOST_TEST(*code == 0);
+  auto log = contents_of(dir.file("a.err"));
+  BOOST_TEST(log.find("stdout") != std::string::npos, log);  // the dropped lines were counted
+  BOOST_TEST(b->finish() == 0);
+  a = start_node("a", dir.file("a"), {}, "dets");  // the final snapshots were taken
+  port_of(*a);
+  BOOST_TEST(a->ask("size set:big")["size"] == 8);
+  BOOST_TEST(converges(*a, "get counter:x", 11));
+  BOOST_TEST(a->finish() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_holds_at_most_16_mib_of_lines_and_a_bigger_one_is_refused_whole) {
+  temp_dir dir;
+  auto n = start_node("batcher", dir.file("batcher"), {}, "ets");
+  port_of(*n);
+  auto batch = [&](int lines) {
+    n->send("batch set:b " + std::to_string(lines));
+    for (int i = 1; i < lines; ++i) n->send("add set:b " + std::to_string(i) + std::string(1'000'000, 'v'));
+    return n->ask("add set:b last");
+  };
+  auto refused = batch(20);  // 19 lines of 1 MB: more than 16 MiB
+  BOOST_TEST(refused["ok"] == false);
+  auto why = refused.value("error", "");
+  BOOST_TEST(why.find("too_large") == 0u, why);
+  BOOST_TEST(why.find("16 MiB") != std::string::npos, why);
+  BOOST_TEST(why.find("none of the batch was applied") != std::string::npos, why);
+  BOOST_TEST(n->ask("incr counter:after 1")["ok"] == true);  // the next line is a command again
+  BOOST_TEST(n->ask("get set:b")["ok"] == false);            // nothing of it was applied
+  auto accepted = batch(16);                                 // 15 MB
+  BOOST_TEST(accepted["ok"] == true);
+  BOOST_TEST(n->ask("size set:b")["size"] == 16);
+  BOOST_TEST(n->finish() == 0);
 }

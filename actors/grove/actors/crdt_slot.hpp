@@ -131,6 +131,9 @@ public:
     return out;
   }
 
+  /// The value (for checks that know the type, such as the simulator's).
+  const T& value() const { return value_; }
+
 private:
   static status apply_all(T& x, const std::vector<crdt::operation>& ops) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -146,5 +149,8 @@ private:
   T value_;
   crdt::replica_id owner_;
 };
+
+/// Makes the value a replica works on, owned by the given replica_id@incarnation.
+using slot_factory = std::function<std::unique_ptr<crdt_slot>(const std::string& owner)>;
 
 }  // namespace grove::actors

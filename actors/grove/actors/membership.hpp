@@ -1,11 +1,14 @@
 // The membership actor of a node (Grove.Cluster.Membership, the :pg analogue): which replicas
 // belong to which group, on this node and on every connected node. Replicas join and leave; other
-// nodes' membership actors exchange their members (after the cluster-secret handshake when there
-// is a secret); a replica learns of its peers from here (peer_up/peer_down, see replica.hpp).
+// nodes' membership actors exchange their members (after a version probe, and the cluster-secret
+// handshake when there is a secret); a replica learns of its peers from here (peer_up/peer_down,
+// see replica.hpp). The node-to-node messages are documented in protocol.hpp; the decisions are
+// made by a CAF-free core (actors/src/membership/membership_core.hpp).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,11 +20,12 @@
 #include <caf/typed_actor.hpp>
 
 #include "grove/actors/atoms.hpp"
-#include "grove/actors/digest.hpp"
+#include "grove/actors/protocol.hpp"
+#include "grove/actors/storage_actor.hpp"
 
 namespace grove::actors {
 
-// -- membership messages -------------------------------------------------------------------------
+// -- messages from local callers ------------------------------------------------------------------
 using join_group_atom = caf::atom_constant<caf::atom("grv_join")>;
 using leave_group_atom = caf::atom_constant<caf::atom("grv_leave")>;
 using members_atom = caf::atom_constant<caf::atom("grv_membrs")>;
@@ -33,81 +37,51 @@ using advertise_atom = caf::atom_constant<caf::atom("grv_advert")>;
 using addresses_atom = caf::atom_constant<caf::atom("grv_addrs")>;
 using watch_nodes_atom = caf::atom_constant<caf::atom("grv_watch")>;
 /// Sent to watchers: (node_event_atom, "up" or "down", the node's address or, if it has none, id),
-/// and (node_event_atom, "group", the group as text) when a member of a group that has no member
-/// on this node appears on another node (so a node can host every group of the cluster).
+/// (node_event_atom, "group", the group as text) when a member of a group that has no member on
+/// this node appears on another node (so a node can host every group of the cluster), and
+/// (node_event_atom, "dropped", the group).
 using node_event_atom = caf::atom_constant<caf::atom("grv_nodeev")>;
-using hello_atom = caf::atom_constant<caf::atom("grv_hello")>;
-using hello_ack_atom = caf::atom_constant<caf::atom("grv_hellok")>;
-using member_up_atom = caf::atom_constant<caf::atom("grv_mup")>;
-using member_down_atom = caf::atom_constant<caf::atom("grv_mdown")>;
-// Cluster-secret handshake between membership actors (challenge and HMAC; see membership_options).
-using auth_hello_atom = caf::atom_constant<caf::atom("grv_auth1")>;
-using auth_challenge_atom = caf::atom_constant<caf::atom("grv_auth2")>;
-using auth_proof_atom = caf::atom_constant<caf::atom("grv_auth3")>;
-// Dropping groups everywhere.
 using drop_group_atom = caf::atom_constant<caf::atom("grv_dropg")>;
 using dropped_atom = caf::atom_constant<caf::atom("grv_isdrop")>;
-using tombstones_atom = caf::atom_constant<caf::atom("grv_tombs")>;
-// Anti-entropy per pair of nodes: a replica hands its digest to membership, which sends the
-// digests of all groups it got in a round to each other node as one message (chunked).
+using replicas_atom = caf::atom_constant<caf::atom("grv_repls")>;
+/// From a local replica: its digest, for every other node that hosts its group.
 using relay_digest_atom = caf::atom_constant<caf::atom("grv_rdig")>;
-using digests_atom = caf::atom_constant<caf::atom("grv_digs")>;
 
-/// A member of a group, as membership actors tell each other.
-struct member_entry {
-  std::string group;
-  caf::strong_actor_ptr replica;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, member_entry& x) {
-  return f(caf::meta::type_name("grove.member"), x.group, x.replica);
-}
-
-/// A dropped group, as membership actors tell each other, and how long its record still lives.
-struct tombstone {
-  std::string group;
-  std::uint64_t remaining_ms = 0;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tombstone& x) {
-  return f(caf::meta::type_name("grove.tombstone"), x.group, x.remaining_ms);
-}
-
-/// A replica's digest as one membership actor passes it to another: the replica and its digest
-/// (the receiving side hands it to its members of the group as if the replica had sent it).
-struct relayed_digest {
-  caf::strong_actor_ptr from;
-  digest_message digest;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relayed_digest& x) {
-  return f(caf::meta::type_name("grove.relayed_digest"), x.from, x.digest);
-}
+// -- node-to-node messages (protocol.hpp), with CAF handles -----------------------------------------
+using member_entry = basic_member_entry<caf::strong_actor_ptr>;
+using hello_message = basic_hello<caf::strong_actor_ptr, caf::actor>;
+using member_change_message = basic_member_change<caf::strong_actor_ptr>;
+using relayed_digest = basic_relayed_digest<caf::strong_actor_ptr>;
 
 /// What a membership actor counts.
 struct membership_stats {
   std::uint64_t digests_relayed = 0;  // replicas' digests it passed to other nodes (one per node)
   std::uint64_t digest_messages = 0;  // messages that carried them
   std::uint64_t digests_refused = 0;  // relayed digests of replicas that are no member there
+  std::uint64_t refused = 0;          // node messages refused (another version, untrusted, spoken for others)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, membership_stats& x) {
-  return f(caf::meta::type_name("grove.membership_stats"), x.digests_relayed, x.digest_messages, x.digests_refused);
+  return f(caf::meta::type_name("grove.membership_stats"), x.digests_relayed, x.digest_messages, x.digests_refused,
+           x.refused);
 }
+
 /// The membership actor of one actor system (Grove.Cluster.Membership, the :pg analogue).
-/// Membership handles travel as caf::actor (a typed actor cannot name itself).
+/// Membership handles travel as caf::actor (a typed actor cannot name itself). Local callers (and
+/// trusted nodes) use the first part; the second is the node-to-node protocol.
 using membership_actor = caf::typed_actor<
-  // Adds a replica to a group; answers with the group's other members.
-  caf::replies_to<join_group_atom, std::string, caf::strong_actor_ptr>::with<std::vector<caf::strong_actor_ptr>>,
+  // Adds a replica (with its replica id) to a group; answers with the group's other members.
+  // Errors: not_found for a dropped group, too_large past max_members_per_group on this node.
+  caf::replies_to<join_group_atom, std::string, caf::strong_actor_ptr,
+                  std::string>::with<std::vector<caf::strong_actor_ptr>>,
   caf::replies_to<leave_group_atom, std::string, caf::strong_actor_ptr>::with<done_atom>,
   // All members of a group, on every connected node.
   caf::replies_to<members_atom, std::string>::with<std::vector<caf::strong_actor_ptr>>,
   // Members of a group except the given one.
   caf::replies_to<peers_atom, std::string, caf::strong_actor_ptr>::with<std::vector<caf::strong_actor_ptr>>,
+  // The replica ids a group has on this node and on every connected node.
+  caf::replies_to<replicas_atom, std::string>::with<std::vector<std::string>>,
   // Groups that have members.
   caf::replies_to<groups_atom>::with<std::vector<std::string>>,
   // Number of other nodes connected.
@@ -128,25 +102,12 @@ using membership_actor = caf::typed_actor<
   // comes back, is dropped too. Answered once this node's replicas were told.
   caf::replies_to<drop_group_atom, std::string>::with<done_atom>,
   // Whether a group is dropped (its tombstone still lives).
-  caf::replies_to<dropped_atom, std::string>::with<bool>,
-  // Node to node: groups dropped and how long their tombstones still live.
-  caf::reacts_to<tombstones_atom, std::vector<tombstone>>,
-  // From a local replica: its digest, for every other node that hosts its group.
-  caf::reacts_to<relay_digest_atom, digest_message>,
-  // Node to node: the digests of a round (each handed to the local members of its group).
-  caf::reacts_to<digests_atom, std::vector<relayed_digest>>, caf::replies_to<stats_atom>::with<membership_stats>,
-  // Node-to-node protocol: introductions with members, known nodes and the sender's own address
-  // ("host:port", empty when it does not listen), then joins and leaves.
-  caf::reacts_to<hello_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
-  caf::reacts_to<hello_ack_atom, caf::actor, std::vector<member_entry>, std::vector<caf::actor>, std::string>,
-  caf::reacts_to<member_up_atom, std::string, caf::strong_actor_ptr>,
-  caf::reacts_to<member_down_atom, std::string, caf::actor_addr>,
-  // Handshake: (initiator, nonce_a); (responder, nonce_a, nonce_b, mac_b); (initiator, nonce_b,
-  // mac_a). Challenge and proof repeat the nonce they answer, so that a message of an older
-  // handshake between the same two nodes is told apart from a wrong MAC and ignored.
-  caf::reacts_to<auth_hello_atom, caf::actor, std::string>,
-  caf::reacts_to<auth_challenge_atom, caf::actor, std::string, std::string, std::string>,
-  caf::reacts_to<auth_proof_atom, caf::actor, std::string, std::string>>;
+  caf::replies_to<dropped_atom, std::string>::with<bool>, caf::reacts_to<relay_digest_atom, digest_message>,
+  caf::replies_to<stats_atom>::with<membership_stats>,
+  // Node-to-node protocol (protocol.hpp).
+  caf::reacts_to<version_probe>, caf::reacts_to<auth_hello>, caf::reacts_to<auth_challenge>, caf::reacts_to<auth_proof>,
+  caf::reacts_to<hello_message>, caf::reacts_to<member_change_message>, caf::reacts_to<std::vector<tombstone>>,
+  caf::reacts_to<std::vector<relayed_digest>>>;
 
 /// Options of a node's membership actor.
 struct membership_options {
@@ -156,9 +117,16 @@ struct membership_options {
   /// learns no replica and none of its replicas joins a group here. A node that fails the check is
   /// logged on stderr ("[grove] membership: ... refused") and dropped.
   std::string secret;
+  /// This node's name in logs and hellos (default: CAF's node id).
+  std::string name;
+  /// Whether this node hosts every group of the cluster (grove-node does unless --on-demand).
+  bool hosts_every_group = false;
   /// How long a dropped group stays dropped (its tombstone lives). A node that comes back later
   /// with the group in its store brings it back, as if it had been made again.
   std::chrono::milliseconds tombstone_lifetime = std::chrono::hours(24);
+  /// Where tombstones are kept, so that a drop survives restarts (optional: without it they live
+  /// in memory only). Membership loads them before it takes any other message.
+  std::optional<storage_actor> storage;
   /// Most tombstones a node keeps; beyond, the one that expires first goes early.
   std::size_t max_tombstones = 100'000;
 };

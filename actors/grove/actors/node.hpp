@@ -28,26 +28,23 @@ namespace grove::actors {
 constexpr std::chrono::milliseconds relaxed_scheduler_sleep{1000};
 constexpr std::size_t scheduler_poll_attempts = 10;
 constexpr std::size_t scheduler_paused_poll_attempts = 0;
-/// CAF's connection timeout (configure_node): a peer silent for this long is taken as gone.
-constexpr std::chrono::milliseconds connection_timeout{3000};
-/// Delay before the first reconnection attempt after a connection dropped or failed, and the cap
-/// of the doubling delays that follow.
-constexpr std::chrono::milliseconds reconnect_first_delay{100};
-constexpr std::chrono::milliseconds reconnect_max_delay{1000};
 
 /// Publishes `membership` on `address:port` (port 0 picks a free port) and returns the port. Over
-/// TLS when the actor system's configuration went through enable_tls (tls.hpp), else plaintext.
-/// No policy check here: an embedder that listens beyond loopback without TLS or a cluster secret
-/// opens its node to anyone who can reach the port (grove-node refuses that without --insecure).
+/// TLS when the actor system's configuration went through secure_transport or enable_tls
+/// (tls.hpp), else plaintext. Errors: permission_denied for plaintext on an address that is not
+/// loopback, unless security_options::insecure accepted that (anyone who reaches such a port could
+/// read and change every replica); unavailable when the port cannot be bound.
 expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& membership, std::uint16_t port,
                                const std::string& address = "127.0.0.1");
 
 /// Connects this node's membership to the node listening on host:port; the two exchange their
-/// members and known nodes; over TLS when enable_tls configured the actor system. Errors:
-/// unavailable when the node cannot be reached in `timeout`, or refuses the connection (a TLS
-/// node refuses a plaintext one and one whose certificate its CA did not sign, and vice versa).
-/// Either way membership keeps the address and dials it again whenever it is not connected (see
-/// "Healing" above).
+/// members and known nodes; over TLS when secure_transport or enable_tls configured the actor
+/// system. Errors: permission_denied when the handshake was refused (the two do not share a
+/// credential: another cluster secret, a certificate the other's CA did not sign, or one side
+/// without TLS; the message says so, and the refusal is logged on both sides), or for plaintext to
+/// a host that is not loopback without security_options::insecure (then nothing is dialled);
+/// unavailable when the node cannot be reached in `timeout`. Either way membership keeps the
+/// address and dials it again whenever it is not connected (see "Healing" above).
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

@@ -1,5 +1,7 @@
 // The replication server (Grove.Replication.Server for CAF): one actor per (group, replica).
-// Membership is in membership.hpp, node connections in node.hpp, stopping in shutdown.hpp.
+// Membership is in membership.hpp, node connections in node.hpp, stopping in shutdown.hpp. The
+// messages replicas exchange are in protocol.hpp; the decisions are made by a CAF-free core
+// (actors/src/replica/replica_core.hpp) that the actor feeds and whose effects it carries out.
 //
 // Replication server lifecycle:
 //  1. start: join the group in membership; if a storage actor is set, load the group and merge it
@@ -73,8 +75,9 @@
 
 #include "grove/actors/atoms.hpp"
 #include "grove/actors/crdt_slot.hpp"
-#include "grove/actors/digest.hpp"
 #include "grove/actors/membership.hpp"
+#include "grove/actors/protocol.hpp"
+#include "grove/actors/replica_types.hpp"
 #include "grove/actors/storage_actor.hpp"
 
 namespace grove::crdt {
@@ -99,24 +102,9 @@ using add_subscriber_atom = caf::atom_constant<caf::atom("grv_sub")>;
 using remove_subscriber_atom = caf::atom_constant<caf::atom("grv_unsub")>;
 /// Sent to subscribers: (changed_atom, group as text, encoded state).
 using changed_atom = caf::atom_constant<caf::atom("grv_change")>;
-
-// -- replica-to-replica messages -----------------------------------------------------------------
-using delta_atom = caf::atom_constant<caf::atom("grv_delta")>;
-using chunk_atom = caf::atom_constant<caf::atom("grv_chunk")>;
-/// Acknowledges a chunk of a full state (group, transfer): the sender keeps at most 4 in flight.
-using chunk_ack_atom = caf::atom_constant<caf::atom("grv_chunka")>;
-using digest_atom = caf::atom_constant<caf::atom("grv_digest")>;
-using need_state_atom = caf::atom_constant<caf::atom("grv_need")>;
-/// Asks a replica to resend its own deltas from a sequence number on.
-using need_deltas_atom = caf::atom_constant<caf::atom("grv_needd")>;
 /// Reads with a consistency level (see read_result).
 using read_atom = caf::atom_constant<caf::atom("grv_read")>;
-/// Replica to replica: "I (replica_id@incarnation) merged your deltas through this number", the
-/// answer to every delta and full state.
-using write_ack_atom = caf::atom_constant<caf::atom("grv_ack")>;
-/// Replica to replica: send me your full state, then read_done with this read's number.
-using read_state_atom = caf::atom_constant<caf::atom("grv_rstate")>;
-using read_done_atom = caf::atom_constant<caf::atom("grv_rdone")>;
+
 /// From membership to a replica: its group was dropped everywhere; it erases its stored state
 /// (snapshot and log) and stops, without a final snapshot.
 using drop_atom = caf::atom_constant<caf::atom("grv_drop")>;
@@ -124,118 +112,6 @@ using drop_atom = caf::atom_constant<caf::atom("grv_drop")>;
 using peer_up_atom = caf::atom_constant<caf::atom("grv_pup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("grv_pdown")>;
 
-/// How a replica acknowledges mutations (see "Durability" above).
-enum class durability_mode : std::uint8_t { none, log };
-
-/// How many replicas of the group a write or read involves, this one included (Akka's
-/// WriteLocal/ReadLocal, WriteMajority, WriteAll). The group's replicas are this one and every
-/// replica (by replica id) that membership announced since this one started: a replica whose node
-/// is down or unreachable still counts, and is missing from the count of those that took part.
-enum class consistency_level : std::uint8_t { local, majority, all };
-
-/// A level and how long to wait for the replicas it needs (not used for local).
-struct consistency {
-  consistency_level level = consistency_level::local;
-  std::uint32_t timeout_ms = 5000;
-};
-
-/// Operations applied in order as one mutation: all of them, or none if one is refused.
-struct write_request {
-  std::vector<crdt::operation> ops;
-  consistency level;
-};
-
-/// How many replicas took part (merged a write, or gave their state to a read), this one
-/// included, of the `replicas` the group has.
-struct replica_count {
-  std::uint32_t acks = 0;
-  std::uint32_t replicas = 0;
-};
-
-/// A read's answer: the state merged from the replicas that answered.
-struct read_result {
-  bytes state;
-  replica_count count;
-};
-
-/// A delta: the changes `from` made since its previous delta, number `seq`. The receiver answers
-/// with write_ack_atom and how far it merged the sender's deltas without a gap (writes with a
-/// consistency level wait for these acknowledgements).
-struct delta_message {
-  std::string group;
-  std::string from;  // the sender's replica_id@incarnation
-  std::uint64_t seq = 0;
-  bytes delta;
-};
-
-/// One piece of a full state. `seq` is the sender's delta sequence number when it encoded it; the
-/// first chunk also says how far the state covers the deltas of the sender's members.
-struct state_chunk {
-  std::string group;
-  std::string from;
-  std::uint64_t seq = 0;
-  std::uint64_t transfer = 0;
-  std::uint32_t index = 0;
-  std::uint32_t count = 0;
-  bytes data;
-  std::vector<merged_through> merged;
-};
-
-struct replica_stats {
-  std::uint64_t mutations = 0;
-  std::uint64_t deltas_sent = 0;
-  std::uint64_t deltas_received = 0;
-  std::uint64_t deltas_dropped = 0;  // by the loss test hook
-  std::uint64_t gaps = 0;            // sequence gaps seen (each asks for the missing deltas)
-  std::uint64_t deltas_resent = 0;   // own deltas sent again because a peer lacked them
-  std::uint64_t digests_sent = 0;
-  std::uint64_t origins = 0;  // origins (replica incarnations) whose deltas it tracks
-  std::uint64_t states_sent = 0;
-  std::uint64_t states_received = 0;
-  std::uint64_t snapshots = 0;       // snapshots the storage actor confirmed
-  std::uint64_t snapshot_ticks = 0;  // snapshot timer firings (with or without a save)
-  std::uint64_t errors = 0;
-  std::uint64_t peers = 0;
-  std::uint64_t refused = 0;                // replica-to-replica messages from non-members, ignored
-  std::uint64_t log_appends = 0;            // log entries the storage actor confirmed (durability log)
-  std::uint64_t early_snapshots = 0;        // snapshots started because the log passed its bound
-  std::uint64_t replicas = 0;               // the group's replicas as consistency levels count them
-  std::uint64_t acks_received = 0;          // peers' acknowledgements of this replica's deltas
-  std::uint64_t chunks_in_flight_peak = 0;  // most chunks of a full state unacknowledged at once
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delta_message& x) {
-  return f(caf::meta::type_name("grove.delta"), x.group, x.from, x.seq, x.delta);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, consistency& x) {
-  return f(caf::meta::type_name("grove.consistency"), x.level, x.timeout_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, write_request& x) {
-  return f(caf::meta::type_name("grove.write_request"), x.ops, x.level);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, replica_count& x) {
-  return f(caf::meta::type_name("grove.replica_count"), x.acks, x.replicas);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, read_result& x) {
-  return f(caf::meta::type_name("grove.read_result"), x.state, x.count);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, state_chunk& x) {
-  return f(caf::meta::type_name("grove.state_chunk"), x.group, x.from, x.seq, x.transfer, x.index, x.count, x.data,
-           x.merged);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, replica_stats& x) {
-  return f(caf::meta::type_name("grove.replica_stats"), x.mutations, x.deltas_sent, x.deltas_received, x.deltas_dropped,
-           x.gaps, x.states_sent, x.states_received, x.snapshots, x.snapshot_ticks, x.errors, x.peers, x.refused,
-           x.log_appends, x.early_snapshots, x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received,
-           x.chunks_in_flight_peak);
-}
 /// Local only: a function cannot cross the network (CAF refuses to serialize it).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, local_mutation& x) {
@@ -268,12 +144,11 @@ using replica_actor = caf::typed_actor<
   caf::replies_to<snapshot_atom>::with<done_atom>, caf::replies_to<stats_atom>::with<replica_stats>,
   caf::reacts_to<add_subscriber_atom, caf::actor>, caf::reacts_to<remove_subscriber_atom, caf::actor>,
   // Replica-to-replica protocol.
-  caf::reacts_to<delta_atom, delta_message>, caf::reacts_to<chunk_atom, state_chunk>,
-  caf::reacts_to<chunk_ack_atom, std::string, std::uint64_t>, caf::reacts_to<digest_atom, digest_message>,
-  caf::reacts_to<need_state_atom, std::string>, caf::reacts_to<need_deltas_atom, std::string, std::uint64_t>,
-  caf::reacts_to<write_ack_atom, std::string, std::string, std::uint64_t>,
-  caf::reacts_to<read_state_atom, std::string, std::uint64_t>,
-  caf::reacts_to<read_done_atom, std::string, std::uint64_t>, caf::reacts_to<drop_atom, std::string>,
+  caf::reacts_to<delta_message>, caf::reacts_to<state_chunk>, caf::reacts_to<chunk_ack>, caf::reacts_to<digest_message>,
+  caf::reacts_to<state_request>, caf::reacts_to<deltas_request>, caf::reacts_to<delta_ack>,
+  caf::reacts_to<read_request>,
+  // From membership (membership.hpp).
+  caf::reacts_to<drop_atom, std::string>, caf::reacts_to<replicas_atom, std::string, std::vector<std::string>>,
   caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,
   caf::reacts_to<peer_down_atom, std::string, caf::actor_addr>>;
 
@@ -306,9 +181,6 @@ struct replication_options {
   double drop_deltas = 0.0;
   std::uint64_t drop_seed = 1;
 };
-
-/// Makes the value a replica works on, owned by the given replica_id@incarnation.
-using slot_factory = std::function<std::unique_ptr<crdt_slot>(const std::string& owner)>;
 
 /// Spawns a replication server whose value `make_slot` creates. Errors (invalid_argument) for
 /// invalid options: empty replica id, invalid group, zero intervals, a tiny message size, a bad

@@ -144,7 +144,7 @@ struct storage_actor_options {
 /// ~actor_system waits for that thread, which ends only when the actor object is destroyed, that
 /// is when the last handle to it is gone. So stop it (an exit message) and drop every handle
 /// (storage_actor, the copies in replication_options, actor_cast results) before the actor system
-/// is destroyed, or the destructor never returns. shutdown_node (node.hpp) does the stopping in
+/// is destroyed, or the destructor never returns. stop_node (shutdown.hpp) does the stopping in
 /// the right order.
 storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
                                   storage_actor_options options = {});

@@ -1,0 +1,496 @@
+#include "membership_core.hpp"
+
+#include <algorithm>
+
+#include "grove/crdt/escape.hpp"
+
+namespace grove::actors::membership {
+
+membership_core::membership_core(core_options opts)
+    : opts_(std::move(opts)),
+      handshake_(opts_.secret, opts_.self, opts_.random),
+      tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones) {}
+
+namespace {
+
+// Where a node keeps its tombstones.
+const storage::group_key tombstones_key{"grove.tombstones", "membership"};
+
+}  // namespace
+
+void membership_core::start(timestamp, effects& out) {
+  if (!opts_.has_storage) return;
+  loading_ = ++next_storage_id_;
+  out.storage.push_back({loading_, tombstones_key, {}, true});
+}
+
+void membership_core::on_storage_done(std::uint64_t id, const status& outcome, const std::optional<bytes>& value,
+                                      timestamp now, effects& out) {
+  if (id != loading_) {
+    if (!outcome) log("cannot save the tombstones: " + outcome.error().to_string(), out);
+    return;
+  }
+  loading_ = 0;
+  if (!outcome) return log("cannot load the tombstones: " + outcome.error().to_string(), out);
+  if (value)
+    if (auto ok = tombstones_.restore(*value, now); !ok)
+      log("the stored tombstones are unreadable: " + ok.error().to_string(), out);
+}
+
+// A dropped group stays dropped across restarts: every new tombstone is written at once.
+void membership_core::save_tombstones(effects& out) {
+  if (!opts_.has_storage) return;
+  out.storage.push_back(
+    {++next_storage_id_, {}, {storage::write_op::save(tombstones_key, tombstones_.encode())}, false});
+}
+
+void membership_core::log(const std::string& line, effects& out) {
+  out.log_lines.push_back("[grove] membership " + opts_.name + ": " + line);
+}
+
+void membership_core::refuse(const node_key& from, const std::string& why, effects& out) {
+  ++stats_.refused;
+  log("node " + name_of(from) + " refused: " + why, out);
+}
+
+std::string membership_core::name_of(const node_key& node) const {
+  if (auto key = addresses_.key_of(node)) return *key;
+  return node;
+}
+
+// -- local replicas -------------------------------------------------------------------------------
+
+std::vector<member_ref> membership_core::members(const std::string& group) const {
+  std::vector<member_ref> out;
+  if (auto it = local_.find(group); it != local_.end())
+    for (const auto& [m, id] : it->second) out.push_back(m);
+  for (const auto& [key, node] : nodes_)
+    if (auto it = node.groups.find(group); it != node.groups.end())
+      for (const auto& [m, id] : it->second) out.push_back(m);
+  return out;
+}
+
+std::set<std::string> membership_core::replica_ids(const std::string& group) const {
+  std::set<std::string> out;
+  if (auto it = local_.find(group); it != local_.end())
+    for (const auto& [m, id] : it->second) out.insert(id);
+  for (const auto& [key, node] : nodes_) {
+    if (node.greeted && node.hosts_every_group && !node.name.empty()) out.insert(node.name);
+    if (auto it = node.groups.find(group); it != node.groups.end())
+      for (const auto& [m, id] : it->second) out.insert(id);
+  }
+  out.erase(std::string());
+  return out;
+}
+
+std::vector<std::string> membership_core::groups() const {
+  std::set<std::string> names;
+  for (const auto& [group, ms] : local_) names.insert(group);
+  for (const auto& [key, node] : nodes_)
+    for (const auto& [group, ms] : node.groups)
+      if (!ms.empty()) names.insert(group);
+  return {names.begin(), names.end()};
+}
+
+expected<std::vector<member_ref>> membership_core::join(const std::string& group, const member_ref& who,
+                                                        const std::string& replica_id, timestamp now, effects& out) {
+  if (group.empty()) return error(errc::invalid_argument, "join needs a group and a replica");
+  if (tombstones_.dropped(group, now)) {
+    out.to_members.push_back({who, group_dropped{group}});
+    out.events.push_back({"dropped", group});
+    return error(errc::not_found, "group " + group + " was dropped; it can be made again once its tombstone expires");
+  }
+  auto& here = local_[group];
+  if (here.size() >= max_members_per_group && here.count(who) == 0)
+    return error(errc::too_large,
+                 "group " + group + " already has " + std::to_string(max_members_per_group) + " members on this node");
+  auto peers = members(group);
+  if (here.emplace(who, replica_id).second) {
+    joined_[who].insert(group);
+    announce_up(group, who, replica_id, opts_.self, now, out);
+    for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, member_change{group, who, replica_id, true}});
+  }
+  auto ids = replica_ids(group);
+  out.to_members.push_back({who, group_replicas{group, {ids.begin(), ids.end()}}});
+  peers.erase(std::remove(peers.begin(), peers.end(), who), peers.end());
+  return peers;
+}
+
+void membership_core::leave(const std::string& group, const member_ref& who, effects& out) {
+  remove_local(group, who, out);
+  auto it = joined_.find(who);
+  if (it == joined_.end()) return;
+  it->second.erase(group);
+  if (it->second.empty()) joined_.erase(it);
+}
+
+void membership_core::member_died(const member_ref& who, effects& out) {
+  auto it = joined_.find(who);
+  if (it == joined_.end()) return;
+  auto groups = std::move(it->second);
+  joined_.erase(it);
+  for (const auto& g : groups) remove_local(g, who, out);
+}
+
+void membership_core::remove_local(const std::string& group, const member_ref& who, effects& out) {
+  auto it = local_.find(group);
+  if (it == local_.end()) return;
+  auto m = it->second.find(who);
+  if (m == it->second.end()) return;
+  auto replica_id = m->second;
+  it->second.erase(m);
+  if (it->second.empty()) local_.erase(it);
+  announce_down(group, who, out);
+  for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, member_change{group, who, replica_id, false}});
+}
+
+// Tells the local members of `group` (except `who`) that `who` appeared; when this node has no
+// member of the group, tells the watchers that another node hosts it ("group" event). A member of
+// a dropped group is not announced: its node is told to drop it.
+void membership_core::announce_up(const std::string& group, const member_ref& who, const std::string& replica_id,
+                                  const node_key& from, timestamp now, effects& out) {
+  if (tombstones_.dropped(group, now)) {
+    if (from != opts_.self) out.to_nodes.push_back({from, tombstones_.of({group}, now)});
+    return;
+  }
+  auto it = local_.find(group);
+  if (it == local_.end() || it->second.empty()) {
+    out.events.push_back({"group", group});
+    return;
+  }
+  for (const auto& [m, id] : it->second) {
+    if (m == who) continue;
+    out.to_members.push_back({m, peer_up{group, who}});
+    if (!replica_id.empty()) out.to_members.push_back({m, group_replicas{group, {replica_id}}});
+  }
+}
+
+void membership_core::announce_down(const std::string& group, const member_ref& who, effects& out) {
+  auto it = local_.find(group);
+  if (it == local_.end()) return;
+  for (const auto& [m, id] : it->second) out.to_members.push_back({m, peer_down{group, who}});
+}
+
+// -- dropped groups -------------------------------------------------------------------------------
+
+void membership_core::drop_local_members(const std::string& group, effects& out) {
+  auto it = local_.find(group);
+  if (it == local_.end()) return;
+  for (const auto& [m, id] : it->second) out.to_members.push_back({m, group_dropped{group}});
+  out.events.push_back({"dropped", group});
+}
+
+status membership_core::drop(const std::string& group, timestamp now, effects& out) {
+  if (group.empty()) return error(errc::invalid_argument, "drop needs a group");
+  if (tombstones_.add(group, tombstones_.lifetime(), now)) save_tombstones(out);
+  drop_local_members(group, out);
+  for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, tombstones_.of({group}, now)});
+  return {};
+}
+
+// -- addresses and dialling -------------------------------------------------------------------------
+
+void membership_core::advertise(const std::string& host, std::uint16_t port) {
+  bool wildcard = host.empty() || host == "0.0.0.0" || host == "::";
+  addresses_.set_own(wildcard ? std::string() : addresses::key(host, port));
+}
+
+expected<bool> membership_core::connect(std::uint64_t id, const std::string& host, std::uint16_t port, timestamp,
+                                        effects& out) {
+  auto* a = addresses_.remember(host, port, true);
+  if (!a)
+    return error(errc::too_large, "this node already remembers " + std::to_string(max_known_addresses)
+                                    + " addresses that it cannot forget");
+  if (a->node) return true;
+  a->waiting.push_back(id);
+  dial(addresses::key(host, port), out);  // answers when this attempt (or the one running) ends
+  return false;
+}
+
+void membership_core::dial(const std::string& key, effects& out) {
+  if (!addresses_.start_dial(key)) return;
+  auto* a = addresses_.find(key);
+  out.dials.push_back({key, a->host, a->port});
+}
+
+void membership_core::schedule_dial(const std::string& key, effects& out) {
+  if (auto delay = addresses_.schedule(key)) out.timers.push_back({timer_kind::redial, *delay, key, {}});
+}
+
+void membership_core::answer_waiting(addresses::entry& a, const status& outcome, effects& out) {
+  for (auto id : a.waiting) out.replies.push_back({id, outcome});
+  a.waiting.clear();
+}
+
+void membership_core::on_dialed(const std::string& key, const node_key& node, timestamp now, effects& out) {
+  addresses_.connected(key, node, now);
+  if (auto* a = addresses_.find(key)) answer_waiting(*a, {}, out);
+  out.monitors.push_back(node);  // a drop before the introduction ends must be seen too
+  introduce(node, now, out);
+}
+
+void membership_core::on_dial_failed(const std::string& key, const error& why, effects& out) {
+  auto* a = addresses_.find(key);
+  if (!a) return;
+  a->dialing = false;
+  answer_waiting(*a, why, out);
+  schedule_dial(key, out);
+}
+
+void membership_core::on_node_down(const node_key& node, effects& out) {
+  auto name = name_of(node);
+  handshake_.forget(node);
+  introducing_.erase(node);
+  probed_.erase(node);
+  for (const auto& key : addresses_.disconnected(node)) schedule_dial(key, out);
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) return;
+  auto gone = std::move(it->second);
+  nodes_.erase(it);
+  for (const auto& [group, ms] : gone.groups)
+    for (const auto& [m, id] : ms) announce_down(group, m, out);
+  if (gone.greeted) out.events.push_back({"down", name});
+}
+
+// -- introductions --------------------------------------------------------------------------------
+
+// Starts knowing `node`: a version probe first; then (proceed) the handshake when there is a
+// secret, else the hello. An introduction not finished by its deadline starts again while the
+// node is still connected.
+void membership_core::introduce(const node_key& node, timestamp, effects& out) {
+  if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return;
+  auto nonce = std::to_string(++next_nonce_);
+  introducing_[node] = nonce;
+  out.to_nodes.push_back({node, version_probe{protocol_version, false}});
+  out.timers.push_back({timer_kind::introduction_deadline, handshake_deadline, node, nonce});
+}
+
+void membership_core::proceed(const node_key& node, effects& out) {
+  if (handshake_.required()) {
+    if (auto h = handshake_.start(node)) out.to_nodes.push_back({node, *h});
+    return;
+  }
+  if (add_node(node, out)) out.to_nodes.push_back({node, make_hello(false)});
+}
+
+bool membership_core::add_node(const node_key& node, effects& out) {
+  if (node == opts_.self || nodes_.count(node) > 0) return false;
+  nodes_[node] = node_info{};
+  introducing_.erase(node);
+  out.monitors.push_back(node);
+  return true;
+}
+
+hello membership_core::make_hello(bool answer) const {
+  hello h;
+  h.answer = answer;
+  h.name = opts_.name;
+  h.hosts_every_group = opts_.hosts_every_group;
+  for (const auto& [group, ms] : local_)
+    for (const auto& [m, id] : ms) h.members.push_back({group, m, id});
+  for (const auto& [key, node] : nodes_) h.nodes.push_back(key);
+  h.address = addresses_.own();
+  return h;
+}
+
+// Whether a node message may be acted on: the node's version matched and, with a secret, it proved
+// the secret.
+bool membership_core::from_trusted(const node_key& from, const char* what, effects& out) {
+  if (probed_.count(from) == 0) {
+    refuse(from, std::string(what) + " before its protocol version was checked", out);
+    return false;
+  }
+  if (handshake_.trusts(from)) return true;
+  refuse(from, std::string(what) + " before proving the cluster secret", out);
+  return false;
+}
+
+membership_core::node_info* membership_core::known_node(const node_key& from) {
+  auto it = nodes_.find(from);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+void membership_core::receive(const node_key& from, const version_probe& m, timestamp, effects& out) {
+  if (m.version != protocol_version) {
+    refuse(from,
+           "it speaks protocol version " + std::to_string(m.version) + ", this node " + std::to_string(protocol_version)
+             + " (rolling upgrades need nodes of one version: docs/protocol.md)",
+           out);
+    if (!m.answer) out.to_nodes.push_back({from, version_probe{protocol_version, true}});  // so it says so too
+    introducing_.erase(from);
+    return;
+  }
+  probed_.insert(from);
+  if (!m.answer) return out.to_nodes.push_back({from, version_probe{protocol_version, true}});
+  if (introducing_.count(from) > 0) proceed(from, out);
+}
+
+void membership_core::receive(const node_key& from, const auth_hello& m, timestamp, effects& out) {
+  if (probed_.count(from) == 0) return refuse(from, "a handshake before its protocol version was checked", out);
+  if (auto c = handshake_.challenge(from, m)) out.to_nodes.push_back({from, *c});
+}
+
+void membership_core::receive(const node_key& from, const auth_challenge& m, timestamp, effects& out) {
+  auto v = handshake_.on_challenge(from, m);
+  if (!v.refusal.empty()) return refuse(from, v.refusal, out);
+  if (v.answer) out.to_nodes.push_back({from, *v.answer});
+  if (v.proved && add_node(from, out)) out.to_nodes.push_back({from, make_hello(false)});
+}
+
+void membership_core::receive(const node_key& from, const auth_proof& m, timestamp, effects& out) {
+  auto v = handshake_.on_proof(from, m);
+  if (!v.refusal.empty()) refuse(from, v.refusal, out);
+}
+
+void membership_core::receive(const node_key& from, hello& m, timestamp now, effects& out) {
+  if (!from_trusted(from, "a hello", out)) return;
+  add_node(from, out);
+  if (!m.answer) out.to_nodes.push_back({from, make_hello(true)});
+  learn(from, m, now, out);
+}
+
+// Records what a node reported and introduces this node to the nodes it did not know; the first
+// hello of a node announces it as up. A node speaks only for its own replicas.
+void membership_core::learn(const node_key& from, hello& m, timestamp now, effects& out) {
+  auto* node = known_node(from);
+  if (!node) return;
+  node->name = m.name;
+  node->hosts_every_group = m.hosts_every_group;
+  addresses_.announced(m.address, from, now);
+  if (!node->greeted) {
+    node->greeted = true;
+    out.events.push_back({"up", name_of(from)});
+    if (node->hosts_every_group && !node->name.empty())  // it will host every group of this node too
+      for (const auto& [group, ms] : local_)
+        for (const auto& [member, id] : ms) out.to_members.push_back({member, group_replicas{group, {node->name}}});
+    if (auto dropped = tombstones_.all(now); !dropped.empty()) out.to_nodes.push_back({from, std::move(dropped)});
+  }
+  bool spoke_for_others = false;
+  for (auto& e : m.members) {
+    if (e.member.node != from) {
+      spoke_for_others = true;
+      continue;
+    }
+    if (e.group.empty()) continue;
+    auto& ms = node->groups[e.group];
+    if (ms.size() >= max_members_per_group) continue;
+    if (ms.emplace(e.member, e.replica_id).second) announce_up(e.group, e.member, e.replica_id, from, now, out);
+  }
+  if (spoke_for_others) refuse(from, "its hello named replicas of other nodes (ignored)", out);
+  if (m.nodes.size() > max_known_addresses) return refuse(from, "its hello named too many nodes (ignored)", out);
+  for (const auto& n : m.nodes) introduce(n, now, out);
+}
+
+void membership_core::receive(const node_key& from, const member_change& m, timestamp now, effects& out) {
+  if (!from_trusted(from, "a member change", out)) return;
+  auto* node = known_node(from);
+  if (!node) return;
+  if (m.member.node != from) return refuse(from, "it announced a replica of another node", out);
+  auto& ms = node->groups[m.group];
+  if (m.up) {
+    if (ms.size() < max_members_per_group && ms.emplace(m.member, m.replica_id).second)
+      announce_up(m.group, m.member, m.replica_id, from, now, out);
+    return;
+  }
+  if (ms.erase(m.member) > 0) announce_down(m.group, m.member, out);
+}
+
+void membership_core::receive(const node_key& from, const std::vector<tombstone>& m, timestamp now, effects& out) {
+  if (!from_trusted(from, "tombstones", out) || !known_node(from)) return;
+  for (const auto& t : m) {
+    if (t.group.empty()) continue;
+    // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
+    auto remaining = timestamp(static_cast<timestamp::rep>(std::min<std::uint64_t>(t.remaining_ms, 1ull << 40)));
+    if (tombstones_.add(t.group, remaining, now)) {
+      save_tombstones(out);
+      for (const auto& [key, node] : nodes_)
+        if (key != from) out.to_nodes.push_back({key, tombstones_.of({t.group}, now)});
+    }
+    if (tombstones_.dropped(t.group, now)) drop_local_members(t.group, out);
+  }
+}
+
+// -- anti-entropy per pair of nodes -----------------------------------------------------------------
+
+void membership_core::relay_digest(const member_ref& from, digest_message d, effects& out) {
+  if (outgoing_digests_.size() >= max_waiting_digests) return;
+  outgoing_digests_.push_back({from, std::move(d)});
+  if (digest_flush_armed_) return;
+  digest_flush_armed_ = true;
+  out.timers.push_back({timer_kind::flush_digests, digest_batch_window, {}, {}});
+}
+
+// Sends each other node the waiting digests of the groups it hosts, in as few messages as fit.
+void membership_core::flush_digests(effects& out) {
+  digest_flush_armed_ = false;
+  auto waiting = std::move(outgoing_digests_);
+  outgoing_digests_.clear();
+  for (const auto& [key, node] : nodes_) {
+    std::vector<relayed_digest> batch;
+    auto send = [&] {
+      if (batch.empty()) return;
+      stats_.digests_relayed += batch.size();
+      ++stats_.digest_messages;
+      out.to_nodes.push_back({key, std::move(batch)});
+      batch.clear();
+    };
+    for (const auto& r : waiting) {
+      auto it = node.groups.find(r.digest.group);
+      if (it == node.groups.end() || it->second.empty()) continue;
+      batch.push_back(r);
+      if (batch.size() == max_digests_per_message) send();
+    }
+    send();
+  }
+}
+
+// Digests another node relayed: each goes to the local members of its group, as the replica that
+// made it, and only if that replica is a member there (a node cannot speak for others); one per
+// replica and group in a message, and at most max_digests_per_message in one.
+void membership_core::receive(const node_key& from, std::vector<relayed_digest>& m, timestamp, effects& out) {
+  if (!from_trusted(from, "digests", out)) return;
+  auto* node = known_node(from);
+  if (!node) return;
+  if (m.size() > max_digests_per_message)
+    return refuse(
+      from,
+      "a message of " + std::to_string(m.size()) + " digests (at most " + std::to_string(max_digests_per_message) + ")",
+      out);
+  std::set<std::pair<member_ref, std::string>> seen;
+  for (auto& r : m) {
+    auto members = node->groups.find(r.digest.group);
+    if (members == node->groups.end() || members->second.count(r.from) == 0
+        || !seen.emplace(r.from, r.digest.group).second) {
+      ++stats_.digests_refused;
+      continue;
+    }
+    auto local = local_.find(r.digest.group);
+    if (local == local_.end()) continue;
+    for (const auto& [member, id] : local->second) out.digests.push_back({r.from, member, r.digest});
+  }
+}
+
+// -- timers -----------------------------------------------------------------------------------------
+
+void membership_core::on_timer(const timer_request& t, timestamp now, effects& out) {
+  switch (t.kind) {
+    case timer_kind::redial:
+      if (auto* a = addresses_.find(t.key)) {
+        a->scheduled = false;
+        dial(t.key, out);
+      }
+      return;
+    case timer_kind::introduction_deadline: {
+      auto it = introducing_.find(t.key);
+      if (it == introducing_.end() || it->second != t.nonce || nodes_.count(t.key) > 0) return;
+      introducing_.erase(it);
+      handshake_.forget(t.key);
+      // Only a node this one dialled, and still reaches, is introduced again.
+      if (addresses_.key_of(t.key)) introduce(t.key, now, out);
+      return;
+    }
+    case timer_kind::flush_digests: return flush_digests(out);
+  }
+}
+
+}  // namespace grove::actors::membership
