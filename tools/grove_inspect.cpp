@@ -6,6 +6,8 @@
 //   grove-inspect FILE [--table T] verify               decodes every snapshot and log entry; exit 1 names
 //                                                       each bad group (and log entry)
 //   grove-inspect FILE tables                           the tables in the file
+//   grove-inspect FILE backup TO                        a consistent copy of the store as of one instant
+//                                                       (hot: a node may be writing FILE); TO must not exist
 // Exit codes: 0 fine, 1 verify found bad groups, 2 usage or store errors.
 #include <iostream>
 #include <optional>
@@ -165,7 +167,7 @@ int verify(backend& store) {
 
 int main(int argc, char** argv) {
   CLI::App app{"grove-inspect: look into and verify a Grove store file"};
-  std::string file, table = "grove_dets_storage", group_text;
+  std::string file, table = "grove_dets_storage", group_text, backup_file;
   bool as_json = false;
   app.add_option("file", file, "store file")->required();
   app.add_option("--table", table, "table in the file");
@@ -176,6 +178,8 @@ int main(int argc, char** argv) {
   dump_cmd->add_option("group", group_text, "KIND:NAME")->required();
   app.add_subcommand("verify", "decode every value");
   auto* tables_cmd = app.add_subcommand("tables", "tables in the file");
+  auto* backup_cmd = app.add_subcommand("backup", "a consistent copy of the store, also while a node writes it");
+  backup_cmd->add_option("to", backup_file, "new file for the copy")->required();
   for (auto* sub : {list_cmd, dump_cmd}) sub->add_flag("--json", as_json, "print JSON");
   CLI11_PARSE(app, argc, argv);
 
@@ -183,6 +187,11 @@ int main(int argc, char** argv) {
     auto tables = grove::storage::list_dets_tables(file);
     if (!tables) return fail(tables.error().to_string());
     for (const auto& t : *tables) std::cout << t << std::endl;
+    return 0;
+  }
+  if (backup_cmd->parsed()) {
+    if (auto ok = grove::storage::backup_dets(file, backup_file); !ok) return fail(ok.error().to_string());
+    std::cout << "backed up " << grove::quote_input(file) << " to " << grove::quote_input(backup_file) << std::endl;
     return 0;
   }
   grove::storage::dets_options opts;

@@ -3,8 +3,8 @@
 // Incarnation: every start of a replica takes a fresh one, "replica_id@" and 16 hex digits from
 // the operating system's random source (64 bits), and owns every dot the replica makes in that
 // run. A dot is therefore never issued twice, whatever happened to the store (a restore of an older
-// copy, a copy started twice, a crash). The incarnations that went before stay in the group's
-// counters and causal contexts: nothing prunes them yet (README, "Limits").
+// copy, a copy started twice, a crash); the incarnations that went before are pruned once every
+// replica of the group has seen all they made (replica_core.hpp, "Pruning").
 //
 // Records: beside its state, a replica keeps in the store the replica ids its group has had
 // (kind "grove.replicas"; kinds starting "grove." are Grove's own, see group_key::is_internal),

@@ -105,7 +105,9 @@ void answer(replica_ptr self, replica::client_reply& r) {
   if (it == self->state.waiting.end()) return;  // a one-way request: nobody waits
   std::visit(
     [&](auto& p) {
-      if (!r.outcome)
+      if (!r.outcome && r.needed > 0)
+        p.deliver(to_caf_error(r.outcome.error(), {r.count.acks, r.needed, r.count.replicas}));
+      else if (!r.outcome)
         p.deliver(to_caf_error(r.outcome.error()));
       else
         deliver(p, r);
@@ -321,6 +323,8 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
     [=](const deltas_request& m) { from_peer(self, m); },
     [=](const delta_ack& m) { from_peer(self, m); },
     [=](const read_request& m) { from_peer(self, m); },
+    [=](const retire_query& m) { from_peer(self, m); },
+    [=](const retire_answer& m) { from_peer(self, m); },
     [=](drop_atom, const std::string& group) {
       if (from_membership(self) && group == self->state.core->group_text())
         feed(self, [](auto& core, auto, auto& out) { core.drop(out); });
@@ -375,6 +379,7 @@ replica::core_options core_options_of(const replication_options& o) {
   c.max_log_bytes = o.max_log_bytes;
   c.max_message_bytes = o.max_message_bytes;
   c.transfer_timeout = std::max(std::chrono::milliseconds(1000), 2 * c.digest_interval);
+  c.prune_interval = c.digest_interval;
   c.drop_deltas = o.drop_deltas;
   c.drop_seed = o.drop_seed;
   return c;

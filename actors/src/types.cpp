@@ -32,6 +32,8 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<deltas_request>("grove.deltas_request");
   cfg.add_message_type<delta_ack>("grove.delta_ack");
   cfg.add_message_type<read_request>("grove.read_request");
+  cfg.add_message_type<retire_query>("grove.retire_query");
+  cfg.add_message_type<retire_answer>("grove.retire_answer");
   cfg.add_message_type<replica_stats>("grove.replica_stats");
   cfg.add_message_type<consistency>("grove.consistency");
   cfg.add_message_type<write_request>("grove.write_request");

@@ -1,5 +1,7 @@
 #include "grove/crdt/clocks.hpp"
 
+#include "count_map.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <tuple>
@@ -54,29 +56,9 @@ void vector_clock::merge(const vector_clock& other) {
   }
 }
 
-void vector_clock::write_state(byte_writer& w) const {
-  w.varint(entries_.size());
-  for (const auto& [actor, count] : entries_) {
-    w.str(actor);
-    w.varint(count);
-  }
-}
+void vector_clock::write_state(byte_writer& w) const { detail::write_counts(w, entries_); }
 
-bool vector_clock::read_state(byte_reader& r) {
-  entries_.clear();
-  std::uint64_t n = 0;
-  if (!r.count(n, 2)) return false;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    replica_id actor;
-    std::uint64_t count = 0;
-    if (!r.str(actor) || !r.varint(count)) return false;
-    if (count == 0) return r.fail("a zero entry in a vector clock");
-    if (!entries_.empty() && !(entries_.rbegin()->first < actor))
-      return r.fail("vector clock entries are not in ascending order");
-    entries_.emplace_hint(entries_.end(), std::move(actor), count);
-  }
-  return true;
-}
+bool vector_clock::read_state(byte_reader& r) { return detail::read_counts(r, entries_, "a vector clock"); }
 
 // --- dotted_version_vector ----------------------------------------------------------------
 

@@ -42,9 +42,10 @@ expected<parsed_envelope> parse(bytes_view in) {
     return error(errc::truncated, "encoding of " + std::to_string(in.size()) + " bytes is shorter than its header");
   parsed_envelope out;
   out.info.version = static_cast<std::uint8_t>(in[4]);
-  if (out.info.version != codec_version)
+  if (out.info.version < oldest_codec_version || out.info.version > codec_version)
     return error(errc::unsupported_version, "format version " + std::to_string(out.info.version)
-                                              + " (this build reads version " + std::to_string(codec_version) + ")");
+                                              + " (this build reads versions " + std::to_string(oldest_codec_version)
+                                              + " to " + std::to_string(codec_version) + ")");
   auto flags = static_cast<std::uint8_t>(in[5]);
   if ((flags & ~known_flags) != 0) return error(errc::malformed, "unknown flags " + std::to_string(flags));
   out.info.compressed = (flags & flag_zstd) != 0;
@@ -109,14 +110,14 @@ void finish_envelope(bytes& out, std::size_t payload_at, const codec_options& op
   put64(out.data() + out.size() - 8, sum);
 }
 
-expected<bytes_view> open_envelope(bytes_view in, std::string_view type_name, bytes& scratch,
-                                   const codec_options& opts) {
+expected<opened_payload> open_envelope(bytes_view in, std::string_view type_name, bytes& scratch,
+                                       const codec_options& opts) {
   auto env = parse(in);
   if (!env) return env.error();
   if (env->info.type_name != type_name)
     return error(errc::type_mismatch,
                  "expected a " + std::string(type_name) + " but the value is a " + quote_input(env->info.type_name));
-  if (!env->info.compressed) return env->payload;
+  if (!env->info.compressed) return opened_payload{env->payload, env->info.version};
   std::size_t size = env->info.payload_size;
   if (size > opts.max_decoded_size)
     return error(errc::too_large, "decompressed size " + std::to_string(size) + " exceeds the limit of "
@@ -128,7 +129,7 @@ expected<bytes_view> open_envelope(bytes_view in, std::string_view type_name, by
   if (ZSTD_isError(n) || n != size)
     return error(errc::compression_failed,
                  std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
-  return bytes_view(scratch);
+  return opened_payload{bytes_view(scratch), env->info.version};
 }
 
 }  // namespace detail

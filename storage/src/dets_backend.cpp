@@ -304,6 +304,13 @@ public:
     return dbi;
   }
 
+  // Writes the file as it is in one read transaction to `fd`, compacted (LMDB copies a live
+  // environment while writers go on).
+  status copy_to(int fd) {
+    if (int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT); rc != 0) return lmdb_error(rc, "cannot copy " + path_);
+    return {};
+  }
+
   // Every table of the file, sorted. Opening the main database is one of the calls lmdb.h allows
   // in one transaction of the process at a time, so it runs under writer_ like open_table.
   expected<std::vector<std::string>> list_tables() {
@@ -1010,6 +1017,47 @@ expected<std::vector<std::string>> list_dets_tables(const std::string& file) {
   auto env = environment_registry::instance().open(opts);
   if (!env) return env.error();
   return (*env)->list_tables();
+}
+
+namespace {
+
+// Makes a rename in the directory of `path` durable.
+status sync_directory_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return lmdb_error(errno, "cannot open " + dir);
+  int rc = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (rc != 0) return lmdb_error(rc, "cannot sync " + dir);
+  return {};
+}
+
+}  // namespace
+
+status backup_dets(const std::string& file, const std::string& to) {
+  dets_options opts;
+  opts.file = file;
+  opts.read_only = true;
+  auto env = environment_registry::instance().open(opts);  // this process's own environment if it has one
+  if (!env) return env.error();
+  // What this process holds outside the file goes in first: its write-behind buffer, and durable
+  // writes, which wait in the journal and the buffer for a checkpoint (a no-op when read-only).
+  if (auto committed = (*env)->commit(); !committed) return committed;
+  struct stat st {};
+  if (::stat(to.c_str(), &st) == 0) return error(errc::invalid_argument, to + " exists: a backup never overwrites");
+  const std::string partial = to + ".partial";
+  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return lmdb_error(errno, "cannot create " + partial);
+  auto copied = (*env)->copy_to(fd);
+  if (copied && ::fsync(fd) != 0) copied = lmdb_error(errno, "cannot sync " + partial);
+  ::close(fd);
+  if (copied && ::rename(partial.c_str(), to.c_str()) != 0) copied = lmdb_error(errno, "cannot rename to " + to);
+  if (!copied) {
+    ::unlink(partial.c_str());
+    return copied;
+  }
+  return sync_directory_of(to);
 }
 
 }  // namespace grove::storage

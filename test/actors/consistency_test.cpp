@@ -28,13 +28,17 @@ using storage::group_key;
 namespace {
 
 expected<replica_count> write(caf::actor_system& sys, const replica_actor& r, std::vector<operation> ops,
-                              consistency level = {}) {
+                              consistency level = {}, std::optional<level_shortfall>* shortfall = nullptr) {
   caf::scoped_actor self{sys};
   expected<replica_count> out = error(errc::unavailable, "no answer");
   self
     ->request(r, std::chrono::milliseconds(level.timeout_ms) + 10s, mutate_atom::value,
               write_request{std::move(ops), level})
-    .receive([&](replica_count& c) { out = c; }, [&](caf::error& e) { out = from_caf_error(e); });
+    .receive([&](replica_count& c) { out = c; },
+             [&](caf::error& e) {
+               out = from_caf_error(e);
+               if (shortfall) *shortfall = shortfall_of(e);
+             });
   return out;
 }
 
@@ -182,11 +186,16 @@ BOOST_AUTO_TEST_CASE(a_majority_write_with_two_of_three_replicas_away_fails_with
   cluster.b.reset();
   cluster.c.reset();
   auto started = std::chrono::steady_clock::now();
-  auto failed = write(*cluster.a->sys, ra, {op("increment", {"10"})}, at(consistency_level::majority, 400));
+  std::optional<level_shortfall> shortfall;
+  auto failed = write(*cluster.a->sys, ra, {op("increment", {"10"})}, at(consistency_level::majority, 400), &shortfall);
   auto waited = std::chrono::steady_clock::now() - started;
   BOOST_REQUIRE(!failed);
   BOOST_TEST(failed.error().code() == errc::unavailable);
   BOOST_TEST(failed.error().message().find("1 of 3 replicas merged it") != std::string::npos, failed.error().message());
+  BOOST_REQUIRE(shortfall.has_value());  // the same figures as fields, for programs
+  BOOST_TEST(shortfall->acks == 1u);
+  BOOST_TEST(shortfall->needed == 2u);
+  BOOST_TEST(shortfall->replicas == 3u);
   BOOST_TEST((waited >= 400ms));  // it waited for its timeout (a behaviour, not a speed)
   BOOST_TEST(value_of<gcounter>(*cluster.a->sys, ra)->value() == 11u);  // still applied here
 }

@@ -4,6 +4,10 @@
 #define BOOST_TEST_MODULE replication
 #include <boost/test/unit_test.hpp>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <atomic>
 #include <map>
 #include <random>
@@ -902,4 +906,75 @@ BOOST_AUTO_TEST_CASE(a_node_whose_seed_is_down_at_start_joins_once_the_seed_list
   BOOST_TEST(eventually([&] { return nodes_known(*c) == 1u && nodes_known(*a) == 1u; }, std::chrono::seconds(10)));
   c.reset();
   a.reset();
+}
+
+namespace {
+
+// A listener whose accept queue is full and that never accepts: the kernel drops further SYNs, so
+// a connect there neither succeeds nor fails for minutes (what a firewall that drops packets does).
+class black_hole {
+public:
+  black_hole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    BOOST_REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+    BOOST_REQUIRE(::listen(listener_, 0) == 0);
+    BOOST_REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+    addr_ = addr;
+    for (int i = 0; i < 4; ++i) fillers_.push_back(dial());
+    BOOST_REQUIRE_MESSAGE(!answers(fillers_.back()), "the listener still answers: no black hole");
+  }
+  ~black_hole() {
+    for (int fd : fillers_) ::close(fd);
+    ::close(listener_);
+  }
+  std::uint16_t port() const { return port_; }
+
+private:
+  int dial() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_);
+    return fd;
+  }
+  static bool answers(int fd) {
+    pollfd p{fd, POLLOUT, 0};
+    return ::poll(&p, 1, 500) != 0;
+  }
+
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  sockaddr_in addr_{};
+  std::vector<int> fillers_;
+};
+
+}  // namespace
+
+// Issue 21 item 7: a remembered address that drops packets held up every other dial for about
+// two minutes (the middleman's blocking connect ran inside membership). Dials now run apart, each
+// with a reachability deadline: b joins while the dial into the black hole is still pending, and
+// that dial ends with an error.
+BOOST_AUTO_TEST_CASE(a_black_hole_address_does_not_hold_up_dials_elsewhere) {
+  black_hole hole;
+  auto a = std::make_unique<node>();
+  auto b = std::make_unique<node>();
+  auto port = listen(*b->sys, b->membership, 0);
+  BOOST_REQUIRE(port);
+  std::atomic<bool> hole_answered{false};
+  grove::status hole_result;
+  std::thread into_the_hole([&] {
+    hole_result = connect(*a->sys, a->membership, "127.0.0.1", hole.port(), std::chrono::seconds(30));
+    hole_answered = true;
+  });
+  auto joined = connect(*a->sys, a->membership, "127.0.0.1", *port, std::chrono::seconds(30));
+  BOOST_TEST(joined.has_value(), (joined ? "" : joined.error().to_string()));
+  BOOST_TEST(!hole_answered.load());  // b joined while the other dial was still waiting
+  BOOST_TEST(eventually([&] { return nodes_known(*a) == 1u; }));
+  into_the_hole.join();
+  BOOST_TEST(!hole_result);  // no answer there: an error, not a hang
+  a.reset();
+  b.reset();
 }

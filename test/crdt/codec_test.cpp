@@ -5,6 +5,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "crdt/v1_encodings.hpp"
 #include "support/allocation_probe.hpp"
 #include "support/random_crdts.hpp"
 
@@ -24,6 +25,27 @@ void put64(grove::bytes& b, std::size_t at, std::uint64_t x) {
 
 // Recomputes the trailing checksum after a deliberate edit, as an attacker could.
 void reseal(grove::bytes& b) { put64(b, b.size() - 8, XXH3_64bits(b.data(), b.size() - 8)); }
+
+grove::bytes from_hex(const char* hex) {
+  grove::bytes out;
+  for (std::size_t i = 0; hex[i] && hex[i + 1]; i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+  return out;
+}
+
+// Decodes a format-1 encoding; checks that encoding the result again (in the current format)
+// decodes to an equal state.
+template <class T>
+T decode_v1(const char* hex) {
+  auto bytes = from_hex(hex);
+  BOOST_REQUIRE(read_envelope(bytes)->version == 1);
+  auto value = decode<T>(bytes, "a");
+  if (!value) BOOST_FAIL(value.error().to_string());
+  auto again = decode<T>(encode(*value), "a");
+  BOOST_REQUIRE(again);
+  BOOST_TEST((*again == *value));
+  return *value;
+}
 
 // Offset of the payload-length field of an encoding of type T.
 template <class T>
@@ -168,11 +190,43 @@ BOOST_AUTO_TEST_CASE(unknown_version_bad_magic_and_trailing_bytes_are_named) {
   gcounter c("a");
   auto good = encode(c);
   auto newer = good;
-  newer[4] = 2;
+  newer[4] = static_cast<char>(codec_version + 1);
   BOOST_TEST(decode<gcounter>(newer).error().code() == errc::unsupported_version);
   BOOST_TEST(decode<gcounter>("this is not a grove value").error().code() == errc::bad_magic);
   auto longer = good + "x";
   BOOST_TEST(decode<gcounter>(longer).error().code() == errc::malformed);
+}
+
+BOOST_AUTO_TEST_CASE(format_1_encodings_still_decode) {
+  using strings = std::set<std::string>;
+  auto g = decode_v1<gcounter>(v1_gcounter);
+  BOOST_TEST(g.value() == 8u);
+  BOOST_TEST(g.get("b") == 5u);
+  BOOST_TEST(decode_v1<pncounter>(v1_pncounter).value() == 6);
+  auto l = decode_v1<lww_register<std::string>>(v1_lww_register);
+  BOOST_TEST(*l.value() == "hello");
+  BOOST_TEST(l.timestamp() == 7u);
+  BOOST_TEST(decode_v1<mv_register<std::string>>(v1_mv_register).value() == (std::vector<std::string>{"x", "y"}));
+  BOOST_TEST(decode_v1<gset<std::string>>(v1_gset).value() == (strings{"p", "q"}));
+  BOOST_TEST(decode_v1<twop_set<std::string>>(v1_twop_set).value() == strings{"p"});
+  BOOST_TEST(decode_v1<orset<std::string>>(v1_orset).value() == (strings{"w", "x", "z"}));
+  BOOST_TEST(decode_v1<dvv_set<std::string>>(v1_dvv_set).value() == (strings{"x", "y"}));
+  BOOST_TEST(decode_v1<rga<std::string>>(v1_rga).value() == (std::vector<std::string>{"x", "z"}));
+
+  // Format 1 kept an erased key's value with its contents; an update of that key now starts empty.
+  auto sets = decode_v1<ormap<std::string, orset<std::string>>>(v1_ormap_orset);
+  BOOST_TEST(sets.keys() == std::vector<std::string>{"k1"});
+  BOOST_TEST(sets.get("k1")->value() == (strings{"a", "b"}));
+  sets.update("k2", [](auto& s) { s.add("d"); });
+  BOOST_TEST(sets.get("k2")->value() == strings{"d"});
+  auto counters = decode_v1<ormap<std::string, pncounter>>(v1_ormap_pncounter);
+  BOOST_TEST(counters.get("views")->value() == 5);
+  counters.update("gone", [](auto& c) { BOOST_REQUIRE(c.increment()); });
+  BOOST_TEST(counters.get("gone")->value() == 1);
+  auto registers = decode_v1<ormap<std::string, lww_register<std::string>>>(v1_ormap_lww);
+  BOOST_TEST(*registers.get("k")->value() == "v");
+  BOOST_TEST(!registers.contains("k2"));
+  registers.update("k2", [](auto& r) { BOOST_TEST(!r.value()); });
 }
 
 BOOST_AUTO_TEST_CASE(a_valid_envelope_around_a_non_canonical_payload_is_malformed) {
@@ -192,6 +246,51 @@ BOOST_AUTO_TEST_CASE(a_valid_envelope_around_a_non_canonical_payload_is_malforme
   BOOST_REQUIRE(!result);
   BOOST_TEST(result.error().code() == errc::malformed);
   BOOST_TEST(result.error().message().find("ascending") != std::string::npos);
+}
+
+// An orset payload with the element "x" kept by dot (a, live_counter), a context range a: 1..top
+// and retired markers for the given (name, top) pairs.
+grove::bytes orset_with_markers(std::uint64_t top, std::uint64_t live_counter,
+                                std::vector<std::pair<std::string, std::uint64_t>> markers) {
+  grove::bytes out;
+  auto payload_at = detail::begin_envelope(out, orset<std::string>::type_name());
+  {
+    byte_writer w(out);
+    w.varint(1);  // actor table
+    w.str("a");
+    w.varint(1);  // ranges
+    w.varint(0);
+    w.varint(top);
+    w.varint(0);  // cloud
+    w.varint(1);  // entries
+    w.str("x");
+    w.varint(1);
+    w.varint(0);
+    w.varint(live_counter);
+    w.varint(markers.size());
+    for (const auto& [name, marker_top] : markers) {
+      w.str(name);
+      w.varint(marker_top);
+      w.varint(0);  // cloud
+      w.varint(9);  // expiry
+    }
+  }
+  detail::finish_envelope(out, payload_at, no_compression);
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(retired_markers_out_of_canonical_form_are_malformed) {
+  BOOST_REQUIRE(decode<orset<std::string>>(orset_with_markers(2, 2, {{"a", 1}})));  // canonical: seen past the marker
+  auto message_of = [](const grove::bytes& b) {
+    auto result = decode<orset<std::string>>(b);
+    BOOST_REQUIRE(!result);
+    BOOST_TEST(result.error().code() == errc::malformed);
+    return result.error().message();
+  };
+  BOOST_TEST(message_of(orset_with_markers(1, 1, {{"a", 1}})).find("not canonical") != std::string::npos);
+  BOOST_TEST(message_of(orset_with_markers(2, 1, {{"a", 1}})).find("a live dot of a retired actor")
+             != std::string::npos);
+  BOOST_TEST(message_of(orset_with_markers(2, 2, {{"c", 1}, {"b", 1}})).find("ascending") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(compression_applies_above_the_threshold_only) {

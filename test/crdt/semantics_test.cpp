@@ -65,9 +65,42 @@ BOOST_AUTO_TEST_CASE(pncounter_reports_positive_and_negative_totals) {
   BOOST_TEST(b.value() == -15);
 }
 
+BOOST_AUTO_TEST_CASE(gcounter_clear_is_an_observed_reset) {
+  gcounter a("a"), b("b");
+  BOOST_REQUIRE(a.increment(4));
+  BOOST_REQUIRE(b.increment(2));
+  gcounter stale = a;
+  a.merge(b);
+  b.merge(a);
+  a.clear();
+  BOOST_TEST(a.value() == 0u);
+  BOOST_REQUIRE(b.increment(5));  // concurrent with the clear
+  a.merge(b);
+  a.merge(stale);
+  BOOST_TEST(a.value() == 5u);
+  BOOST_TEST(a.get("b") == 5u);
+  BOOST_TEST(a.counts().at("b") == 7u);  // the count as it grew
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(registers)
+
+BOOST_AUTO_TEST_CASE(lww_clear_hides_what_it_saw_and_a_later_write_shows) {
+  lww_register<std::string> a("a"), b("b");
+  a.set("x");
+  b.merge(a);
+  lww_register<std::string> stale = a;
+  a.clear();
+  BOOST_TEST(!a.value());
+  a.merge(stale);
+  BOOST_TEST(!a.value());
+  b.set("y");  // saw "x": a later stamp than the clear's
+  a.merge(b);
+  BOOST_TEST(*a.value() == "y");
+  stale.merge(a);
+  BOOST_TEST(stale == a);
+}
 
 BOOST_AUTO_TEST_CASE(lww_later_write_wins_after_it_has_seen_the_earlier_one) {
   lww_register<std::string> a("a"), b("b");
@@ -218,6 +251,13 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(maps)
 
 using counter_map = ormap<std::string, gcounter>;
+using set_map = ormap<std::string, orset<std::string>>;
+using strings = std::set<std::string>;
+
+strings set_at(const set_map& m, const std::string& key) {
+  const auto* value = m.get(key);
+  return value ? value->value() : strings{};
+}
 
 BOOST_AUTO_TEST_CASE(ormap_values_merge_with_their_own_merge) {
   counter_map a("a"), b("b");
@@ -230,32 +270,174 @@ BOOST_AUTO_TEST_CASE(ormap_values_merge_with_their_own_merge) {
   BOOST_TEST(a.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(ormap_concurrent_update_and_erase_update_wins) {
-  counter_map a("a"), b("b");
-  a.update("k", [](gcounter& c) { BOOST_REQUIRE(c.increment()); });
-  b.merge(a);
-  BOOST_TEST(b.erase("k"));
-  a.update("k", [](gcounter& c) { BOOST_REQUIRE(c.increment()); });
-  exchange(a, b);
-  BOOST_TEST(a.contains("k"));
-  BOOST_TEST(b.contains("k"));
-  BOOST_TEST(b.get("k")->value() == 2u);
+// Issue 21 item 6: remove k, then add B2 to k's set on the same replica. Akka's ORMap gives
+// {B, B2} once a replica that still holds {B} merges; the delta-state ORMap (and this one) {B2}.
+BOOST_AUTO_TEST_CASE(ormap_erase_then_update_on_the_same_replica_starts_empty_even_against_a_stale_copy) {
+  set_map a("a"), stale("b");
+  a.update("k", [](auto& s) { s.add("B"); });
+  stale.merge(a);
+  BOOST_TEST(a.erase("k"));
+  a.update("k", [](auto& s) {
+    BOOST_TEST(s.value().empty());  // the update sees the reset value
+    s.add("B2");
+  });
+  BOOST_TEST(set_at(a, "k") == strings{"B2"});
+  exchange(a, stale);
+  BOOST_TEST(set_at(a, "k") == strings{"B2"});
+  BOOST_TEST(set_at(stale, "k") == strings{"B2"});
 }
 
-BOOST_AUTO_TEST_CASE(ormap_erase_hides_the_key_and_keeps_its_value_for_concurrent_updates) {
-  ormap<std::string, gcounter> a("a"), b("b");
+BOOST_AUTO_TEST_CASE(ormap_update_concurrent_with_an_erase_survives_and_the_erased_contents_do_not) {
+  set_map a("a"), b("b");
+  a.update("k", [](auto& s) { s.add("B"); });
+  b.merge(a);
+  BOOST_TEST(a.erase("k"));
+  b.update("k", [](auto& s) { s.add("B2"); });  // b has not seen the erase
+  exchange(a, b);
+  BOOST_TEST(a.contains("k"));
+  BOOST_TEST(set_at(a, "k") == strings{"B2"});
+  BOOST_TEST(set_at(b, "k") == strings{"B2"});
+}
+
+// Issue 21 item 6: {c} built by a fresh orset("node1") carries the dot (node1, 1), which the map's
+// value at k already used for a: merging it read {b}.
+BOOST_AUTO_TEST_CASE(ormap_put_of_a_set_built_under_the_same_id_loses_nothing) {
+  set_map m("node1"), peer("node2");
+  m.update("k", [](auto& s) {
+    s.add("a");
+    s.add("b");
+  });
+  orset<std::string> c("node1");
+  c.add("c");
+  BOOST_REQUIRE(m.put("k", c));
+  BOOST_TEST(set_at(m, "k") == (strings{"a", "b", "c"}));
+  peer.merge(m.delta());
+  BOOST_TEST(set_at(peer, "k") == (strings{"a", "b", "c"}));
+}
+
+BOOST_AUTO_TEST_CASE(ormap_put_after_erase_gives_exactly_the_put_value) {
+  set_map m("node1");
+  m.update("k", [](auto& s) {
+    for (auto x : {"B01", "B02", "B03"}) s.add(x);
+  });
+  BOOST_TEST(m.erase("k"));
+  orset<std::string> b2("node1");
+  b2.add("B2");
+  BOOST_REQUIRE(m.put("k", b2));
+  BOOST_TEST(set_at(m, "k") == strings{"B2"});
+}
+
+BOOST_AUTO_TEST_CASE(ormap_put_of_a_dvv_set_built_under_the_same_id_loses_nothing) {
+  ormap<std::string, dvv_set<std::string>> m("node1");
+  m.update("k", [](auto& s) { s.add("a"); });
+  dvv_set<std::string> other("node1");
+  other.add("b");
+  BOOST_REQUIRE(m.put("k", other));
+  BOOST_TEST(m.get("k")->value() == (strings{"a", "b"}));
+}
+
+// The register's dot (node1, 1) held "x"; a register built under node1 holds "y" with the same
+// dot. Merging them lost both values.
+BOOST_AUTO_TEST_CASE(ormap_put_of_an_mv_register_built_under_the_same_id_writes_its_value) {
+  ormap<std::string, mv_register<std::string>> m("node1");
+  m.update("k", [](auto& r) { r.set("x"); });
+  mv_register<std::string> other("node1");
+  other.set("y");
+  BOOST_REQUIRE(m.put("k", other));
+  BOOST_TEST(m.get("k")->value() == std::vector<std::string>{"y"});
+}
+
+// The inner maps' keys i and j both carry the dot (node1, 1): merging lost both keys.
+BOOST_AUTO_TEST_CASE(ormap_put_of_a_nested_map_built_under_the_same_id_loses_nothing) {
+  ormap<std::string, set_map> m("node1");
+  m.update("outer", [](set_map& inner) { inner.update("i", [](auto& s) { s.add("a"); }); });
+  set_map other("node1");
+  other.update("j", [](auto& s) { s.add("b"); });
+  BOOST_REQUIRE(m.put("outer", other));
+  const auto* inner = m.get("outer");
+  BOOST_REQUIRE(inner);
+  BOOST_TEST(inner->keys() == (std::vector<std::string>{"i", "j"}));
+  BOOST_TEST(set_at(*inner, "i") == strings{"a"});
+  BOOST_TEST(set_at(*inner, "j") == strings{"b"});
+}
+
+// A counter built under the map's id: a per-replica maximum kept 5 of 5 + 3.
+BOOST_AUTO_TEST_CASE(ormap_put_of_a_counter_adds_its_value) {
+  counter_map m("a");
+  m.update("n", [](gcounter& c) { BOOST_REQUIRE(c.increment(5)); });
+  gcounter three("a");
+  BOOST_REQUIRE(three.increment(3));
+  BOOST_REQUIRE(m.put("n", three));
+  BOOST_TEST(m.get("n")->value() == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(ormap_put_that_would_overflow_a_counter_is_refused_and_changes_nothing) {
+  ormap<std::string, pncounter> m("a");
+  m.update("n", [](pncounter& c) { BOOST_REQUIRE(c.increment(pncounter::max_value)); });
+  m.reset_delta();
+  pncounter one("a");
+  BOOST_REQUIRE(one.increment());
+  auto result = m.put("n", one);
+  BOOST_REQUIRE(!result);
+  BOOST_TEST(result.error().code() == grove::errc::too_large);
+  BOOST_TEST(m.get("n")->value() == pncounter::max_value);
+  BOOST_TEST(!m.has_delta());
+}
+
+// A register written 10 times has Lamport time 10; one built on its own has time 1 and lost the
+// merge: put changed nothing.
+BOOST_AUTO_TEST_CASE(ormap_put_of_an_lww_register_writes_it_whatever_its_stamp) {
+  ormap<std::string, lww_register<std::string>> m("a");
+  for (int i = 0; i < 10; ++i) m.update("k", [&](auto& r) { r.set("v" + std::to_string(i)); });
+  lww_register<std::string> w("a");
+  w.set("w");
+  BOOST_REQUIRE(m.put("k", w));
+  BOOST_TEST(*m.get("k")->value() == "w");
+}
+
+BOOST_AUTO_TEST_CASE(ormap_erase_resets_a_counter_and_a_concurrent_increment_survives_alone) {
+  counter_map a("a"), b("b");
   a.update("hits", [](gcounter& c) { BOOST_REQUIRE(c.increment(2)); });
   exchange(a, b);
   BOOST_TEST(a.erase("hits"));
   BOOST_TEST(!a.erase("hits"));
   BOOST_TEST(!a.contains("hits"));
   BOOST_TEST(a.get("hits") == nullptr);
-  BOOST_TEST(info(a).empty_entries == 1u);                               // the value stays
+  BOOST_TEST(info(a).empty_entries == 1u);                               // the reset value's metadata stays
   b.update("hits", [](gcounter& c) { BOOST_REQUIRE(c.increment(3)); });  // b has not seen the erase
   exchange(a, b);
-  // The concurrent update revives the key with the whole value: 2 + 3, not 3.
-  BOOST_TEST(a.get("hits")->value() == 5u);
-  BOOST_TEST(b.get("hits")->value() == 5u);
+  // The concurrent update revives the key with its own increment only: 3, not 2 + 3.
+  BOOST_TEST(a.get("hits")->value() == 3u);
+  BOOST_TEST(b.get("hits")->value() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(ormap_update_after_erase_counts_from_zero_against_a_stale_copy) {
+  counter_map a("a"), stale("b");
+  a.update("k", [](gcounter& c) { BOOST_REQUIRE(c.increment(7)); });
+  stale.merge(a);
+  a.erase("k");
+  a.update("k", [](gcounter& c) {
+    BOOST_TEST(c.value() == 0u);
+    BOOST_REQUIRE(c.increment());
+  });
+  exchange(a, stale);
+  BOOST_TEST(a.get("k")->value() == 1u);
+  BOOST_TEST(stale.get("k")->value() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(ormap_erase_resets_an_lww_value_and_a_concurrent_write_survives) {
+  ormap<std::string, lww_register<std::string>> a("a"), b("b");
+  a.update("k", [](auto& r) { r.set("v1"); });
+  b.merge(a);
+  a.erase("k");
+  b.update("k", [](auto& r) { r.set("v2"); });  // concurrent with the erase
+  exchange(a, b);
+  BOOST_TEST(*a.get("k")->value() == "v2");
+  a.erase("k");
+  a.update("k", [](auto& r) { BOOST_TEST(!r.value()); });  // starts empty: nothing written
+  b.merge(a);
+  BOOST_TEST(b.contains("k"));
+  BOOST_TEST(!b.get("k")->value());
 }
 
 BOOST_AUTO_TEST_CASE(ormap_lww_values_take_the_latest_write) {
@@ -316,6 +498,143 @@ BOOST_AUTO_TEST_CASE(rga_concurrent_inserts_at_one_position_give_one_order_every
   BOOST_TEST(ab.size() == 4u);
   // Equal Lamport times: the greater replica id comes first.
   BOOST_TEST(ab.to_list()[1] == "from c");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(retired_incarnations)
+
+template <class T>
+bool names(const T& x, const std::string& r) {
+  auto all = x.origins();
+  return std::find(all.begin(), all.end(), r) != all.end();
+}
+
+BOOST_AUTO_TEST_CASE(gcounter_retire_folds_the_count_into_the_owner_and_drops_the_slot) {
+  gcounter old("n@0"), peer("p");
+  BOOST_REQUIRE(old.increment(3));
+  BOOST_REQUIRE(peer.increment(4));
+  gcounter now("n@1");
+  now.merge(old);
+  now.merge(peer);
+  peer.merge(now);
+  gcounter stale = peer;
+  BOOST_TEST(now.origins() == (std::vector<std::string>{"n@0", "p"}));
+  BOOST_TEST(now.origin_digest("n@0") == peer.origin_digest("n@0"));
+  now.reset_delta();
+  BOOST_REQUIRE(now.retire("n@0", 5000));
+  BOOST_TEST(now.value() == 7u);
+  BOOST_TEST(now.get("n@1") == 3u);
+  BOOST_TEST(now.origins() == (std::vector<std::string>{"n@1", "p"}));
+  peer.merge(now.delta());
+  peer.merge(stale);  // a copy from before the retire: its slot of n@0 is ignored
+  BOOST_TEST(peer.value() == 7u);
+  BOOST_TEST(!names(peer, "n@0"));
+  BOOST_TEST(peer.origin_digest("n@0") == now.origin_digest("n@0"));
+  BOOST_TEST(peer.origin_digest("n@0") != stale.origin_digest("n@0"));
+
+  auto own = now.retire("n@1", 5000);
+  BOOST_REQUIRE(!own);
+  BOOST_TEST(own.error().code() == grove::errc::invalid_argument);
+  // A stale copy of the retired incarnation that runs again is refused, not silently ignored.
+  old.merge(peer);
+  auto again = old.increment();
+  BOOST_REQUIRE(!again);
+  BOOST_TEST(again.error().code() == grove::errc::closed);
+}
+
+BOOST_AUTO_TEST_CASE(orset_retire_waits_for_live_dots_and_then_covers_the_old_ones) {
+  orset<std::string> old("n@0"), peer("p");
+  old.add("x");
+  old.add("y");
+  peer.merge(old);
+  orset<std::string> now("n@1");
+  now.merge(old);
+  auto refused = now.retire("n@0", 5000);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().code() == grove::errc::invalid_argument);
+  BOOST_TEST(refused.error().message().find("2 of its dots") != std::string::npos);
+  orset<std::string> stale = peer;  // holds x and y under n@0's dots
+  now.remove("x");
+  now.add("y");  // y taken over by n@1
+  peer.merge(now);
+  BOOST_REQUIRE(now.retire("n@0", 5000));
+  BOOST_TEST(!names(now, "n@0"));
+  BOOST_TEST(now.kernel().context().actors() == std::vector<replica_ref>{replica_ref("n@1")});
+  peer.merge(now.delta());
+  peer.merge(stale);  // n@0's dot of x counts as seen: x stays removed
+  BOOST_TEST(peer.value() == std::set<std::string>{"y"});
+  BOOST_TEST(peer == now);
+
+  // Once the marker expires, the same stale copy is no longer recognised and x comes back (the
+  // documented gc_grace_seconds behaviour).
+  peer.expire_retired(4999);
+  peer.merge(stale);
+  BOOST_TEST(peer.value() == std::set<std::string>{"y"});
+  peer.expire_retired(5000);
+  peer.merge(stale);
+  BOOST_TEST(peer.value() == (std::set<std::string>{"x", "y"}));
+}
+
+BOOST_AUTO_TEST_CASE(lww_register_retire_only_hides_the_writer_from_origins) {
+  lww_register<std::string> old("n@0");
+  old.set("v");
+  lww_register<std::string> now("n@1");
+  now.merge(old);
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@0"});
+  BOOST_REQUIRE(now.retire("n@0", 1));
+  BOOST_TEST(now.origins().empty());
+  BOOST_TEST(*now.value() == "v");
+  BOOST_TEST(now.writer() == "n@0");
+}
+
+BOOST_AUTO_TEST_CASE(rga_refuses_to_retire_an_incarnation_that_inserted) {
+  rga<std::string> old("n@0");
+  BOOST_REQUIRE(old.insert("x"));
+  rga<std::string> now("n@1");
+  now.merge(old);
+  auto refused = now.retire("n@0", 1);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().message().find("carry its id") != std::string::npos);
+  BOOST_TEST(now.retire("never-seen", 1).has_value());
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@0"});
+}
+
+BOOST_AUTO_TEST_CASE(ormap_retire_is_all_or_nothing_over_keys_and_values) {
+  using set_map = ormap<std::string, orset<std::string>>;
+  set_map old("n@0");
+  old.update("k", [](auto& s) { s.add("a"); });
+  set_map now("n@1");
+  now.merge(old);
+  now.update("k", [](auto&) {});  // the key is taken over, its element is not
+  now.reset_delta();
+  set_map before = now;
+  auto refused = now.retire("n@0", 1);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().message().find("the value of key 'k'") != std::string::npos);
+  BOOST_TEST((now == before));
+  BOOST_TEST(!now.has_delta());
+  now.update("k", [](auto& s) { BOOST_REQUIRE(s.absorb(s)); });
+  BOOST_REQUIRE(now.retire("n@0", 1));
+  BOOST_TEST(now.origins() == std::vector<std::string>{"n@1"});
+  set_map peer("p");
+  peer.merge(old);
+  peer.merge(now.delta());
+  BOOST_TEST(peer.origins() == std::vector<std::string>{"n@1"});
+}
+
+// The digest depends only on the projection, never on process-local state (interned pointers,
+// insertion order), so it is the same in every process: pinned here.
+BOOST_AUTO_TEST_CASE(origin_digest_is_the_projection_only_and_stable) {
+  orset<std::string> a("n@1"), b("n@1");
+  a.add("x");
+  b.add("x");
+  orset<std::string> other("q");
+  other.add("z");
+  b.merge(other);
+  BOOST_TEST(a.origin_digest("n@1") == b.origin_digest("n@1"));
+  BOOST_TEST(a.origin_digest("q") != b.origin_digest("q"));
+  BOOST_TEST(a.origin_digest("n@1") == 0x959c1f104cd33809ULL);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -123,3 +123,47 @@ BOOST_AUTO_TEST_CASE(replicas_converge_when_every_delta_and_the_first_digests_ar
   settled(*w);
   BOOST_TEST(w->contains(1, "set:s", "x"));
 }
+
+// Pruning (seed 1622 before the fix, "a counter above what was ever added"): a retires its old
+// incarnation a#1 at its next start (a#2), folding a#1's count into a#2's; the retire reaches c but
+// not b. a's store is then restored from a copy taken before a ever met c, and a#3 starts while c
+// is away: b, the only replica a#3 knows of, still holds a#1's count without the retire, so the
+// two agree, and a#3 would fold a#1's count a second time. b's answer names c, so a#3 waits for c,
+// and c's answer (with the retire) tells it a#1 is already retired.
+BOOST_AUTO_TEST_CASE(a_restored_store_does_not_retire_an_incarnation_a_second_time) {
+  namespace ga = grove::actors;
+  auto w = world::scripted(3, true);
+  w->start(0);
+  w->start(1);
+  BOOST_REQUIRE(w->increment(0, "counter:c", 1));
+  w->run_for(2s);
+  auto copy = w->backup(0);  // knows a and b only
+  w->start(2);
+  w->run_for(2s);
+  BOOST_REQUIRE(w->counter_value(2, "counter:c") == 1u);
+  w->cut_link(1, 2);  // b cannot learn the retire from c
+  w->lose(
+    0, 1,
+    [](const ga::replica::peer_message& m) {
+      return std::holds_alternative<ga::delta_message>(m) || std::holds_alternative<ga::state_chunk>(m);
+    },
+    40);
+  w->lose_node_messages(
+    0, 1,
+    [](const ga::membership::node_message& m) {
+      return std::holds_alternative<std::vector<ga::membership::relayed_digest>>(m);
+    },
+    40);
+  w->stop(0);
+  w->start(0);  // a#2 retires a#1
+  w->run_for(3s);
+  w->crash(0);
+  w->restore(0, copy);
+  w->cut_link(0, 2);  // c is away for a#3
+  w->start(0);
+  w->run_for(3s);
+  w->heal_link(0, 2);
+  w->heal_link(1, 2);
+  settled(*w);  // fails if the counter is above what was ever added
+  for (int n : {0, 1, 2}) BOOST_TEST(w->counter_value(n, "counter:c").value_or(0) == 1u, "node " << n);
+}

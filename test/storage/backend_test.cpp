@@ -300,6 +300,24 @@ BOOST_AUTO_TEST_CASE(a_store_written_durably_is_marked_format_3_and_keeps_no_jou
   BOOST_TEST((*b->load(g("k", "durable")) == std::optional<std::string>("v")));
 }
 
+// A durable write waits in the journal for a checkpoint; a hot backup taken by the process that
+// holds the store must have it all the same.
+BOOST_AUTO_TEST_CASE(a_hot_backup_by_the_writing_process_has_the_durable_writes_still_in_the_journal) {
+  temp_dir dir;
+  auto path = dir.file("live.grove");
+  auto opts = dets_at(path);
+  opts.durable = true;
+  auto b = std::move(*open_dets(opts));
+  BOOST_REQUIRE(b->save(g("k", "durable"), "v"));
+  BOOST_REQUIRE(std::filesystem::exists(path + "-journal"));  // not yet checkpointed into the file
+  auto copy = dir.file("backup.grove");
+  BOOST_REQUIRE(backup_dets(path, copy));
+  auto from_backup = dets_at(copy);
+  from_backup.read_only = true;
+  auto restored = std::move(*open_dets(from_backup));
+  BOOST_TEST((*restored->load(g("k", "durable")) == std::optional<std::string>("v")));
+}
+
 BOOST_AUTO_TEST_CASE(the_log_survives_close_and_reopen_in_both_modes) {
   for (bool durable : {true, false}) {
     temp_dir dir;

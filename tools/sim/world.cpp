@@ -285,6 +285,7 @@ world::replica_instance* world::host(int n, const std::string& group_text) {
   o.max_log_bytes = 4096;
   o.max_message_bytes = max_message_bytes;
   o.transfer_timeout = 2 * digest_interval;
+  o.prune_interval = digest_interval;
   actors::slot_factory make =
     is_counter(*group) ? actors::slot_factory([](const std::string& owner) -> std::unique_ptr<actors::crdt_slot> {
       return std::make_unique<counter_slot>(owner);
@@ -936,6 +937,30 @@ std::optional<std::string> world::check_end() {
     if (value > oracle_.attempted(g))
       return g + " is " + std::to_string(value) + ", more than the " + std::to_string(oracle_.attempted(g))
              + " ever added";
+  }
+  return check_metadata(final_state);
+}
+
+// Metadata stays bounded: after the heal, old incarnations are retired, so a counter names at most
+// one incarnation per node and a set at most one per node plus those whose dots keep an element
+// alive (at most one per element), however often nodes restarted.
+std::optional<std::string> world::check_metadata(const std::map<std::string, const actors::crdt_slot*>& states) {
+  for (const auto& [g, slot] : states) {
+    ++oracle_.checked.metadata;
+    std::size_t named = 0, bound = static_cast<std::size_t>(size_.nodes);
+    if (auto* counter = dynamic_cast<const counter_slot*>(slot)) {
+      named = counter->value().counts().size();
+    } else if (auto* set = dynamic_cast<const set_slot*>(slot)) {
+      named = set->value().kernel().context().actors().size();
+      bound += set->value().value().size();
+    }
+    if (named > bound) {
+      std::string names;
+      for (const auto& o : slot->origins()) names += (names.empty() ? "" : " ") + o;
+      return "metadata not pruned: " + g + " names " + std::to_string(named) + " incarnations "
+             + std::to_string(heal_time.count()) + " ms after the heal (at most " + std::to_string(bound)
+             + "): " + names;
+    }
   }
   return std::nullopt;
 }

@@ -139,6 +139,7 @@ private:
 
   // -- checks -----------------------------------------------------------------------------------
   std::optional<std::string> check_end();
+  std::optional<std::string> check_metadata(const std::map<std::string, const actors::crdt_slot*>& states);
 
   // -- clients and faults -----------------------------------------------------------------------
   std::uint64_t write(int n, const storage::group_key& group, std::uint64_t increment, const std::string& element,

@@ -57,6 +57,24 @@ public:
   virtual std::optional<std::uint64_t> size() const = 0;
   /// The encoded delta since the last call; resets it.
   virtual bytes take_delta() = 0;
+
+  // Retired incarnations, as grove/crdt/retired.hpp describes them for every CRDT type.
+
+  /// Every actor (incarnation) the state's metadata names, sorted, without retired ones.
+  virtual std::vector<crdt::replica_id> origins() const = 0;
+  /// xxh3-64 of the projection of the state on `r` (everything in it that names r): equal
+  /// projections give equal digests in every process.
+  virtual std::uint64_t origin_digest(const crdt::replica_id& r) const = 0;
+  /// Prunes `r` (not the owner): counters fold its count into the owner's, dot-based states move
+  /// its context entry into a retired marker that expires at `expires_at_ms`. The effect goes into
+  /// the delta. Call it on one replica only, once every replica has the same origin_digest(r).
+  /// Errors (nothing changes): invalid_argument when `r` is the owner, when its dots still keep
+  /// entries alive, or for an rga that holds elements inserted by `r`; too_large when a counter
+  /// cannot take the folded count.
+  virtual status retire(const crdt::replica_id& r, std::uint64_t expires_at_ms) = 0;
+  /// Drops the retired markers whose expiry is at or before `now_ms`; data of those incarnations
+  /// that arrives later is no longer recognised (see retired.hpp).
+  virtual void expire_retired(std::uint64_t now_ms) = 0;
 };
 
 template <class T, class = void>
@@ -133,6 +151,13 @@ public:
 
   /// The value (for checks that know the type, such as the simulator's).
   const T& value() const { return value_; }
+
+  std::vector<crdt::replica_id> origins() const override { return value_.origins(); }
+  std::uint64_t origin_digest(const crdt::replica_id& r) const override { return value_.origin_digest(r); }
+  status retire(const crdt::replica_id& r, std::uint64_t expires_at_ms) override {
+    return value_.retire(r, expires_at_ms);
+  }
+  void expire_retired(std::uint64_t now_ms) override { value_.expire_retired(now_ms); }
 
 private:
   static status apply_all(T& x, const std::vector<crdt::operation>& ops) {

@@ -29,7 +29,7 @@ namespace grove::actors {
 /// The wire version of the replication and membership protocols. Membership's hello carries it;
 /// a node of another version is refused with a log line on both sides. Rolling upgrades work
 /// between nodes of the same version only (docs/protocol.md, "Versions").
-constexpr std::uint32_t protocol_version = 3;
+constexpr std::uint32_t protocol_version = 4;
 
 // -- limits -------------------------------------------------------------------------------------
 // Named in one place; each bounds what a peer (or a local caller) can make a replica hold.
@@ -255,6 +255,28 @@ struct basic_relayed_digest {
 /// Digests relayed in one message, and the most a node takes in one.
 constexpr std::size_t max_digests_per_message = 1000;
 
+/// "What do you hold of incarnation `origin`?": sent to every peer by a replica whose state names
+/// an incarnation that went before it (the same replica id), before it retires it. The receiver
+/// answers with retire_answer.
+struct retire_query {
+  std::string group;
+  std::string origin;
+};
+
+/// The answer to retire_query: the digest of the sender's state projected on `origin` (every count,
+/// dot and marker of it) and the replica ids the sender knows the group has. The asker adds those
+/// ids to its own (a replica it did not know of may hold a retire of `origin` it lacks: a store
+/// restored from an old copy), and once every replica of the group answered the asker's own
+/// digest, no replica holds anything of `origin` that the asker lacks, and the asker retires it
+/// (docs/protocol.md, "Pruning retired incarnations").
+struct retire_answer {
+  std::string group;
+  std::string from;  // the answering incarnation
+  std::string origin;
+  std::uint64_t digest = 0;
+  std::vector<std::string> replicas;
+};
+
 template <class Inspector>
 auto inspect(Inspector& f, merged_through& x) {
   return f(x.origin, x.seq);
@@ -290,6 +312,14 @@ auto inspect(Inspector& f, delta_ack& x) {
 template <class Inspector>
 auto inspect(Inspector& f, read_request& x) {
   return f(x.group, x.read);
+}
+template <class Inspector>
+auto inspect(Inspector& f, retire_query& x) {
+  return f(x.group, x.origin);
+}
+template <class Inspector>
+auto inspect(Inspector& f, retire_answer& x) {
+  return f(x.group, x.from, x.origin, x.digest, x.replicas);
 }
 template <class Inspector>
 auto inspect(Inspector& f, version_probe& x) {

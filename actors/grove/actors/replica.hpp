@@ -146,7 +146,7 @@ using replica_actor = caf::typed_actor<
   // Replica-to-replica protocol.
   caf::reacts_to<delta_message>, caf::reacts_to<state_chunk>, caf::reacts_to<chunk_ack>, caf::reacts_to<digest_message>,
   caf::reacts_to<state_request>, caf::reacts_to<deltas_request>, caf::reacts_to<delta_ack>,
-  caf::reacts_to<read_request>,
+  caf::reacts_to<read_request>, caf::reacts_to<retire_query>, caf::reacts_to<retire_answer>,
   // From membership (membership.hpp).
   caf::reacts_to<drop_atom, std::string>, caf::reacts_to<replicas_atom, std::string, std::vector<std::string>>,
   caf::reacts_to<peer_up_atom, std::string, caf::strong_actor_ptr>,

@@ -67,6 +67,7 @@ struct replica_stats {
   std::uint64_t replicas = 0;               // the group's replicas as consistency levels count them
   std::uint64_t acks_received = 0;          // peers' acknowledgements of this replica's deltas
   std::uint64_t chunks_in_flight_peak = 0;  // most chunks of a full state unacknowledged at once
+  std::uint64_t retired = 0;                // incarnations of its replica id it retired (pruning)
 };
 
 template <class Inspector>
@@ -89,7 +90,7 @@ template <class Inspector>
 auto inspect(Inspector& f, replica_stats& x) {
   return f(x.mutations, x.deltas_sent, x.deltas_received, x.deltas_dropped, x.gaps, x.states_sent, x.states_received,
            x.snapshots, x.snapshot_ticks, x.errors, x.peers, x.refused, x.log_appends, x.early_snapshots,
-           x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received, x.chunks_in_flight_peak);
+           x.deltas_resent, x.digests_sent, x.origins, x.replicas, x.acks_received, x.chunks_in_flight_peak, x.retired);
 }
 
 }  // namespace grove::actors

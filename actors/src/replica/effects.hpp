@@ -31,7 +31,7 @@ using peer_id = std::uint64_t;
 using request_id = std::uint64_t;
 
 using peer_message = std::variant<delta_message, state_chunk, chunk_ack, digest_message, state_request, deltas_request,
-                                  delta_ack, read_request>;
+                                  delta_ack, read_request, retire_query, retire_answer>;
 
 /// A message for a peer.
 struct peer_send {
@@ -50,7 +50,8 @@ enum class timer_kind : std::uint8_t {
   log_flush,
   write_deadline,
   read_deadline,
-  transfer_check
+  transfer_check,
+  prune_check
 };
 
 struct timer_request {
@@ -84,8 +85,9 @@ struct storage_result {
 struct client_reply {
   request_id id = 0;
   status outcome;                      // an error, or success with:
-  replica_count count;                 // for writes with a level and reads
+  replica_count count;                 // for writes with a level and reads (also when the level failed)
   std::shared_ptr<const bytes> state;  // for reads
+  std::uint32_t needed = 0;            // when a level failed: the replicas it needed
 };
 
 /// Everything one call of the core asks for, in the order it should happen within each list.

@@ -75,11 +75,13 @@ void quorum::write_deadline(request_id id, const peer_table& peers, effects& out
   auto it = writes_.find(id);
   if (it == writes_.end()) return;
   auto& w = it->second;
+  auto acks = holding(w.seq, peers);
   out.replies.push_back({id,
-                         too_few_replicas("write", w.level, holding(w.seq, peers), group_size(), "merged it",
+                         too_few_replicas("write", w.level, acks, group_size(), "merged it",
                                           "; it stays applied here and reaches the others when they are back"),
-                         {},
-                         nullptr});
+                         {acks, group_size()},
+                         nullptr,
+                         replicas_needed(w.level.level, group_size())});
   writes_.erase(it);
 }
 
@@ -107,7 +109,11 @@ void quorum::read_deadline(request_id id, effects& out) {
   if (it == reads_.end()) return;
   auto& r = it->second;
   auto answered = static_cast<std::uint32_t>(1 + r.answered.size());
-  out.replies.push_back({id, too_few_replicas("read", r.level, answered, group_size(), "answered"), {}, nullptr});
+  out.replies.push_back({id,
+                         too_few_replicas("read", r.level, answered, group_size(), "answered"),
+                         {answered, group_size()},
+                         nullptr,
+                         replicas_needed(r.level.level, group_size())});
   reads_.erase(it);
 }
 

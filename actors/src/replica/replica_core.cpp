@@ -17,6 +17,7 @@ replica_core::replica_core(core_options opts, std::string incarnation, slot_fact
       anti_entropy_(opts_.digest_interval),
       quorum_(opts_.replica_id),
       durability_(opts_.durability, opts_.has_storage, opts_.max_log_bytes),
+      pruning_(opts_.replica_id, opts_.prune_interval),
       drop_rng_(opts_.drop_seed) {}
 
 // -- lifecycle ----------------------------------------------------------------------------------
@@ -79,6 +80,7 @@ void replica_core::on_storage_done(std::uint64_t id, storage_result result, time
         }
         restore(step.group, out);
         out.join = true;
+        pruning_.arm(out);  // what went before this start is looked at once peers are known
       } else if constexpr (std::is_same_v<step_type, log_append>) {
         finish_append(step.seq, result.outcome, out);
       } else if constexpr (std::is_same_v<step_type, save_snapshot>) {
@@ -195,6 +197,8 @@ void replica_core::mark_changed(timestamp now, effects& out) {
   state_cache_.reset();
   checksum_cache_.reset();
   for (auto& [peer, p] : peers_) p.in_sync = false;
+  pruning_.state_changed();
+  pruning_.arm(out);  // a merge can bring in an incarnation that went before this one
   arm_sync(out);
   arm_snapshot(out);
   arm_digest(now, out);
@@ -235,6 +239,7 @@ void replica_core::on_timer(timer_kind kind, std::uint64_t id, timestamp now, ef
       transfer_check_armed_ = false;
       transfers_.restart_stalled(state_source_fn(), out, stats_);
       return arm_transfer_check(out);
+    case timer_kind::prune_check: pruning_.fired(); return prune(now, out);
   }
 }
 
@@ -444,6 +449,7 @@ void replica_core::peer_up(peer_id peer, bool remote, timestamp now, effects& ou
   send_state(peer, std::nullopt, false, out);
   out.sends.push_back({peer, state_request{id_.group}});
   arm_digest(now, out);
+  pruning_.arm(out);
 }
 
 void replica_core::replicas_known(const std::vector<std::string>& ids, effects& out) {
@@ -637,6 +643,65 @@ void replica_core::receive(peer_id from, const delta_ack& a, timestamp, effects&
 void replica_core::receive(peer_id from, const read_request& r, timestamp, effects& out) {
   if (r.group != id_.group) return;
   send_state(from, r.read, true, out);  // the transfer names the read
+}
+
+// -- pruning ------------------------------------------------------------------------------------
+
+// A change the replica makes itself (a retire): it spreads and is logged like a client's mutation,
+// with no one to answer.
+void replica_core::internal_change(timestamp now, effects& out) {
+  mark_changed(now, out);
+  if (durability_.logs()) durability_.queue({0, std::nullopt}, out);
+}
+
+// The pruning check: expired markers go; the incarnations of this replica id that went before this
+// one are retired once every replica of the group (every id known from the store, membership, the
+// state's origins and the peers' answers) answered the same digest of it; until then every peer is
+// asked again each prune_interval (a replica that is away answers when it is back).
+void replica_core::prune(timestamp now, effects& out) {
+  slot_->expire_retired(static_cast<std::uint64_t>(now.count()));
+  std::set<std::string> live;
+  for (const auto& [peer, p] : peers_)
+    if (!p.origin.empty()) live.insert(p.origin);
+  auto origins = slot_->origins();
+  for (const auto& o : origins) know_replica(replica_id_of(o), out);  // whoever wrote is a replica
+  auto candidates = pruning_.predecessors(origins, id_.self, live);
+  std::vector<std::string> open;
+  for (const auto& c : candidates)
+    if (!pruning_.is_blocked(c) && !try_retire(c, now, out)) open.push_back(c);
+  if (open.empty()) return;
+  pruning_.arm(out);  // again: until every predecessor is retired or blocked (a replica may be away)
+  pruning_.asking();
+  for (const auto& [peer, p] : peers_)
+    for (const auto& c : open) out.sends.push_back({peer, retire_query{id_.group, c}});
+}
+
+// Retires `origin` if every replica of the group answered this replica's own digest of it; true
+// when it is done with (retired, or blocked by dots that keep elements alive).
+bool replica_core::try_retire(const std::string& origin, timestamp now, effects& out) {
+  if (!pruning_.agreed(origin, slot_->origin_digest(origin), quorum_.replicas())) return false;
+  auto expires = static_cast<std::uint64_t>((now + opts_.retired_lifetime).count());
+  if (auto ok = slot_->retire(origin, expires); !ok) {
+    pruning_.blocked(origin);
+    return true;
+  }
+  ++stats_.retired;
+  internal_change(now, out);
+  return true;
+}
+
+void replica_core::receive(peer_id from, const retire_query& q, timestamp, effects& out) {
+  if (q.group != id_.group) return;
+  const auto& known = quorum_.replicas();
+  out.sends.push_back({from, retire_answer{id_.group, id_.self, q.origin, slot_->origin_digest(q.origin),
+                                           std::vector<std::string>(known.begin(), known.end())}});
+}
+
+void replica_core::receive(peer_id from, const retire_answer& a, timestamp now, effects& out) {
+  if (a.group != id_.group || !note_origin(from, a.from, out)) return;
+  pruning_.answered(a.origin, replica_id_of(a.from), a.digest);
+  for (const auto& id : a.replicas) know_replica(id, out);
+  if (!pruning_.is_blocked(a.origin)) try_retire(a.origin, now, out);
 }
 
 // -- anti-entropy -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 #include "durability.hpp"
 #include "effects.hpp"
 #include "grove/actors/crdt_slot.hpp"
+#include "pruning.hpp"
 #include "quorum.hpp"
 #include "transfers.hpp"
 
@@ -41,6 +42,10 @@ struct core_options {
   std::size_t max_message_bytes = 256 * 1024;
   /// A transfer that gets no acknowledgement for this long starts over.
   timestamp transfer_timeout{5000};
+  /// How often a replica whose state names incarnations of its replica id that went before it asks
+  /// its peers whether it may retire them (pruning.hpp), and how long a retired marker lives.
+  timestamp prune_interval{20000};
+  timestamp retired_lifetime{std::chrono::hours(240)};
   double drop_deltas = 0.0;
   std::uint64_t drop_seed = 1;
 };
@@ -125,6 +130,8 @@ public:
   void receive(peer_id from, const deltas_request& m, timestamp now, effects& out);
   void receive(peer_id from, const delta_ack& m, timestamp now, effects& out);
   void receive(peer_id from, const read_request& m, timestamp now, effects& out);
+  void receive(peer_id from, const retire_query& m, timestamp now, effects& out);
+  void receive(peer_id from, const retire_answer& m, timestamp now, effects& out);
 
   // -- timers ---------------------------------------------------------------------------------
 
@@ -182,6 +189,9 @@ private:
   void finish_snapshot(const save_snapshot& s, const status& outcome, effects& out);
   void compact_if_due(effects& out);
   void digest_round(timestamp now, effects& out);
+  void internal_change(timestamp now, effects& out);
+  void prune(timestamp now, effects& out);
+  bool try_retire(const std::string& origin, timestamp now, effects& out);
 
   core_options opts_;
   identity id_;
@@ -193,6 +203,7 @@ private:
   anti_entropy anti_entropy_;
   quorum quorum_;
   durability durability_;
+  pruning pruning_;
   std::map<std::uint64_t, pending_storage> storage_pending_;
   std::uint64_t next_storage_id_ = 0;
   int blocking_ = 0;

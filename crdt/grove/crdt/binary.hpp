@@ -4,6 +4,13 @@
 //
 // The reader never trusts a count: `read_count` refuses a count larger than the bytes left could
 // hold, so a corrupt count cannot turn into a huge allocation.
+//
+// Payload format versions (the envelope's version byte, codec.hpp): encode writes
+// `codec_version`; decode reads every version from `oldest_codec_version` on, and a type whose
+// layout changed asks its reader which version it is reading.
+//   1  the first format.
+//   2  gcounter (and so pncounter) carries the counts an observed reset took away (`clear()`, as
+//      ormap's erase does); lww_register has a cleared state.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +28,10 @@ using bytes = std::string;
 using bytes_view = std::string_view;
 
 namespace crdt {
+
+/// The payload format encode writes, and the oldest one decode still reads.
+inline constexpr std::uint8_t codec_version = 2;
+inline constexpr std::uint8_t oldest_codec_version = 1;
 
 /// Appends to a byte string. Writes go through a raw cursor into spare capacity (grown by
 /// doubling), and the string is trimmed to what was written when the writer is destroyed or
@@ -89,7 +100,12 @@ private:
 /// Reads from a byte view. After the first failure every read fails and `failure()` says why.
 class byte_reader {
 public:
-  explicit byte_reader(bytes_view in) : pos_(in.data()), end_(in.data() + in.size()) {}
+  /// Reads a payload written in format `version` (see codec_version).
+  explicit byte_reader(bytes_view in, std::uint8_t version = codec_version)
+      : pos_(in.data()), end_(in.data() + in.size()), version_(version) {}
+
+  /// The payload format being read.
+  std::uint8_t version() const { return version_; }
 
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - pos_); }
   bool at_end() const { return pos_ == end_; }
@@ -175,6 +191,7 @@ public:
 private:
   const char* pos_;
   const char* end_;
+  std::uint8_t version_;
   std::string failure_;
 };
 

@@ -173,6 +173,31 @@ public:
     auto it = ranges_.find(actor);
     return it == ranges_.end() ? 0 : it->second;
   }
+  /// The counters of `actor` seen out of order (above top + 1), ascending.
+  std::vector<std::uint64_t> cloud_of(const replica_ref& actor) const {
+    std::vector<std::uint64_t> out;
+    for (auto it = cloud_.lower_bound(dot{actor, 0}); it != cloud_.end() && it->actor == actor; ++it)
+      out.push_back(it->counter);
+    return out;
+  }
+  /// Whether any dot of `actor` has been seen.
+  bool names(const replica_ref& actor) const {
+    auto it = cloud_.lower_bound(dot{actor, 0});
+    return ranges_.count(actor) > 0 || (it != cloud_.end() && it->actor == actor);
+  }
+  /// Forgets every dot of `actor`.
+  void erase_actor(const replica_ref& actor) {
+    ranges_.erase(actor);
+    cloud_.erase(cloud_.lower_bound(dot{actor, 0}), cloud_.upper_bound(dot{actor, UINT64_MAX}));
+  }
+  /// Records dots 1..top of `actor`.
+  void insert_range(const replica_ref& actor, std::uint64_t top) {
+    if (top == 0) return;
+    auto& mine = ranges_[actor];
+    if (top <= mine) return;
+    mine = top;
+    absorb_cloud(actor);
+  }
   const std::map<replica_ref, std::uint64_t>& ranges() const { return ranges_; }
   const std::set<dot>& cloud() const { return cloud_; }
 

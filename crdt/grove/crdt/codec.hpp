@@ -2,15 +2,15 @@
 // files and wire payloads stay the same when CAF changes.
 //
 // Envelope (all integers little-endian):
-//   magic "GROV" | version u8 (=1) | flags u8 (bit 0: zstd) | type-name length u8 | type name |
+//   magic "GROV" | version u8 (codec_version, binary.hpp) | flags u8 (bit 0: zstd) | type-name length u8 | type name |
 //   payload length u64 | [decompressed length u64, if compressed] | payload | xxh3-64 checksum u64
 // The checksum covers every byte before it. The payload is the type's deterministic state
 // encoding (equal states give equal bytes), compressed with zstd when it is larger than
 // `compress_threshold`.
 //
-// Decode checks, in order: magic, version, flags, that the lengths match the input exactly,
-// the checksum, the type name, then parses the payload. It never allocates more than the input
-// (or, for compressed input, `max_decoded_size`) allows.
+// Decode checks, in order: magic, version (oldest_codec_version..codec_version), flags, that the lengths match the
+// input exactly, the checksum, the type name, then parses the payload. It never allocates more than the input (or, for
+// compressed input, `max_decoded_size`) allows.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +24,6 @@
 #include "grove/crdt/error.hpp"
 
 namespace grove::crdt {
-
-inline constexpr std::uint8_t codec_version = 1;
 
 struct codec_options {
   /// Compress payloads larger than `compress_threshold` bytes with zstd.
@@ -52,10 +50,15 @@ namespace detail {
 std::size_t begin_envelope(bytes& out, std::string_view type_name);
 /// Finishes the envelope whose payload was written from `payload_at` to the end of `out`.
 void finish_envelope(bytes& out, std::size_t payload_at, const codec_options& opts);
+/// A verified payload and the format version it is written in.
+struct opened_payload {
+  bytes_view payload;
+  std::uint8_t version = codec_version;
+};
 /// Verifies an envelope of type `type_name` and returns its payload (decompressed into
 /// `scratch` when needed).
-expected<bytes_view> open_envelope(bytes_view in, std::string_view type_name, bytes& scratch,
-                                   const codec_options& opts);
+expected<opened_payload> open_envelope(bytes_view in, std::string_view type_name, bytes& scratch,
+                                       const codec_options& opts);
 
 }  // namespace detail
 
@@ -86,7 +89,7 @@ expected<T> decode(bytes_view in, replica_id owner = {}, const codec_options& op
   auto payload = detail::open_envelope(in, T::type_name(), scratch, opts);
   if (!payload) return payload.error();
   T x(std::move(owner));
-  byte_reader r(*payload);
+  byte_reader r(payload->payload, payload->version);
   if (!x.read_state(r)) return error(errc::malformed, T::type_name() + ": " + r.failure());
   if (!r.at_end()) return error(errc::malformed, T::type_name() + ": trailing bytes after the state");
   return x;

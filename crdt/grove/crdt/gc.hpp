@@ -2,10 +2,11 @@
 // needs no coordination between replicas, and is always safe to run.
 //
 // On orset/dvv_set a removed element leaves nothing behind (the kernel erases it at once), so a
-// collection finds nothing to remove; the stats still report what remains. An ormap keeps the
-// values of erased keys (see ormap.hpp): info() counts them as empty entries, and there is no
-// collect() for ormap, because dropping them on one replica loses updates that another replica
-// made concurrently (the next merge would bring the key back with only part of its value).
+// collection finds nothing to remove; the stats still report what remains. An ormap keeps, for an
+// erased key, its reset value: no contents, only the metadata that says what was seen of it (see
+// ormap.hpp). info() counts those as empty entries, and there is no collect() for ormap: dropping
+// that metadata on one replica would let a stale copy of the value, merged later, bring erased
+// contents back.
 #pragma once
 
 #include <cstddef>

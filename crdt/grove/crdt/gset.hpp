@@ -8,6 +8,7 @@
 
 #include "grove/crdt/binary.hpp"
 #include "grove/crdt/causal_context.hpp"
+#include "grove/crdt/retired.hpp"
 
 namespace grove::crdt {
 
@@ -36,7 +37,7 @@ bool read_set(byte_reader& r, std::set<E>& xs) {
 }  // namespace detail
 
 template <class E>
-class gset {
+class gset : public names_no_origin<gset<E>> {
 public:
   explicit gset(replica_id owner = {}) : owner_(std::move(owner)) {}
 
@@ -75,7 +76,7 @@ private:
 };
 
 template <class E>
-class twop_set {
+class twop_set : public names_no_origin<twop_set<E>> {
 public:
   explicit twop_set(replica_id owner = {}) : added_(owner), removed_(std::move(owner)) {}
 

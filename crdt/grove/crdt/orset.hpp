@@ -15,18 +15,27 @@
 namespace grove::crdt {
 
 template <class E>
-class basic_dot_set {
-public:
-  explicit basic_dot_set(const replica_id& owner = {}) : owner_(owner) {}
+class basic_dot_set : public kernel_crdt<E> {
+  using kernel_crdt<E>::owner_;
+  using kernel_crdt<E>::state_;
+  using kernel_crdt<E>::delta_;
 
-  const replica_id& owner() const { return owner_.str(); }
+public:
+  explicit basic_dot_set(const replica_id& owner = {}) : kernel_crdt<E>(owner) {}
 
   /// Adds `x` (again, if present: this refreshes its dot so that it wins over a concurrent remove).
   void add(const E& x) { state_.add(x, owner_, delta_); }
   /// Removes `x` as observed here; returns false if it was not present.
   bool remove(const E& x) { return state_.remove(x, delta_); }
-  /// Removes every element.
+  /// Removes every element (observed: an add made concurrently elsewhere survives).
   void clear() { state_.clear(delta_); }
+  /// Adds every element of `other` with fresh dots of this replica (ormap::put). `other`'s own
+  /// dots are never imported, so a set built elsewhere, even under this replica's id, loses nothing
+  /// here. `other` may be *this. Never fails.
+  status absorb(const basic_dot_set& other) {
+    for (const auto& x : other.value()) add(x);
+    return {};
+  }
 
   bool contains(const E& x) const { return state_.contains(x); }
   std::size_t size() const { return state_.size(); }
@@ -39,11 +48,6 @@ public:
   const dot_kernel<E>& kernel() const { return state_; }
 
   void merge(const basic_dot_set& other) { state_.join(other.state_); }
-  bool has_delta() const { return !delta_.empty(); }
-  void reset_delta() { delta_.reset(); }
-
-  void write_state(byte_writer& w) const { state_.write(w, &value_codec<E>::write); }
-  bool read_state(byte_reader& r) { return state_.read(r, &value_codec<E>::read); }
 
 protected:
   template <class Derived>
@@ -54,11 +58,6 @@ protected:
   }
 
   friend bool operator==(const basic_dot_set& a, const basic_dot_set& b) { return a.state_ == b.state_; }
-
-private:
-  replica_ref owner_;
-  dot_kernel<E> state_;
-  dot_kernel<E> delta_;
 };
 
 template <class E>

@@ -4,8 +4,16 @@
 // right after the position it named and concurrent inserts come out in the same order everywhere.
 // (Grove's docs say "earlier first"; that order would push a fresh insert behind older siblings,
 // so we keep the classic RGA order.) Removed elements stay as hidden anchors (tombstones).
+//
+// Retired incarnations (retired.hpp): an rga cannot retire an incarnation that inserted
+// elements. An element's id is (Lamport time, replica), it orders the element among its siblings
+// and later elements are anchored to it, so it must stay as it is for the element's whole life,
+// and removed elements stay as anchors for good. retire(r) is refused while r is named (an
+// rga's metadata grows with the incarnations that inserted, not with restarts), and succeeds
+// without changing anything when r is not.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +23,8 @@
 
 #include "grove/crdt/causal_context.hpp"
 #include "grove/crdt/error.hpp"
+#include "grove/crdt/escape.hpp"
+#include "grove/crdt/retired.hpp"
 
 namespace grove::crdt {
 
@@ -65,6 +75,59 @@ public:
     delta_nodes_[id] = it->second;
     return true;
   }
+
+  /// Removes every visible element (observed: an insert made concurrently elsewhere survives).
+  void clear() {
+    for (const auto& id : positions()) remove(id);
+  }
+  /// Appends `other`'s visible elements, in order, as new inserts of this replica (ormap::put).
+  /// `other` may be *this. Never fails.
+  status absorb(const rga& other) {
+    auto ids = positions();
+    position after = ids.empty() ? position{} : ids.back();
+    for (auto& x : other.value()) after = *insert(std::move(x), after);
+    return {};
+  }
+
+  /// See retired.hpp and the head of this file. can_retire's errors (invalid_argument): `r` is
+  /// the owner, or elements here were inserted by `r`.
+  std::vector<replica_id> origins() const {
+    std::set<replica_id> names;
+    for (const auto& [id, n] : nodes_) {
+      names.insert(id.actor.str());
+      if (!n.parent.is_head()) names.insert(n.parent.actor.str());
+    }
+    return {names.begin(), names.end()};
+  }
+  std::uint64_t origin_digest(const replica_id& r) const { return origin_digest_of(*this, r); }
+  bool write_origin_projection(byte_writer& w, const replica_id& r) const {
+    std::vector<std::pair<const position*, const node*>> named;
+    for (const auto& [id, n] : nodes_)
+      if (id.actor == r || (!n.parent.is_head() && n.parent.actor == r)) named.emplace_back(&id, &n);
+    if (named.empty()) return false;
+    w.varint(named.size());
+    for (const auto& [id_ptr, n_ptr] : named) {
+      const position& id = *id_ptr;
+      const node& n = *n_ptr;
+      w.varint(id.time);
+      w.str(id.actor.str());
+      w.varint(n.parent.time);
+      w.str(n.parent.actor.str());
+      w.u8(n.removed ? 1 : 0);
+      value_codec<V>::write(w, n.value);
+    }
+    return true;
+  }
+  status can_retire(const replica_id& r) const {
+    if (auto ok = check_not_owner(owner(), r); !ok) return ok;
+    auto inserted = std::count_if(nodes_.begin(), nodes_.end(), [&](const auto& e) { return e.first.actor == r; });
+    if (inserted > 0)
+      return error(errc::invalid_argument, "an rga cannot retire " + quote_input(r) + ": " + std::to_string(inserted)
+                                             + " of its elements (removed ones included) carry its id for good");
+    return {};
+  }
+  status retire(const replica_id& r, std::uint64_t) { return can_retire(r); }
+  void expire_retired(std::uint64_t) {}
 
   /// The visible elements in order.
   std::vector<V> value() const {

@@ -94,4 +94,16 @@ expected<std::unique_ptr<backend>> open_dets(const dets_options& opts);
 /// Tables in a store, sorted. Same errors as open_dets with read_only.
 expected<std::vector<std::string>> list_dets_tables(const std::string& file);
 
+/// Hot backup: writes the store `file` (every table) to the new file `to` as it was at one instant
+/// (one LMDB read transaction), while a node may be writing it; compacted, synced, written under
+/// `to`.partial and renamed, so `to` is whole or absent. When this process holds the store, what
+/// it buffered is committed first (write-behind saves, and durable writes waiting in the journal
+/// for a checkpoint), so the copy has every write acknowledged before the call; what another
+/// process holds in its buffer or journal is not in it. Restoring a backup is safe by construction: a
+/// replica takes a fresh incarnation at every start, so a node started from an older copy never
+/// issues a dot twice, and it gets what it lacks from its peers (docs/backup.md). Errors: those
+/// of list_dets_tables; invalid_argument when `to` exists; io_error, disk_full, permission_denied
+/// writing it.
+status backup_dets(const std::string& file, const std::string& to);
+
 }  // namespace grove::storage

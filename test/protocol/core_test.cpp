@@ -1,0 +1,198 @@
+// Unit tests of the protocol cores' parts (CAF-free, no simulator): each class decides alone, so
+// each rule is checked where it lives. The flows across them are in scenario_test.cpp and grove-sim.
+#define BOOST_TEST_MODULE protocol_cores
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "grove/crdt/gcounter.hpp"
+#include "membership/addresses.hpp"
+#include "membership/tombstones.hpp"
+#include "replica/pruning.hpp"
+#include "replica/quorum.hpp"
+#include "replica/replica_core.hpp"
+
+using namespace std::chrono_literals;
+using grove::actors::consistency_level;
+using grove::actors::max_known_addresses;
+using grove::actors::reconnect_first_delay;
+using grove::actors::reconnect_max_delay;
+namespace membership = grove::actors::membership;
+namespace replica = grove::actors::replica;
+
+// -- addresses ------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_full_address_table_forgets_the_least_useful_address_for_a_new_one) {
+  membership::addresses table;
+  BOOST_REQUIRE(table.remember("10.0.0.1", 1, true));  // a seed
+  table.connected(membership::addresses::key("10.0.0.1", 1), "seed-node", 5ms);
+  for (std::uint16_t port = 2; table.listing().first.size() + table.listing().second.size() < max_known_addresses;
+       ++port)
+    BOOST_REQUIRE(table.remember("10.0.0.2", port, false));
+  // One of them was connected recently: it is more useful than those never connected.
+  auto recent = membership::addresses::key("10.0.0.2", 2);
+  table.connected(recent, "recent-node", 100ms);
+  table.disconnected("recent-node");
+  BOOST_REQUIRE(table.remember("10.0.0.3", 7, false));  // the table was full
+  BOOST_TEST(table.find(membership::addresses::key("10.0.0.3", 7)) != nullptr);
+  BOOST_TEST(table.find(membership::addresses::key("10.0.0.1", 1)) != nullptr);  // seeds stay
+  BOOST_TEST(table.find(recent) != nullptr);                                     // so does the recent one
+  auto [connected, retried] = table.listing();
+  BOOST_TEST(connected.size() + retried.size() == max_known_addresses);  // a never-connected one went
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_address_is_dialled_again_with_doubling_delays_up_to_the_cap) {
+  membership::addresses table;
+  auto key = membership::addresses::key("127.0.0.1", 9);
+  BOOST_REQUIRE(table.remember("127.0.0.1", 9, true));
+  std::vector<std::chrono::milliseconds> delays;
+  for (int i = 0; i < 8; ++i) {
+    BOOST_REQUIRE(table.start_dial(key));
+    BOOST_TEST(!table.start_dial(key));  // one dial at a time
+    table.find(key)->dialing = false;    // the dial failed
+    auto d = table.schedule(key);
+    BOOST_REQUIRE(d.has_value());
+    delays.push_back(*d);
+    table.find(key)->scheduled = false;  // the timer fired
+  }
+  BOOST_TEST(delays.front().count() == reconnect_first_delay.count());
+  BOOST_TEST(delays[1].count() == 2 * reconnect_first_delay.count());
+  BOOST_TEST(delays.back().count() == reconnect_max_delay.count());
+}
+
+// -- tombstones -----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(tombstones_expire_survive_encoding_and_stay_bounded) {
+  membership::tombstones t(1000ms, 3);
+  BOOST_TEST(t.add("set:a", 1000ms, 0ms));
+  BOOST_TEST(!t.add("set:a", 1000ms, 10ms));  // known already
+  BOOST_TEST(t.add("set:b", 500ms, 0ms));
+  BOOST_TEST(t.dropped("set:a", 900ms));
+  BOOST_TEST(!t.dropped("set:b", 600ms));  // its lifetime passed
+  membership::tombstones restored(1000ms, 3);
+  BOOST_REQUIRE(restored.restore(t.encode(), 900ms));
+  BOOST_TEST(restored.dropped("set:a", 950ms));
+  BOOST_TEST(!restored.dropped("set:a", 1001ms));
+  for (int i = 0; i < 10; ++i) t.add("set:x" + std::to_string(i), 1000ms, 950ms);
+  BOOST_TEST(t.all(950ms).size() <= 3u);
+}
+
+// -- quorum ---------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(levels_count_every_known_replica_also_while_it_is_down) {
+  BOOST_TEST(replica::replicas_needed(consistency_level::local, 3) == 1u);
+  BOOST_TEST(replica::replicas_needed(consistency_level::majority, 3) == 2u);
+  BOOST_TEST(replica::replicas_needed(consistency_level::majority, 4) == 3u);
+  BOOST_TEST(replica::replicas_needed(consistency_level::all, 3) == 3u);
+  replica::quorum q("a");
+  BOOST_TEST(q.group_size() == 1u);
+  BOOST_TEST(q.saw_replica("b"));
+  BOOST_TEST(!q.saw_replica("b"));
+  BOOST_TEST(!q.saw_replica("a"));  // itself
+  BOOST_TEST(q.saw_replica("c"));
+  BOOST_TEST(q.group_size() == 3u);  // no peer is connected: all of them still count
+  BOOST_TEST(replica::replica_id_of("b@0123456789abcdef") == "b");
+}
+
+// -- pruning --------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(only_this_replica_ids_old_incarnations_that_no_peer_runs_are_predecessors) {
+  replica::pruning p("a", 100ms);
+  std::vector<std::string> origins{"a@1", "a@2", "a@3", "b@1"};
+  auto found = p.predecessors(origins, "a@3", {"a@2"});  // a@2 runs elsewhere (a copy of the store)
+  BOOST_TEST(found == std::vector<std::string>{"a@1"});
+}
+
+BOOST_AUTO_TEST_CASE(a_predecessor_is_agreed_only_when_every_other_replica_answered_the_same_digest) {
+  replica::pruning p("a", 100ms);
+  std::set<std::string> replicas{"a", "b", "c"};
+  p.asking();
+  p.answered("a@1", "b", 42);
+  BOOST_TEST(!p.agreed("a@1", 42, replicas));  // c has not answered
+  p.answered("a@1", "c", 41);
+  BOOST_TEST(!p.agreed("a@1", 42, replicas));  // c holds something else of a@1
+  p.answered("a@1", "c", 42);
+  BOOST_TEST(p.agreed("a@1", 42, replicas));
+  p.asking();  // a new round: old answers do not count
+  BOOST_TEST(!p.agreed("a@1", 42, replicas));
+  BOOST_TEST(p.agreed("a@1", 42, {"a"}));  // alone in its group
+}
+
+BOOST_AUTO_TEST_CASE(a_blocked_predecessor_is_tried_again_after_a_change_and_the_check_is_armed_once) {
+  replica::pruning p("a", 100ms);
+  p.blocked("a@1");
+  BOOST_TEST(p.is_blocked("a@1"));
+  p.state_changed();
+  BOOST_TEST(!p.is_blocked("a@1"));
+  replica::effects out;
+  p.arm(out);
+  p.arm(out);
+  BOOST_TEST(out.timers.size() == 1u);
+  p.fired();
+  p.arm(out);
+  BOOST_TEST(out.timers.size() == 2u);
+}
+
+// -- replica_core: a message in, the effects out ----------------------------------------------------
+
+namespace {
+
+std::unique_ptr<replica::replica_core> counter_core(const std::string& replica_id) {
+  replica::core_options o;
+  o.replica_id = replica_id;
+  o.group = grove::storage::group_key{"counter", "c"};
+  return std::make_unique<replica::replica_core>(
+    o, replica_id + "@00000000000000a1", [](const std::string& owner) -> std::unique_ptr<grove::actors::crdt_slot> {
+      return std::make_unique<grove::actors::typed_slot<grove::crdt::gcounter>>(owner);
+    });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_write_at_all_fails_at_its_deadline_counting_known_replicas_that_are_down) {
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  BOOST_TEST(out.join);
+  core->replicas_known({"b", "c"}, out);  // membership knows them; neither is connected
+  out = {};
+  grove::actors::write_request w{{grove::crdt::operation{"increment", {"1"}}}, {consistency_level::all, 100}};
+  auto now = core->write(w, 7, 1ms, out);
+  BOOST_REQUIRE(now.has_value());
+  BOOST_TEST(!now->has_value());  // not answered now: it waits for b and c
+  const replica::timer_request* deadline = nullptr;
+  for (const auto& t : out.timers)
+    if (t.kind == replica::timer_kind::write_deadline) deadline = &t;
+  BOOST_REQUIRE(deadline != nullptr);
+  BOOST_TEST(deadline->delay.count() == 100);
+  auto id = deadline->id;
+  out = {};
+  core->on_timer(replica::timer_kind::write_deadline, id, 101ms, out);
+  BOOST_REQUIRE(out.replies.size() == 1u);
+  const auto& reply = out.replies.front();
+  BOOST_TEST(reply.id == 7u);
+  BOOST_TEST(!reply.outcome);
+  BOOST_TEST(reply.count.acks == 1u);
+  BOOST_TEST(reply.count.replicas == 3u);
+  BOOST_TEST(reply.needed == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {
+  auto core = counter_core("b");
+  replica::effects out;
+  core->start(0ms, out);
+  core->replicas_known({"a", "c"}, out);
+  core->peer_up(1, true, 0ms, out);
+  out = {};
+  core->receive(1, grove::actors::retire_query{"counter:c", "a@0000000000000001"}, 5ms, out);
+  const grove::actors::retire_answer* answer = nullptr;
+  for (const auto& send : out.sends)
+    if (send.to == 1) answer = std::get_if<grove::actors::retire_answer>(&send.message);
+  BOOST_REQUIRE(answer != nullptr);
+  BOOST_TEST(answer->from == "b@00000000000000a1");
+  BOOST_TEST(answer->origin == "a@0000000000000001");
+  BOOST_TEST((answer->replicas == std::vector<std::string>{"a", "b", "c"}));
+}
