@@ -2,6 +2,8 @@
 # Grove for CAF: the entry script. Each subcommand installs what it needs, configures, builds and runs.
 #   ./grove.sh test    build and run every test (ctest)
 #   ./grove.sh bench   build and run the benchmarks (JSON lines on stdout)
+#   ./grove.sh peer-bench [--rounds N]   this project and Erlang/OTP (erlang-nox) on the same work,
+#                      in one run: JSON lines, then a table with ratios (bench/peer)
 #   ./grove.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each (default 300 s)
 #   ./grove.sh demo    three nodes, concurrent writes, kill -9, restart: a transcript with checks
 #   ./grove.sh format [--check]   apply the project style (.clang-format) and copy example regions into
@@ -56,8 +58,15 @@ case "$cmd" in
     configure_and_build
     log "running benchmarks"
     for b in "$build_dir"/bench/*_bench; do
+      [ "$(basename "$b")" = peer_bench ] && continue  # ./grove.sh peer-bench
       "$b"
     done
+    ;;
+  peer-bench)
+    install_missing_packages erlang-nox
+    configure_and_build
+    log "running bench/peer (both sides, in rounds)"
+    "$build_dir"/bench/peer_bench "${@:2}"
     ;;
   fuzz)
     seconds=${2:-${GROVE_FUZZ_SECONDS:-300}}
@@ -97,7 +106,7 @@ case "$cmd" in
     "$build_dir"/tools/grove-demo
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

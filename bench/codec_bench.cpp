@@ -7,8 +7,10 @@
 
 #include "grove/crdt/all.hpp"
 #include "support/json_lines.hpp"
+#include "support/scale.hpp"
 
 using namespace grove::crdt;
+using grove::bench::scaled;
 
 namespace {
 
@@ -19,17 +21,19 @@ orset<std::string> make_set(const std::string& owner, int first, int count) {
 }
 
 const orset<std::string>& million_set() {
-  static const auto s = make_set("replica-a", 0, 1'000'000);
+  static const auto s = make_set("replica-a", 0, static_cast<int>(scaled(1'000'000)));
   return s;
 }
 
 // Two replicas of 100,000 elements each, half of them shared: b saw the first 50,000 of a's adds
 // (the same dots) and made 50,000 adds of its own; a merges b (result: 150,000 elements).
 void orset_merge_100k(benchmark::State& state) {
-  auto a = make_set("replica-a", 0, 100'000);
-  auto b = make_set("replica-b", 100'000, 50'000);
-  b.merge(make_set("replica-a", 0, 50'000));
-  if (a.size() != 100'000 || b.size() != 100'000) state.SkipWithError("the replicas are not 100,000 each");
+  const auto each = static_cast<int>(scaled(100'000)), half = each / 2;
+  auto a = make_set("replica-a", 0, each);
+  auto b = make_set("replica-b", each, half);
+  b.merge(make_set("replica-a", 0, half));
+  if (a.size() != static_cast<std::size_t>(each) || b.size() != static_cast<std::size_t>(half + half))
+    state.SkipWithError("the replicas are not 100,000 each");
   for (auto _ : state) {
     auto target = a;
     auto start = std::chrono::steady_clock::now();
@@ -40,9 +44,9 @@ void orset_merge_100k(benchmark::State& state) {
   }
   auto result = a;
   result.merge(b);
-  if (result.size() != 150'000) state.SkipWithError("the merge is not 150,000 elements");
-  state.counters["elements_each"] = 100'000;
-  state.counters["shared"] = 50'000;
+  if (result.size() != static_cast<std::size_t>(each + half)) state.SkipWithError("the merge is not 150,000 elements");
+  state.counters["elements_each"] = each;
+  state.counters["shared"] = half;
 }
 BENCHMARK(orset_merge_100k)->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -7,6 +7,8 @@
 //    flight, default compaction bound; store_bytes_per_add is the delta and snapshot bytes the
 //    replica handed the store per add, disk_bytes_per_add what the process wrote to the disk
 //    (/proc/self/io write_bytes: every LMDB page, snapshots included) per add;
+//  - disk_per_add_at_200_per_s: the durable 100,000-element set with one add every 5 ms, each
+//    acknowledged before the next: disk bytes per add, snapshots amortised (see there);
 //  - restart_1000_groups_100k_log_entries: open the store and start 1,000 replicas that load
 //    their snapshot and replay 100 log entries each, until all of them answer.
 #include <atomic>
@@ -23,11 +25,13 @@
 #include "support/actor_bench.hpp"
 #include "support/disk_probe.hpp"
 #include "support/fixtures.hpp"
+#include "support/scale.hpp"
 
 using namespace grove;
 using namespace grove::actors;
 using grove::bench::fresh_file;
 using grove::bench::remove_store;
+using grove::bench::scaled;
 
 namespace {
 
@@ -35,11 +39,25 @@ caf::actor_system& sys() { return *grove::bench::bench_system(); }
 
 constexpr int in_flight = 64;
 
-storage_actor durable_store(const std::string& path) {
+storage::dets_options durable_at(const std::string& path) {
   storage::dets_options opts;
   opts.file = path;
   opts.durable = true;
-  return spawn_storage_actor(sys(), std::move(*storage::open_dets(opts)));
+  return opts;
+}
+
+storage_actor durable_store(const std::string& path, storage_actor_options options = {}) {
+  return spawn_storage_actor(sys(), std::move(*storage::open_dets(durable_at(path))), options);
+}
+
+// A durable store at a fresh path holding group `g`: an orset of `elements` elements.
+std::string store_with_set(const std::string& name, const storage::group_key& g, std::size_t elements) {
+  auto path = fresh_file(name);
+  auto b = std::move(*storage::open_dets(durable_at(path)));
+  crdt::orset<std::string> s("loader");
+  for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
+  (void)storage::save(*b, g, s);
+  return path;
 }
 
 replication_options logged(const storage_actor& store, storage::group_key g) {
@@ -103,7 +121,7 @@ std::uint64_t process_disk_writes() {
 
 void durable_mutations(benchmark::State& state) {
   const auto group_count = static_cast<int>(state.range(0));
-  const std::uint64_t per_group = group_count == 1 ? 200'000 : 50'000;
+  const auto per_group = static_cast<std::uint64_t>(scaled(group_count == 1 ? 200'000 : 50'000));
   auto path = fresh_file("durable-mutations.grove");
   auto store = durable_store(path);
   std::vector<replica_actor> replicas;
@@ -144,18 +162,9 @@ BENCHMARK(durable_mutations)
 
 void log_writes_per_add(benchmark::State& state) {
   const auto elements = static_cast<std::size_t>(state.range(1));
-  const std::uint64_t adds = static_cast<std::uint64_t>(state.range(0));
-  auto path = fresh_file("big-set.grove");
+  const auto adds = static_cast<std::uint64_t>(state.range(0));
   storage::group_key g{"set", "big"};
-  {
-    storage::dets_options opts;
-    opts.file = path;
-    opts.durable = true;
-    auto b = std::move(*storage::open_dets(opts));
-    crdt::orset<std::string> s("loader");
-    for (std::size_t i = 0; i < elements; ++i) s.add("element-" + std::to_string(i));
-    (void)storage::save(*b, g, s);
-  }
+  auto path = store_with_set("big-set.grove", g, elements);
   auto store = durable_store(path);
   auto r = *spawn_replica<crdt::orset<std::string>>(sys(), logged(store, g));
   {
@@ -188,14 +197,88 @@ void log_writes_per_add(benchmark::State& state) {
 }
 BENCHMARK(log_writes_per_add)
   ->ArgNames({"adds", "elements"})
-  ->Args({400'000, 1'000'000})
-  ->Args({400'000, 1'000})
+  ->Args({scaled(400'000), scaled(1'000'000)})
+  ->Args({scaled(400'000), scaled(1'000)})
+  ->Iterations(1)
+  ->Unit(benchmark::kMillisecond)
+  ->UseRealTime();
+
+// The durable 100,000-element set at 200 adds/s: a client sends one add every 5 ms for 10 s,
+// whatever the answers do (200 writes/s from many sources), and waits for every acknowledgement
+// (each one on disk); then one snapshot, which also checkpoints the store (every journaled log
+// entry into the LMDB file, then truncated). Arg: the storage actor's commit window in ms
+// (storage_actor_options::commit_delay). Counters: disk_bytes_per_add_logged (the adds:
+// /proc/self/io write_bytes per add), disk_bytes_per_snapshot (the snapshot and its checkpoint),
+// disk_bytes_per_add: both amortised as a replica does it by default, one snapshot per
+// snapshot_interval (60 s: 12,000 adds at this rate; the log bound, the size of the last snapshot,
+// is not reached sooner), and adds_per_commit.
+using tick_atom = caf::atom_constant<caf::atom("grv_tick")>;
+
+void disk_per_add_at_200_per_s(benchmark::State& state) {
+  const auto elements = static_cast<std::size_t>(scaled(100'000));
+  const auto adds = static_cast<std::uint64_t>(scaled(2'000));
+  constexpr auto pace = std::chrono::milliseconds(5);
+  const double adds_per_snapshot = 60.0 * 1000 / static_cast<double>(pace.count());
+  storage::group_key g{"set", "paced"};
+  auto path = store_with_set("paced-set.grove", g, elements);
+  auto store = durable_store(path, with_commit_delay(std::chrono::milliseconds(state.range(0))));
+  auto r = *spawn_replica<crdt::orset<std::string>>(sys(), logged(store, g));
+  caf::scoped_actor self{sys()};
+  self->request(r, caf::infinite, state_atom::value).receive([](bytes&) {}, [](caf::error&) {});
+  auto before = stats_of(store);
+  std::uint64_t logged_bytes = 0, snapshot_bytes = 0;
+  for (auto _ : state) {
+    auto disk_before = process_disk_writes();
+    auto done = std::make_shared<std::atomic<std::uint64_t>>(0);
+    sys().spawn([=](caf::event_based_actor* client) -> caf::behavior {
+      auto sent = std::make_shared<std::uint64_t>(0);
+      auto start = std::chrono::steady_clock::now();
+      client->send(client, tick_atom::value);
+      return {[=](tick_atom) {
+        client
+          ->request(r, caf::infinite, mutate_atom::value, crdt::operation{"add", {"paced-" + std::to_string(*sent)}})
+          .then([=](done_atom) {
+            if (++*done == adds) client->quit();
+          });
+        if (++*sent < adds) {
+          auto due = start + pace * *sent;
+          client->delayed_send(client, std::max(due - std::chrono::steady_clock::now(), decltype(due - due){0}),
+                               tick_atom::value);
+        }
+      }};
+    });
+    wait_for(*done, adds);
+    logged_bytes = process_disk_writes() - disk_before;
+    disk_before = process_disk_writes();
+    self->request(r, caf::infinite, snapshot_atom::value).receive([](done_atom) {}, [](caf::error&) {});
+    snapshot_bytes = process_disk_writes() - disk_before;
+  }
+  auto after = stats_of(store);
+  state.SetItemsProcessed(static_cast<std::int64_t>(adds));
+  state.counters["commit_delay_ms"] = static_cast<double>(state.range(0));
+  state.counters["disk_bytes_per_add_logged"] = static_cast<double>(logged_bytes) / static_cast<double>(adds);
+  state.counters["disk_bytes_per_snapshot"] = static_cast<double>(snapshot_bytes);
+  state.counters["disk_bytes_per_add"] = static_cast<double>(logged_bytes) / static_cast<double>(adds)
+                                         + static_cast<double>(snapshot_bytes) / adds_per_snapshot;
+  state.counters["adds_per_commit"] =
+    static_cast<double>(adds) / static_cast<double>(std::max<std::uint64_t>(1, after.commits - before.commits - 1));
+  state.counters["elements"] = static_cast<double>(elements);
+  stop({caf::actor_cast<caf::actor>(r)});
+  stop({caf::actor_cast<caf::actor>(store)});
+  remove_store(path);
+}
+BENCHMARK(disk_per_add_at_200_per_s)
+  ->ArgName("commit_delay_ms")
+  ->Arg(0)
+  ->Arg(25)
+  ->Arg(50)
   ->Iterations(1)
   ->Unit(benchmark::kMillisecond)
   ->UseRealTime();
 
 void restart_1000_groups_100k_log_entries(benchmark::State& state) {
-  constexpr int group_count = 1'000, entries_per_group = 100;
+  const auto group_count = static_cast<int>(scaled(1'000));
+  constexpr int entries_per_group = 100;
   auto path = fresh_file("restart.grove");
   {
     storage::dets_options opts;
@@ -237,7 +320,7 @@ void restart_1000_groups_100k_log_entries(benchmark::State& state) {
 BENCHMARK(restart_1000_groups_100k_log_entries)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 using grove::bench::disk_fdatasync_4k;
-BENCHMARK(disk_fdatasync_4k)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(disk_fdatasync_4k)->Iterations(scaled(2'000))->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 

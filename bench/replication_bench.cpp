@@ -18,6 +18,7 @@
 #include "grove/crdt/all.hpp"
 #include "support/actor_bench.hpp"
 #include "support/fixtures.hpp"
+#include "support/scale.hpp"
 
 using namespace grove::actors;
 using namespace grove::crdt;
@@ -26,6 +27,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 using grove::bench::bench_config;
+using grove::bench::scaled;
 
 replica_actor counter_replica(caf::actor_system& sys, const std::string& id, std::optional<membership_actor> m = {},
                               std::chrono::milliseconds sync = std::chrono::milliseconds(50)) {
@@ -56,7 +58,7 @@ void stop(caf::actor_system& sys, const std::vector<caf::actor>& actors) {
 void increments_one_way(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();
   const int clients = static_cast<int>(state.range(0));
-  const std::uint64_t total = 1'000'000;
+  const auto total = static_cast<std::uint64_t>(scaled(1'000'000));
   for (auto _ : state) {
     auto r = counter_replica(sys, "bench");
     auto start = clock_type::now();
@@ -83,7 +85,7 @@ void increments_batched(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();
   const auto batch = static_cast<std::uint64_t>(state.range(0));
   const bool wait_for_answers = state.range(1) == 1;
-  const std::uint64_t total = 10'000'000;
+  const auto total = static_cast<std::uint64_t>(scaled(10'000'000));
   write_request request;
   request.ops.assign(batch, operation{"increment", {}});
   for (auto _ : state) {
@@ -124,7 +126,7 @@ BENCHMARK(increments_batched)
 // An event-based client that waits for each reply before it sends the next increment.
 void increments_request_response(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();
-  const int total = 1'000'000;
+  const auto total = static_cast<int>(scaled(1'000'000));
   for (auto _ : state) {
     auto r = counter_replica(sys, "bench");
     auto start = clock_type::now();
@@ -152,7 +154,7 @@ BENCHMARK(increments_request_response)->Iterations(3)->UseManualTime()->Unit(ben
 // State reads by an event-based client, one at a time (one replica, a counter it incremented once).
 void state_reads(benchmark::State& state) {
   auto& sys = *grove::bench::bench_system();
-  const int total = 200'000;
+  const auto total = static_cast<int>(scaled(200'000));
   auto r = counter_replica(sys, "bench");
   caf::anon_send(r, mutate_atom::value, operation{"increment", {"42"}});
   for (auto _ : state) {
@@ -215,8 +217,8 @@ void convergence_three_nodes(benchmark::State& state) {
   members.clear();
   systems.clear();
 }
-BENCHMARK(convergence_three_nodes)->Arg(50)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(convergence_three_nodes)->Arg(50)->Iterations(scaled(20))->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(convergence_three_nodes)->Arg(5000)->Iterations(scaled(3))->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // The files of node `name` from a throwaway PKI (tools/make_throwaway_pki.sh), made once.
 tls_options pki_files(const std::string& name) {
@@ -245,7 +247,7 @@ replica_actor first_member(caf::actor_system& sys, const membership_actor& m) {
 // mean of the iterations), then 2,000 request/response state reads of a replica on the other node.
 void remote_state_reads(benchmark::State& state) {
   const bool tls = state.range(0) == 1;
-  const int reads = 2000;
+  const auto reads = static_cast<int>(scaled(2000));
   double connect_seconds = 0;
   for (auto _ : state) {
     bench_config ca, cb;
@@ -273,7 +275,7 @@ void remote_state_reads(benchmark::State& state) {
   state.counters["tls"] = tls ? 1 : 0;
   state.counters["connect_ms"] = connect_seconds * 1000 / static_cast<double>(state.iterations());
 }
-BENCHMARK(remote_state_reads)->Arg(0)->Arg(1)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(remote_state_reads)->Arg(0)->Arg(1)->Iterations(scaled(5))->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,5 +1,5 @@
 // Storage backends by direct call (architecture §7): the in-memory backend, the on-disk backend in
-// write-behind and durable mode, reopen + list + load of every group, a 40 MB durable save, and
+// write-behind and durable mode, reopen + list + load of every group, a 40 MiB durable save, and
 // the disk's own fsync rate to read the durable figures against.
 #include <chrono>
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include "support/disk_probe.hpp"
 #include "support/fixtures.hpp"
 #include "support/json_lines.hpp"
+#include "support/scale.hpp"
 
 using namespace grove::storage;
 using grove::bench::counter_state;
@@ -21,6 +22,7 @@ namespace {
 
 using grove::bench::fresh_file;
 using grove::bench::remove_store;
+using grove::bench::scaled;
 
 void ets_save(benchmark::State& state) {
   destroy_ets("bench");
@@ -33,7 +35,7 @@ void ets_save(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(ets_save)->Iterations(1'000'000);
+BENCHMARK(ets_save)->Iterations(scaled(1'000'000));
 
 void ets_load(benchmark::State& state) {
   destroy_ets("bench");
@@ -48,7 +50,7 @@ void ets_load(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(ets_load)->Iterations(1'000'000);
+BENCHMARK(ets_load)->Iterations(scaled(1'000'000));
 
 // Write-behind, sustained: 100,000 saves over the 10,000 groups and the sync() that puts the
 // last of them on disk, timed together (the auto_save flushes in between run on their own thread
@@ -59,7 +61,7 @@ void dets_write_behind_save(benchmark::State& state) {
   opts.file = path;
   opts.auto_save = std::chrono::milliseconds(100);
   auto b = std::move(*open_dets(opts));
-  constexpr std::size_t saves = 100'000;
+  const auto saves = static_cast<std::size_t>(scaled(100'000));
   for (auto _ : state) {
     auto start = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < saves; ++i)
@@ -89,7 +91,7 @@ void dets_durable_save(benchmark::State& state) {
   b.reset();
   remove_store(path);
 }
-BENCHMARK(dets_durable_save)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(dets_durable_save)->Iterations(scaled(2'000))->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // Reopen a store of 10,000 groups, list them, and load every one.
 void dets_reopen_list_load_all(benchmark::State& state) {
@@ -116,7 +118,7 @@ void dets_reopen_list_load_all(benchmark::State& state) {
 }
 BENCHMARK(dets_reopen_list_load_all)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// One 40 MB state saved durably.
+// One 40 MiB state saved durably.
 void dets_durable_save_40mb(benchmark::State& state) {
   auto path = fresh_file("big.grove");
   dets_options opts;
@@ -124,7 +126,7 @@ void dets_durable_save_40mb(benchmark::State& state) {
   opts.durable = true;
   opts.max_value_size = std::size_t{64} << 20;
   auto b = std::move(*open_dets(opts));
-  grove::bytes big(40u << 20, 'x');
+  grove::bytes big(static_cast<std::size_t>(scaled(std::int64_t{40} << 20)), 'x');
   for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i >> 12);
   int n = 0;
   for (auto _ : state) {
@@ -137,7 +139,7 @@ void dets_durable_save_40mb(benchmark::State& state) {
 BENCHMARK(dets_durable_save_40mb)->Iterations(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 using grove::bench::disk_fdatasync_4k;
-BENCHMARK(disk_fdatasync_4k)->Iterations(2'000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(disk_fdatasync_4k)->Iterations(scaled(2'000))->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 

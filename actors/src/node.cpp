@@ -274,7 +274,9 @@ status serve_metrics(node_state& n) {
 status spawn_actors(const std::shared_ptr<node_state>& n, const std::string& secret, const caf::actor& subscriber) {
   auto backend = open_store(n->opts, n->metrics);
   if (!backend) return backend.error();
-  n->storage = spawn_storage_actor(n->sys, std::move(*backend), n->metrics);
+  storage_actor_options store_options;
+  store_options.metrics = n->metrics;
+  n->storage = spawn_storage_actor(n->sys, std::move(*backend), store_options);
   membership_options m;
   m.tombstone_lifetime = n->opts.tombstone_lifetime;
   m.secret = secret;  // with certificates, the check of the secret (see tls.hpp)

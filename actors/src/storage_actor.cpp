@@ -1,5 +1,7 @@
 #include "grove/actors/storage_actor.hpp"
 
+#include <iterator>
+
 #include <caf/all.hpp>
 
 #include "grove/actors/caf_error.hpp"
@@ -21,6 +23,10 @@ struct waiting_write {
 
 struct storage_state {
   std::unique_ptr<storage::backend> store;
+  // Group commit shares the waits for the disk between requests; a backend that never waits
+  // (backend::may_block) has none to share, so its writes run at once.
+  bool group_commit = true;
+  std::chrono::milliseconds commit_delay{0};
   std::vector<waiting_write> waiting;
   bool commit_scheduled = false;
   storage_stats stats;
@@ -44,15 +50,26 @@ struct storage_state {
     if (waiting.empty()) return;
     auto requests = std::move(waiting);
     waiting.clear();
-    std::vector<storage::write_op> all;
-    for (auto& r : requests) all.insert(all.end(), r.ops.begin(), r.ops.end());
     count_commit();
+    if (requests.size() == 1) {
+      answer_commit(requests.front().promise, store->write(requests.front().ops));
+      return;
+    }
+    // The operations move into one write (values are not copied) and back if it fails.
+    std::vector<storage::write_op> all;
+    std::vector<std::size_t> ends;
+    for (auto& r : requests) {
+      std::move(r.ops.begin(), r.ops.end(), std::back_inserter(all));
+      ends.push_back(all.size());
+    }
     auto together = store->write(all);
-    if (together || requests.size() == 1) {
+    if (together) {
       for (auto& r : requests) answer_commit(r.promise, together);
       return;
     }
-    for (auto& r : requests) {
+    for (std::size_t i = 0, begin = 0; i < requests.size(); begin = ends[i++]) {
+      auto& r = requests[i];
+      r.ops.assign(std::make_move_iterator(all.begin() + begin), std::make_move_iterator(all.begin() + ends[i]));
       count_commit();
       answer_commit(r.promise, store->write(r.ops));
     }
@@ -86,18 +103,23 @@ struct storage_state {
     ++stats.errors;
     return to_caf_error(r.error());
   }
+
+  void count_save(std::size_t value_size) {
+    ++stats.saves;
+    stats.bytes_saved += value_size;
+    if (metrics) add(metrics->snapshot_bytes_written, value_size);
+  }
 };
 
 using storage_ptr = storage_impl::stateful_pointer<storage_state>;
 
-// Adds a write request to the next commit; the requester is answered when it has run.
+// Adds a write request to the next commit; the requester is answered when it has run. Without
+// group commit, the write runs now.
 caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::write_op> ops) {
   auto& st = self->state;
   for (const auto& op : ops) {
     if (op.what == storage::write_op::kind::save) {
-      ++st.stats.saves;
-      st.stats.bytes_saved += op.value.size();
-      if (st.metrics) add(st.metrics->snapshot_bytes_written, op.value.size());
+      st.count_save(op.value.size());
     } else if (op.what == storage::write_op::kind::append) {
       ++st.stats.appends;
       st.stats.bytes_appended += op.value.size();
@@ -105,21 +127,31 @@ caf::result<done_atom> enqueue_write(storage_ptr self, std::vector<storage::writ
     }
     if (auto ok = op.key.validate(); !ok) return st.answer(ok);
   }
+  if (!st.group_commit) {
+    st.count_commit();
+    return st.answer(st.store->write(ops));
+  }
   auto promise = self->make_response_promise<done_atom>();
   st.waiting.push_back({std::move(ops), promise});
   if (!st.commit_scheduled) {
-    // Saves already in the mailbox are handled before this message: they join the commit.
+    // Saves already in the mailbox are handled before this message: they join the commit (and
+    // so does whatever arrives within the commit window).
     st.commit_scheduled = true;
-    self->send(self, commit_atom::value);
+    if (st.commit_delay.count() > 0)
+      self->delayed_send(self, st.commit_delay, commit_atom::value);
+    else
+      self->send(self, commit_atom::value);
   }
   return promise;
 }
 
 storage_impl::behavior_type storage_behavior(storage_ptr self,
                                              std::shared_ptr<std::unique_ptr<storage::backend>> backend,
-                                             std::shared_ptr<node_metrics> metrics) {
+                                             storage_actor_options options) {
   self->state.store = std::move(*backend);
-  self->state.metrics = std::move(metrics);
+  self->state.group_commit = self->state.store->may_block();
+  self->state.commit_delay = options.commit_delay;
+  self->state.metrics = std::move(options.metrics);
   // Error messages sent to the storage actor are ignored; CAF's default would stop it.
   self->set_error_handler([](caf::error&) {});
   // Saves handled but not yet committed are committed and answered before the actor goes.
@@ -127,8 +159,29 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
     self->state.commit();
     self->quit(msg.reason);
   });
+  // Handlers in order of how often they run: CAF tries them one by one.
   return {
+    [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
+      auto& st = self->state;
+      ++st.stats.loads;
+      if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
+      auto r = st.store->load_group(g);
+      if (!r) return st.answer(expected<load_result>(r.error()));
+      load_result out;
+      out.found = r->snapshot.has_value();
+      if (out.found) out.value = std::move(*r->snapshot);
+      out.log = std::move(r->log);
+      return out;
+    },
+    [=](write_atom, std::vector<storage::write_op>& ops) -> caf::result<done_atom> {
+      return enqueue_write(self, std::move(ops));
+    },
     [=](save_atom, storage::group_key& g, bytes& value) -> caf::result<done_atom> {
+      if (auto& st = self->state; !st.group_commit) {  // backend::save: no operation to build
+        st.count_save(value.size());
+        st.count_commit();
+        return st.answer(st.store->save(g, value));
+      }
       std::vector<storage::write_op> one;
       one.push_back(storage::write_op::save(std::move(g), std::move(value)));
       return enqueue_write(self, std::move(one));
@@ -139,24 +192,7 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
       for (auto& e : entries) ops.push_back(storage::write_op::save(std::move(e.key), std::move(e.value)));
       return enqueue_write(self, std::move(ops));
     },
-    [=](write_atom, std::vector<storage::write_op>& ops) -> caf::result<done_atom> {
-      return enqueue_write(self, std::move(ops));
-    },
     [=](commit_atom) { self->state.commit(); },
-    [=](load_atom, const storage::group_key& g) -> caf::result<load_result> {
-      auto& st = self->state;
-      ++st.stats.loads;
-      if (st.is_waiting(g)) st.commit();  // what its commit refuses must not be served
-      auto r = st.store->load(g);
-      if (!r) return st.answer(expected<load_result>(r.error()));
-      auto log = st.store->read_log(g);
-      if (!log) return st.answer(expected<load_result>(log.error()));
-      load_result out;
-      out.found = r->has_value();
-      if (out.found) out.value = std::move(**r);
-      out.log = std::move(*log);
-      return out;
-    },
     [=](erase_atom, const storage::group_key& g) -> caf::result<done_atom> {
       self->state.commit();
       return self->state.answer(self->state.store->erase(g));
@@ -176,10 +212,12 @@ storage_impl::behavior_type storage_behavior(storage_ptr self,
 }  // namespace
 
 storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
-                                  std::shared_ptr<node_metrics> metrics) {
+                                  storage_actor_options options) {
   // The behaviour function is copied by spawn: hand the backend over through a shared slot.
+  bool may_block = backend->may_block();
   auto slot = std::make_shared<std::unique_ptr<storage::backend>>(std::move(backend));
-  auto impl = sys.spawn<caf::detached>(storage_behavior, slot, std::move(metrics));
+  auto impl =
+    may_block ? sys.spawn<caf::detached>(storage_behavior, slot, options) : sys.spawn(storage_behavior, slot, options);
   return caf::actor_cast<storage_actor>(impl);
 }
 

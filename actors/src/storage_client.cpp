@@ -32,6 +32,15 @@ public:
     return std::move(r->log);
   }
 
+  expected<storage::stored_group> load_group(const storage::group_key& g) override {
+    auto r = ask<load_result>(load_atom::value, g);
+    if (!r) return r.error();
+    storage::stored_group out;
+    if (r->found) out.snapshot = std::move(r->value);
+    out.log = std::move(r->log);
+    return out;
+  }
+
   expected<std::vector<storage::group_key>> list_groups() override {
     return ask<std::vector<storage::group_key>>(list_atom::value);
   }

@@ -2,7 +2,9 @@
 
 #include <lmdb.h>
 
+#include "check_write.hpp"
 #include "grove/crdt/escape.hpp"
+#include "journal.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -29,9 +31,17 @@ namespace {
 // The record that marks an LMDB file as a Grove store, in the file's main database. Format 2 added
 // log entries; a format-1 file is a format-2 file without any, so this build reads both and marks
 // a format-1 file as format 2 when it opens it for writing (format-1 builds then refuse it).
+// Format 3 added the journal (FILE-journal, journal.hpp): a store is marked format 3 when a durable
+// write first uses it, so that a build that does not replay journals refuses it.
 constexpr char format_key[] = "grove.format";
-constexpr char format_value[] = "grove-store 2";
 constexpr char format_1_value[] = "grove-store 1";
+constexpr char format_2_value[] = "grove-store 2";
+constexpr char format_3_value[] = "grove-store 3";
+// The journal generation the file holds every record of (format 3), 8 bytes big-endian.
+constexpr char journal_generation_key[] = "grove.journal";
+// A durable write this large goes straight into a synced LMDB transaction: through the journal
+// it would be written twice (record, then checkpoint) for one sync saved.
+constexpr std::size_t journal_direct_bytes = std::size_t{256} << 10;
 constexpr char table_prefix[] = "table:";
 constexpr std::size_t max_map_size = std::size_t{1} << 40;  // 1 TiB of address space
 constexpr unsigned max_tables = 256;                        // LMDB named databases per file
@@ -172,8 +182,15 @@ void add_ops(pending_ops& ops, pending_ops later, std::size_t& size) {
   for (auto& [key, value] : later) add_op(ops, key, std::move(value), size);
 }
 
-// A write's operations in buffer form.
-pending_ops to_pending(MDB_dbi dbi, const std::vector<write_op>& ops) {
+std::vector<op_ref> refs_of(const std::vector<write_op>& ops) {
+  std::vector<op_ref> out;
+  out.reserve(ops.size());
+  for (const auto& op : ops) out.push_back({op.what, op.key, op.value, op.seq});
+  return out;
+}
+
+// A write's operations in buffer form (the values copied into the buffer).
+pending_ops to_pending(MDB_dbi dbi, const std::vector<op_ref>& ops) {
   pending_ops out;
   std::size_t size = 0;
   auto truncation = [&](const group_key& g, std::uint64_t through) {
@@ -181,8 +198,10 @@ pending_ops to_pending(MDB_dbi dbi, const std::vector<write_op>& ops) {
   };
   for (const auto& op : ops) {
     switch (op.what) {
-      case write_op::kind::save: add_op(out, {dbi, op.key.encode()}, op.value, size); break;
-      case write_op::kind::append: add_op(out, {dbi, log_key(log_prefix(op.key), op.seq)}, op.value, size); break;
+      case write_op::kind::save: add_op(out, {dbi, op.key.encode()}, bytes(op.value), size); break;
+      case write_op::kind::append:
+        add_op(out, {dbi, log_key(log_prefix(op.key), op.seq)}, bytes(op.value), size);
+        break;
       case write_op::kind::truncate: truncation(op.key, op.seq); break;
       case write_op::kind::erase:
         add_op(out, {dbi, op.key.encode()}, std::nullopt, size);
@@ -234,7 +253,9 @@ public:
 
   ~environment() {
     stop_flusher();
-    (void)flush();                  // close() has reported errors to whoever asked
+    (void)flush();                                                 // close() has reported errors to whoever asked
+    if (journal_ && journal_->written() == 0) journal_->remove();  // all in the file: nothing to replay
+    journal_.reset();
     if (env_) mdb_env_close(env_);  // also releases the flock on LMDB's descriptor
   }
 
@@ -266,6 +287,11 @@ public:
   // Opens (creating unless read-only) a table's database.
   expected<MDB_dbi> open_table(const std::string& table) {
     std::lock_guard<std::mutex> writer(writer_);
+    return open_table_locked(table);
+  }
+
+  // Call with writer_ held.
+  expected<MDB_dbi> open_table_locked(const std::string& table) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     std::string name = table_prefix + table;
     txn_guard txn;
@@ -309,24 +335,61 @@ public:
     return tables;
   }
 
-  // Commits the write-behind buffer with `extra` on top (later wins) in one synced transaction.
-  // Everything buffered goes along, so the buffer never holds a value older than the disk's.
-  // While the transaction runs the buffered operations stay visible to loads (in_flight_).
-  status commit(pending_ops extra = {}) {
+  // Commits the write-behind buffer, then `ops` of table `dbi` in order (later wins), in one synced
+  // transaction: a checkpoint. Everything buffered goes along, so the buffer never holds a value
+  // older than the disk's. While the transaction runs the buffered operations stay visible to
+  // loads (in_flight_). The journal's records are all in the buffer, so once the transaction is on
+  // disk they are not needed: it records their generation and the journal starts the next.
+  status commit(MDB_dbi dbi = 0, const std::vector<op_ref>& ops = {}) {
     if (read_only_ || !env_) return {};
     std::lock_guard<std::mutex> writer(writer_);
+    return commit_locked(dbi, ops);
+  }
+
+  // Call with writer_ held.
+  status commit_locked(MDB_dbi dbi = 0, const std::vector<op_ref>& ops = {}) {
     {
       std::lock_guard<std::mutex> guard(pending_mutex_);
       in_flight_.swap(pending_);  // in_flight_ is empty between commits
       pending_bytes_ = 0;
     }
-    if (in_flight_.empty() && extra.empty()) return {};
+    if (in_flight_.empty() && ops.empty()) return {};
+    std::optional<std::uint64_t> covers;
+    if (journal_ && journal_->written() > 0) covers = journal_->generation();
     // Only this thread changes in_flight_ (under writer_), so reading it here needs no lock.
-    auto result = write_locked(in_flight_, extra);
+    auto result = write_locked(in_flight_, dbi, ops, covers);
     std::lock_guard<std::mutex> guard(pending_mutex_);
+    if (result && covers) {
+      applied_generation_ = *covers;
+      journal_->reset();
+    }
     if (!result) restore_in_flight();
     in_flight_.clear();
     return result;
+  }
+
+  // A durable write: its record appended to the journal and synced, its operations into the
+  // buffer (loads see them; the next checkpoint puts them into the file). A large one, or one
+  // whose record would overfill the journal or the buffer, is a checkpoint instead / first.
+  status write_durable(MDB_dbi dbi, const std::string& table, const std::vector<op_ref>& ops, std::size_t max_pending) {
+    std::lock_guard<std::mutex> writer(writer_);
+    auto size = journal::record_size(table, ops);
+    if (size >= journal_direct_bytes) return commit_locked(dbi, ops);
+    if (auto ok = open_journal(); !ok) return ok;
+    bool full = journal_->written() + size > journal::capacity;
+    {
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      full = full || pending_bytes_ + size > max_pending;
+    }
+    if (full)
+      if (auto ok = commit_locked(); !ok) return ok;
+    auto start = std::chrono::steady_clock::now();
+    if (auto ok = journal_->append(table, ops); !ok) return ok;
+    if (on_commit_) on_commit_(std::chrono::steady_clock::now() - start);  // the journal's fdatasync
+    auto buffered = to_pending(dbi, ops);
+    std::lock_guard<std::mutex> guard(pending_mutex_);
+    add_ops(pending_, std::move(buffered), pending_bytes_);
+    return {};
   }
 
   // Buffers write-behind operations, all or none. When they would take the buffer past
@@ -484,42 +547,122 @@ private:
       }
     }
     if (auto ok = check_format(fresh); !ok) return ok;
+    if (auto ok = read_only_ ? overlay_journal() : replay_journal(); !ok) return ok;
     if (!read_only_) start_flusher(opts.auto_save);
     return {};
   }
 
+  // Checks (or, in a new file, writes) the format record, upgrades format 1 to 2 when writable,
+  // and reads the journal generation the file holds.
   status check_format(bool fresh) {
     std::lock_guard<std::mutex> writer(writer_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, read_only_ ? MDB_RDONLY : 0, txn.out()); rc != 0)
       return lmdb_error(rc, "cannot read " + path_);
-    MDB_dbi main = 0;
-    if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main); rc != 0) return lmdb_error(rc, "cannot read " + path_);
+    if (int rc = mdb_dbi_open(txn.get(), nullptr, 0, &main_dbi_); rc != 0)
+      return lmdb_error(rc, "cannot read " + path_);
     MDB_val key = as_val(format_key);
     MDB_val value;
-    int rc = mdb_get(txn.get(), main, &key, &value);
+    int rc = mdb_get(txn.get(), main_dbi_, &key, &value);
     if (rc == MDB_NOTFOUND) {
-      // An LMDB file holding nothing is what a crash leaves between LMDB's creation of the file and
-      // the commit of the format record: it becomes a store, as an empty file does.
-      MDB_stat st{};
-      bool holds_nothing = mdb_stat(txn.get(), main, &st) == 0 && st.ms_entries == 0;
-      if (!fresh && !holds_nothing) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
+      // An LMDB file that holds nothing: a store whose creation a crash cut short (LMDB writes its
+      // header pages at open, the format record comes with the first transaction).
+      MDB_stat main_stat;
+      bool empty = mdb_stat(txn.get(), main_dbi_, &main_stat) == 0 && main_stat.ms_entries == 0;
+      if (!fresh && !empty) return error(errc::not_a_store, path_ + " is an LMDB file but not a Grove store");
       if (read_only_) return {};
-      MDB_val mark = as_val(format_value);
-      if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot initialise " + path_);
-      if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot initialise " + path_);
-      return {};
+      return mark_format(txn, format_2_value, "cannot initialise ");
     }
     if (rc != 0) return lmdb_error(rc, "cannot read " + path_);
-    if (as_view(value) == format_value) return {};
-    if (as_view(value) != format_1_value)
-      return error(errc::unsupported_version, path_ + " has store format " + quote_input(as_view(value))
-                                                + ", this build reads '" + format_1_value + "' and '" + format_value
-                                                + "'");
-    if (read_only_) return {};
-    MDB_val mark = as_val(format_value);
-    if (int p = mdb_put(txn.get(), main, &key, &mark, 0); p != 0) return lmdb_error(p, "cannot upgrade " + path_);
-    if (int c = txn.commit(); c != 0) return lmdb_error(c, "cannot upgrade " + path_);
+    auto format = as_view(value);
+    if (format != format_1_value && format != format_2_value && format != format_3_value)
+      return error(errc::unsupported_version, path_ + " has store format " + quote_input(format)
+                                                + ", this build reads '" + format_1_value + "', '" + format_2_value
+                                                + "' and '" + format_3_value + "'");
+    journaled_format_ = format == format_3_value;
+    MDB_val generation_key = as_val(journal_generation_key);
+    if (mdb_get(txn.get(), main_dbi_, &generation_key, &value) == 0 && value.mv_size == seq_size)
+      applied_generation_ = read_big_endian(as_view(value));
+    if (format != format_1_value || read_only_) return {};
+    return mark_format(txn, format_2_value, "cannot upgrade ");
+  }
+
+  status mark_format(txn_guard& txn, const char* format, const char* failure) {
+    MDB_val key = as_val(format_key);
+    MDB_val mark = as_val(format);
+    if (int p = mdb_put(txn.get(), main_dbi_, &key, &mark, 0); p != 0) return lmdb_error(p, failure + path_);
+    if (int c = txn.commit(); c != 0) return lmdb_error(c, failure + path_);
+    return {};
+  }
+
+  std::string journal_path() const { return path_ + "-journal"; }
+
+  // A writable open: the records a crash left in the journal go into the file (one synced
+  // transaction), and the journal file goes (a durable write makes a new one).
+  status replay_journal() {
+    auto j = read_journal(journal::access::write);
+    if (!j) return j.error();
+    auto& [file, records] = *j;
+    if (!file) return {};
+    if (!records.empty()) {
+      std::lock_guard<std::mutex> writer(writer_);
+      pending_ops replayed;
+      std::size_t size = 0;
+      for (const auto& r : records) {
+        auto dbi = open_table_locked(r.table);
+        if (!dbi) return dbi.error();
+        add_ops(replayed, to_pending(*dbi, refs_of(r.ops)), size);
+      }
+      auto generation = file->generation() - 1;  // the replayed one: records() moved past it
+      if (auto ok = write_locked(replayed, 0, {}, generation); !ok) return ok;
+      applied_generation_ = generation;
+    }
+    file->remove();
+    return {};
+  }
+
+  // The journal file, if there is one, and its records since the last checkpoint.
+  using journal_contents = std::pair<std::unique_ptr<journal>, std::vector<journal_record>>;
+  expected<journal_contents> read_journal(journal::access how) {
+    if (::access(journal_path().c_str(), F_OK) != 0) return journal_contents{};
+    auto j = journal::open(journal_path(), how);
+    if (!j) return j.error();
+    auto records = (*j)->records(applied_generation_);
+    if (!records) return records.error();
+    return journal_contents{std::move(*j), std::move(*records)};
+  }
+
+  // The first durable write of this environment makes the journal and marks the file format 3
+  // (one synced transaction). Call with writer_ held.
+  status open_journal() {
+    if (journal_) return {};
+    if (!journaled_format_) {
+      std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
+      txn_guard txn;
+      if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return lmdb_error(rc, "cannot write " + path_);
+      if (auto ok = mark_format(txn, format_3_value, "cannot upgrade "); !ok) return ok;
+      journaled_format_ = true;
+    }
+    auto j = journal::open(journal_path(), journal::access::create);
+    if (!j) return j.error();
+    if (auto none = (*j)->records(applied_generation_); !none) return none.error();  // sets the generation
+    journal_ = std::move(*j);
+    return {};
+  }
+
+  // A read-only open: the journal's records since the last checkpoint are read once, into the
+  // buffer, so that reads see every durable write of a writer that crashed (or runs: then what it
+  // had written at this moment).
+  status overlay_journal() {
+    auto j = read_journal(journal::access::read);
+    if (!j) return j.error();
+    std::lock_guard<std::mutex> writer(writer_);
+    for (const auto& r : j->second) {
+      auto dbi = open_table_locked(r.table);
+      if (!dbi) continue;  // a table this file does not have (yet): nothing to read through it
+      std::lock_guard<std::mutex> guard(pending_mutex_);
+      add_ops(pending_, to_pending(*dbi, refs_of(r.ops)), pending_bytes_);
+    }
     return {};
   }
 
@@ -535,38 +678,59 @@ private:
   }
 
   // Call with writer_ held.
-  status write_locked(const pending_ops& base, const pending_ops& top) {
+  status write_locked(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops,
+                      std::optional<std::uint64_t> covers) {
+    if (auto room = make_room(bytes_of(base, ops)); !room) return room;
     for (;;) {
-      int rc = try_write(base, top);
+      int rc = try_write(base, dbi, ops, covers);
       if (rc == 0) return {};
       if (rc != MDB_MAP_FULL) return lmdb_error(rc, "cannot write to " + path_);
       if (auto grown = grow_map(); !grown) return grown;
     }
   }
 
-  // One transaction: the operations of `base`, then those of `top`.
-  int try_write(const pending_ops& base, const pending_ops& top) {
+  static std::size_t bytes_of(const pending_ops& base, const std::vector<op_ref>& ops) {
+    std::size_t size = 0;
+    for (const auto& [key, value] : base) size += op_bytes(key, value);
+    for (const auto& op : ops) size += op.value.size();
+    return size;
+  }
+
+  // Grows the map before a write that could fill it: a transaction that fails with MDB_MAP_FULL
+  // has copied its values into LMDB's pages for nothing and copies them again after the growth
+  // (for a 40 MiB state, twice the copying and the page faults). Copy-on-write can need the new
+  // pages while the old ones are still in use, hence twice the size, plus a margin for the tree.
+  status make_room(std::size_t incoming) {
+    constexpr std::size_t worth_checking = std::size_t{1} << 20;
+    if (incoming < worth_checking) return {};  // the first small write that fills it grows it
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info(env_, &info);
+    mdb_env_stat(env_, &stat);
+    std::size_t needed = (info.me_last_pgno + 1) * stat.ms_psize + 2 * incoming + worth_checking;
+    while (info.me_mapsize < needed) {
+      if (auto grown = grow_map(); !grown) return grown;
+      mdb_env_info(env_, &info);
+    }
+    return {};
+  }
+
+  // One transaction: the buffered operations of `base`, then `ops` of table `dbi`, in order, and
+  // the journal generation whose records they include, if any.
+  int try_write(const pending_ops& base, MDB_dbi dbi, const std::vector<op_ref>& ops,
+                std::optional<std::uint64_t> covers) {
     std::shared_lock<std::shared_mutex> map_lock(map_mutex_);
     txn_guard txn;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, txn.out()); rc != 0) return rc;
-    auto apply_all = [&](const pending_ops& ops) {
-      for (const auto& [key, value] : ops)
-        if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
-      return 0;
-    };
-    int rc = 0;
-    if (top.empty() || base.empty()) {
-      rc = apply_all(top.empty() ? base : top);
-    } else {
-      auto merged = base;
-      std::size_t ignored = 0;
-      add_ops(merged, top, ignored);
-      rc = apply_all(merged);
-    }
-    if (rc != 0) return rc;
+    for (const auto& [key, value] : base)
+      if (int rc = apply(txn.get(), key, value); rc != 0) return rc;
+    for (const auto& op : ops)
+      if (int rc = apply(txn.get(), dbi, op); rc != 0) return rc;
+    if (covers)
+      if (int rc = put(txn.get(), main_dbi_, journal_generation_key, big_endian(*covers)); rc != 0) return rc;
     if (!on_commit_) return txn.commit();
     auto start = std::chrono::steady_clock::now();
-    rc = txn.commit();
+    int rc = txn.commit();
     if (rc == 0) on_commit_(std::chrono::steady_clock::now() - start);
     return rc;
   }
@@ -574,12 +738,32 @@ private:
   static int apply(MDB_txn* txn, const pending_key& key, const pending_value& value) {
     if (kind_of(key.second) == key_kind::truncation)
       return truncate(txn, key.first, key.second, read_big_endian(*value));
-    MDB_val k = as_val(key.second);
-    if (value) {
-      MDB_val v = as_val(*value);
-      return mdb_put(txn, key.first, &k, &v, 0);
+    if (value) return put(txn, key.first, key.second, *value);
+    return del(txn, key.first, key.second);
+  }
+
+  static int apply(MDB_txn* txn, MDB_dbi dbi, const op_ref& op) {
+    switch (op.what) {
+      case write_op::kind::save: return put(txn, dbi, op.key.encode(), op.value);
+      case write_op::kind::append: return put(txn, dbi, log_key(log_prefix(op.key), op.seq), op.value);
+      case write_op::kind::truncate: return truncate(txn, dbi, log_prefix(op.key), op.seq);
+      case write_op::kind::erase:
+        if (int rc = del(txn, dbi, op.key.encode()); rc != 0) return rc;
+        return truncate(txn, dbi, log_prefix(op.key), UINT64_MAX);
     }
-    int rc = mdb_del(txn, key.first, &k, nullptr);
+    return EINVAL;  // refused by check_write before
+  }
+
+  static int put(MDB_txn* txn, MDB_dbi dbi, bytes_view key, bytes_view value) {
+    MDB_val k = as_val(key);
+    MDB_val v = as_val(value);
+    return mdb_put(txn, dbi, &k, &v, 0);
+  }
+
+  // Deleting a key that is not there is no error.
+  static int del(MDB_txn* txn, MDB_dbi dbi, bytes_view key) {
+    MDB_val k = as_val(key);
+    int rc = mdb_del(txn, dbi, &k, nullptr);
     return rc == MDB_NOTFOUND ? 0 : rc;
   }
 
@@ -659,8 +843,12 @@ private:
   bool read_only_;
   commit_observer on_commit_;  // of the first open (as auto_save)
   MDB_env* env_ = nullptr;
-  std::mutex writer_;            // one write transaction at a time; taken before pending_mutex_
-  std::shared_mutex map_mutex_;  // transactions shared, map growth exclusive
+  MDB_dbi main_dbi_ = 0;                  // the format record and the journal generation
+  bool journaled_format_ = false;         // the file is marked format 3
+  std::uint64_t applied_generation_ = 0;  // the journal generation the file holds
+  std::unique_ptr<journal> journal_;      // made by the first durable write; under writer_
+  std::mutex writer_;                     // one write transaction at a time; taken before pending_mutex_
+  std::shared_mutex map_mutex_;           // transactions shared, map growth exclusive
   std::mutex pending_mutex_;
   pending_ops pending_;    // waiting for the next commit
   pending_ops in_flight_;  // in the commit that is running
@@ -719,8 +907,14 @@ public:
 
   status write(const std::vector<write_op>& ops) override {
     for (const auto& op : ops)
-      if (auto ok = check_write(op); !ok) return ok;
-    return store(to_pending(dbi_, ops));
+      if (auto ok = check_write(op.key, op.what, op.seq, op.value.size()); !ok) return ok;
+    return store(refs_of(ops));
+  }
+
+  // The same as write({save}) without copying the value into an operation first.
+  status save(const group_key& g, bytes_view value) override {
+    if (auto ok = check_write(g, write_op::kind::save, 0, value.size()); !ok) return ok;
+    return store({op_ref{write_op::kind::save, g, value, 0}});
   }
 
   expected<std::optional<bytes>> load(const group_key& g) override {
@@ -783,27 +977,17 @@ private:
 
   static error read_only_error() { return error(errc::invalid_argument, "store opened read-only"); }
 
-  status check_write(const write_op& op) const {
-    if (auto ok = op.key.validate(); !ok) return ok;
+  status check_write(const group_key& key, write_op::kind what, std::uint64_t seq, std::size_t size) const {
     if (opts_.read_only) return read_only_error();
-    if (op.what > write_op::kind::erase)
-      return error(errc::invalid_argument, "unknown write operation for group " + op.key.to_string());
-    if (op.what == write_op::kind::append && op.seq == 0)
-      return error(errc::invalid_argument,
-                   "log entry 0 for group " + op.key.to_string() + ": entries are numbered from 1");
-    if (op.value.size() > opts_.max_value_size)
-      return error(errc::too_large, "value of " + std::to_string(op.value.size()) + " bytes for group "
-                                      + op.key.to_string() + " exceeds max_value_size "
-                                      + std::to_string(opts_.max_value_size));
-    return {};
+    return storage::check_write(key, what, seq, size, opts_.max_value_size);
   }
 
   // Durable: one synced transaction. Write-behind: into the buffer. All of `ops` or nothing.
-  status store(pending_ops ops) {
+  status store(const std::vector<op_ref>& ops) {
     auto env = handle();
     if (!env) return env.error();
-    if (opts_.durable) return (*env)->commit(std::move(ops));
-    return (*env)->buffer(std::move(ops), opts_.max_pending_bytes);
+    if (opts_.durable) return (*env)->write_durable(dbi_, opts_.table, ops, opts_.max_pending_bytes);
+    return (*env)->buffer(to_pending(dbi_, ops), opts_.max_pending_bytes);
   }
 
   std::mutex close_mutex_;
@@ -865,6 +1049,9 @@ status backup_dets(const std::string& file, const std::string& to) {
   opts.read_only = true;
   auto env = environment_registry::instance().open(opts);  // this process's own environment if it has one
   if (!env) return env.error();
+  // What this process holds outside the file goes in first: its write-behind buffer, and durable
+  // writes, which wait in the journal and the buffer for a checkpoint (a no-op when read-only).
+  if (auto committed = (*env)->commit(); !committed) return committed;
   struct stat st {};
   if (::stat(to.c_str(), &st) == 0) return error(errc::invalid_argument, to + " exists: a backup never overwrites");
   const std::string partial = to + ".partial";

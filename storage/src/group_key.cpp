@@ -1,6 +1,6 @@
 #include "grove/storage/group_key.hpp"
 
-#include <cctype>
+#include <array>
 
 #include "grove/crdt/escape.hpp"
 
@@ -8,7 +8,17 @@ namespace grove::storage {
 
 namespace {
 
-bool valid_kind_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }
+// [A-Za-z0-9_.-], ASCII whatever the process's locale (std::isalnum would follow it); a table,
+// since every save and load checks its group.
+constexpr std::array<bool, 256> kind_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c)
+    table[c] =
+      (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  return table;
+}();
+
+bool valid_kind_char(char c) { return kind_chars[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 

@@ -99,6 +99,40 @@ BOOST_AUTO_TEST_CASE(group_commit_joins_concurrent_durable_saves_and_answers_eve
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
+// Without a window, a save's commit is queued behind the messages already in the mailbox: a save
+// sent after the answer to a request sent after the first save lands in a second commit. With a
+// window both wait for it (here: until a flush ends it) and share one commit.
+BOOST_AUTO_TEST_CASE(a_commit_window_puts_writes_that_arrive_within_it_into_one_commit) {
+  auto& sys = shared_system();
+  for (auto window : {std::chrono::milliseconds(0), std::chrono::milliseconds(60'000)}) {
+    BOOST_TEST_CONTEXT("commit_delay " << window.count() << " ms") {
+      temp_dir dir;
+      dets_options opts;
+      opts.file = dir.file("window.grove");
+      opts.durable = true;
+      auto actor = spawn_storage_actor(sys, std::move(*open_dets(opts)), with_commit_delay(window));
+      caf::scoped_actor self{sys};
+      auto stats = [&] {
+        storage_stats out;
+        self->request(actor, std::chrono::seconds(10), stats_atom::value)
+          .receive([&](storage_stats& s) { out = s; }, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+        return out;
+      };
+      self->send(actor, save_atom::value, group_key{"k", "first"}, grove::bytes("1"));
+      BOOST_TEST(stats().saves == 1u);
+      self->send(actor, save_atom::value, group_key{"k", "second"}, grove::bytes("2"));
+      self->request(actor, std::chrono::seconds(10), flush_atom::value)
+        .receive([](done_atom) {}, [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+      int answered = 0;
+      self->receive_for(answered, 2)([](done_atom) {});
+      BOOST_TEST(stats().commits == (window.count() == 0 ? 2u : 1u));
+      auto client = make_storage_client(sys, actor);
+      BOOST_TEST((*client->load(group_key{"k", "second"}) == std::optional<grove::bytes>("2")));
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(errors_go_back_to_the_requester_and_the_actor_keeps_serving) {
   auto& sys = shared_system();
   temp_dir dir;

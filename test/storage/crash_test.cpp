@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -197,4 +198,110 @@ BOOST_AUTO_TEST_CASE(a_file_with_both_header_pages_destroyed_is_refused_clearly)
   auto r = open_dets(opts);
   BOOST_REQUIRE(!r);
   BOOST_TEST(r.error().code() == grove::errc::not_a_store);
+}
+
+// -- the journal of a durable store (storage/src/journal.hpp) ---------------------------------------
+
+namespace {
+
+// Runs `writes` on a durable store in a child process that then ends with _exit: no destructor
+// runs, so nothing is checkpointed at close, as after kill -9 right after the last write returned.
+template <class F>
+void crash_after(const dets_options& opts, F writes) {
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto b = open_dets(opts);
+    if (!b) ::_exit(3);
+    ::_exit(writes(**b) ? 0 : 4);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_REQUIRE(WIFEXITED(status));
+  BOOST_REQUIRE_EQUAL(WEXITSTATUS(status), 0);
+}
+
+dets_options durable_at(const std::string& file) {
+  dets_options opts;
+  opts.file = file;
+  opts.durable = true;
+  return opts;
+}
+
+// Saves groups k:0 .. k:count-1 holding prefix + their number.
+bool save_numbered(backend& b, int count, const std::string& prefix) {
+  for (int i = 0; i < count; ++i)
+    if (!b.save(group_key{"k", std::to_string(i)}, prefix + std::to_string(i))) return false;
+  return true;
+}
+
+std::string loaded(backend& b, const group_key& g) {
+  auto v = b.load(g);
+  if (!v) return "error: " + v.error().to_string();
+  return *v ? **v : "<none>";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(durable_writes_since_the_last_checkpoint_come_back_from_the_journal) {
+  temp_dir dir;
+  auto opts = durable_at(dir.file("j.grove"));
+  crash_after(opts, [](backend& b) { return save_numbered(b, 100, "v") && b.append(group_key{"k", "0"}, 1, "delta"); });
+  BOOST_REQUIRE(std::filesystem::exists(opts.file + "-journal"));
+  {
+    auto b = std::move(*open_dets(opts));
+    for (int i = 0; i < 100; ++i) BOOST_TEST(loaded(*b, group_key{"k", std::to_string(i)}) == "v" + std::to_string(i));
+    BOOST_TEST((*b->read_log(group_key{"k", "0"})).size() == 1u);
+  }
+  // The replay put them into the file: a read-only open sees them without a journal.
+  BOOST_TEST(!std::filesystem::exists(opts.file + "-journal"));
+  auto ro = opts;
+  ro.read_only = true;
+  BOOST_TEST(loaded(**open_dets(ro), group_key{"k", "99"}) == "v99");
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_last_record_is_ignored_and_the_records_before_it_replay) {
+  temp_dir dir;
+  auto opts = durable_at(dir.file("torn.grove"));
+  crash_after(opts, [](backend& b) { return save_numbered(b, 10, "value-"); });
+  // A crash while the last record was being written: its end never reached the disk.
+  auto journal = read_file(opts.file + "-journal");
+  auto last = journal.rfind("value-9");
+  BOOST_REQUIRE(last != std::string::npos);
+  std::fill(journal.begin() + static_cast<std::ptrdiff_t>(last), journal.end(), '\0');
+  write_file(opts.file + "-journal", journal);
+  auto b = open_dets(opts);
+  BOOST_REQUIRE_MESSAGE(b, "reopen failed: " + (b ? std::string() : b.error().to_string()));
+  for (int i = 0; i < 9; ++i)
+    BOOST_TEST(loaded(**b, group_key{"k", std::to_string(i)}) == "value-" + std::to_string(i));
+  BOOST_TEST(loaded(**b, group_key{"k", "9"}) == "<none>");
+}
+
+// After a checkpoint the journal's old records stay in the file until new ones overwrite them;
+// the file records which generation it holds, so they are never replayed over newer values (here
+// one too large for the journal, written straight into the file).
+BOOST_AUTO_TEST_CASE(an_old_journal_record_never_overwrites_a_newer_value) {
+  temp_dir dir;
+  auto opts = durable_at(dir.file("old.grove"));
+  const std::string large(300 << 10, 'L');
+  crash_after(opts, [&](backend& b) {
+    return b.save(group_key{"k", "x"}, "small") && b.sync() && b.save(group_key{"k", "x"}, large);
+  });
+  BOOST_REQUIRE(read_file(opts.file + "-journal").find("small") != std::string::npos);
+  BOOST_TEST((loaded(**open_dets(opts), group_key{"k", "x"}) == large), "the large value is back");
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_open_sees_the_durable_writes_of_a_writer_that_crashed) {
+  temp_dir dir;
+  auto opts = durable_at(dir.file("ro.grove"));
+  crash_after(opts, [](backend& b) { return bool(b.save(group_key{"k", "n"}, "journaled")); });
+  auto ro = opts;
+  ro.read_only = true;
+  {
+    auto b = open_dets(ro);
+    BOOST_REQUIRE(b);
+    BOOST_TEST(loaded(**b, group_key{"k", "n"}) == "journaled");
+    BOOST_TEST(((*b)->list_groups()->size() == 1u));
+  }
+  BOOST_TEST(std::filesystem::exists(opts.file + "-journal"));  // reading changes nothing
 }

@@ -196,6 +196,9 @@ BOOST_AUTO_TEST_CASE(backup_copies_a_store_that_is_being_written_as_it_was_then)
   gcounter c("a");
   BOOST_REQUIRE(c.increment(42));
   BOOST_REQUIRE(save(*live, group_key{"counter", "views"}, c));
+  // A durable write waits in the journal until the next checkpoint (auto_save, sync, close);
+  // another process copies the file only.
+  BOOST_REQUIRE(live->sync());
 
   auto first = dir.file("first.grove");
   auto r = inspect({opts.file, "backup", first});

@@ -691,9 +691,8 @@ std::uint64_t world::write(int n, const storage::group_key& group, std::uint64_t
     if (!result) return;
     if (!cw.w.element.empty()) {  // the dot the add took: never one that named something else
       const auto& set = dynamic_cast<const set_slot&>(x.core->slot()).value();
-      auto entry = set.kernel().entries().find(cw.w.element);
-      if (entry != set.kernel().entries().end())
-        for (const auto& d : entry->second)
+      if (const auto* dots = set.kernel().entries().find(cw.w.element))
+        for (const auto& d : *dots)
           if (auto v = oracle_.issued(text, d.actor.str(), d.counter, cw.w.element); v && first_violation_.empty())
             first_violation_ = *v;
     }

@@ -4,20 +4,24 @@
 // Every request is answered: with its result, or with an error (category "grove"; convert with
 // from_caf_error). The actor keeps running after errors.
 //
-// Group commit: saves and writes (log appends, snapshots with the truncation they allow) that
-// arrive while a commit is pending join one backend transaction (backend::write), so the replicas
-// of a node that log their deltas share one sync. A requester is answered when its save is as durable as the backend
-// promises (on disk for a durable DETS-style backend). Each request gets its own outcome: when the
-// shared transaction fails (one value too large, say), every request is retried alone, so one bad
-// save fails only its own requester. A batch request (a vector of group values) is all or nothing.
-// A load, erase, list or sync commits what is waiting first, so a load never serves a value that
-// its commit would refuse.
+// Group commit (with a backend that may block, see below): saves and writes (log appends,
+// snapshots with the truncation they allow) that arrive while a commit is pending join one backend
+// transaction (backend::write), so the replicas of a node that log their deltas share one sync. A
+// requester is answered when its save is as durable as the backend promises (on disk for a durable
+// DETS-style backend). Each request gets its own outcome: when the shared transaction fails (one
+// value too large, say), every request is retried alone, so one bad save fails only its own
+// requester. A batch request (a vector of group values) is all or nothing. A load, erase, list or
+// sync commits what is waiting first, so a load never serves a value that its commit would refuse.
+// With a backend that never blocks there is no wait to share: each save or write runs when it
+// arrives and is answered at once.
 //
-// The actor runs on its own thread (spawned detached), so a slow disk never blocks CAF's
-// scheduler. On an exit message it commits what is waiting, answers those requesters, and closes
-// the backend.
+// With a backend that may block (backend::may_block(): the DETS-style one) the actor runs on a
+// thread of its own (spawned detached), so a slow disk never blocks CAF's scheduler; with one that
+// never does (the ETS-style one) it runs on the scheduler, where a request costs no thread switch.
+// On an exit message it commits what is waiting, answers those requesters, and closes the backend.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -125,15 +129,34 @@ using storage_actor = caf::typed_actor<
   // Makes everything saved so far durable.
   caf::replies_to<flush_atom>::with<done_atom>, caf::replies_to<stats_atom>::with<storage_stats>>;
 
-/// Spawns a storage actor that owns `backend` (must not be null). With `metrics`, it counts its
-/// commits and the bytes it writes there (node.hpp sets it).
+/// How a storage actor commits, and what it counts.
+struct storage_actor_options {
+  /// Group commit window: with a backend that may block, the first write that arrives while none
+  /// waits is committed this long after it arrived, with every write that came meanwhile. Zero (the
+  /// default) commits once the writes already in the mailbox are in. A window trades latency for
+  /// syncs: on a durable store each commit costs one sync and at least one disk block (4 KiB), so
+  /// at 200 durable writes/s a 25 ms window puts about 5 writes into each (bench/durability_bench).
+  std::chrono::milliseconds commit_delay{0};
+  /// Where it counts its commits and the bytes it writes (optional; node.hpp sets it).
+  std::shared_ptr<node_metrics> metrics;
+};
+
+/// Spawns a storage actor that owns `backend` (must not be null).
 ///
-/// Shutdown: the actor runs on a thread of its own, and CAF 0.17's ~actor_system waits for that
-/// thread, which ends only when the actor object is destroyed, that is when the last handle to it
-/// is gone. So stop it (an exit message) and drop every handle (storage_actor, the copies in
-/// replication_options, actor_cast results) before the actor system is destroyed, or the
-/// destructor never returns. stop_node (shutdown.hpp) does the stopping in the right order.
+/// Shutdown: with a backend that may block, the actor runs on a thread of its own, and CAF 0.17's
+/// ~actor_system waits for that thread, which ends only when the actor object is destroyed, that
+/// is when the last handle to it is gone. So stop it (an exit message) and drop every handle
+/// (storage_actor, the copies in replication_options, actor_cast results) before the actor system
+/// is destroyed, or the destructor never returns. stop_node (shutdown.hpp) does the stopping in
+/// the right order.
 storage_actor spawn_storage_actor(caf::actor_system& sys, std::unique_ptr<storage::backend> backend,
-                                  std::shared_ptr<node_metrics> metrics = nullptr);
+                                  storage_actor_options options = {});
+
+/// Options with a group commit window of `delay` and nothing else set.
+inline storage_actor_options with_commit_delay(std::chrono::milliseconds delay) {
+  storage_actor_options o;
+  o.commit_delay = delay;
+  return o;
+}
 
 }  // namespace grove::actors

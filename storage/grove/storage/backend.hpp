@@ -43,6 +43,13 @@ struct log_entry {
   bytes delta;
 };
 
+/// A group as a backend holds it: its snapshot (none when it has none) and its log entries after
+/// the snapshot, by number. Its value is the snapshot merged with every entry.
+struct stored_group {
+  std::optional<bytes> snapshot;
+  std::vector<log_entry> log;
+};
+
 /// One operation of a write transaction.
 struct write_op {
   enum class kind : std::uint8_t {
@@ -76,6 +83,15 @@ public:
   virtual expected<std::optional<bytes>> load(const group_key& g) = 0;
   /// The log entries of `g`, by number (empty when there are none).
   virtual expected<std::vector<log_entry>> read_log(const group_key& g) = 0;
+  /// The snapshot and the log of `g` in one call: what load and read_log give, which this default
+  /// calls one after the other; a backend may read both at once (one lock, one lookup).
+  virtual expected<stored_group> load_group(const group_key& g) {
+    auto snapshot = load(g);
+    if (!snapshot) return snapshot.error();
+    auto log = read_log(g);
+    if (!log) return log.error();
+    return stored_group{std::move(*snapshot), std::move(*log)};
+  }
   /// Every group with a snapshot or a log entry, sorted.
   virtual expected<std::vector<group_key>> list_groups() = 0;
   /// Makes every successful write so far durable now (a no-op where there is no disk).
@@ -84,9 +100,16 @@ public:
   virtual status close() = 0;
   /// A short description for logs, e.g. "dets:/var/lib/app/crdts.grove#grove_dets_storage".
   virtual std::string describe() const = 0;
+  /// Whether a call may wait for a disk or another process. The storage actor runs a backend that
+  /// may on a thread of its own, so the wait never holds one of CAF's scheduler threads; one that
+  /// never waits (memory only) runs on the scheduler, where a request costs no thread switch.
+  /// True unless a backend knows better.
+  virtual bool may_block() const { return true; }
 
-  /// Stores `value` as the snapshot of `g`, replacing what was there (the log stays).
-  status save(const group_key& g, bytes_view value) { return write({write_op::save(g, bytes(value))}); }
+  /// Stores `value` as the snapshot of `g`, replacing what was there (the log stays): the same as
+  /// write({write_op::save(g, value)}), which is what this default does; a backend may do it
+  /// without building the operation.
+  virtual status save(const group_key& g, bytes_view value) { return write({write_op::save(g, bytes(value))}); }
   /// Stores every entry in one transaction: all or nothing. Later entries for the same group win.
   status save_batch(const std::vector<group_value>& entries) {
     std::vector<write_op> ops;
@@ -116,18 +139,16 @@ status save(backend& b, const group_key& g, const T& x, const crdt::codec_option
 template <class T>
 expected<std::optional<T>> load(backend& b, const group_key& g, const crdt::replica_id& owner = {},
                                 const crdt::codec_options& opts = {}) {
-  auto stored = b.load(g);
+  auto stored = b.load_group(g);
   if (!stored) return stored.error();
-  auto log = b.read_log(g);
-  if (!log) return log.error();
-  if (!*stored && log->empty()) return std::optional<T>{};
+  if (!stored->snapshot && stored->log.empty()) return std::optional<T>{};
   T value(owner);
-  if (*stored) {
-    auto x = crdt::decode<T>(**stored, owner, opts);
+  if (stored->snapshot) {
+    auto x = crdt::decode<T>(*stored->snapshot, owner, opts);
     if (!x) return error(x.error().code(), "group " + g.to_string() + ": " + x.error().message());
     value = std::move(*x);
   }
-  for (const auto& entry : *log) {
+  for (const auto& entry : stored->log) {
     auto d = crdt::decode<T>(entry.delta, owner, opts);
     if (!d)
       return error(d.error().code(),
