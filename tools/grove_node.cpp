@@ -189,9 +189,14 @@ private:
   void write(const replica_actor& r, std::vector<crdt::operation> ops) {
     replica_count count;
     status result;
+    std::optional<level_shortfall> shortfall;
     self_->request(r, request_timeout(write_level_), mutate_atom::value, write_request{std::move(ops), write_level_})
-      .receive([&](replica_count& c) { count = c; }, [&](caf::error& e) { result = from_caf_error(e); });
-    if (!result) return answer_error(result.error());
+      .receive([&](replica_count& c) { count = c; },
+               [&](caf::error& e) {
+                 result = from_caf_error(e);
+                 shortfall = shortfall_of(e);
+               });
+    if (!result) return answer_error(result.error(), shortfall);
     answer({{"ok", true}, {"acks", count.acks}, {"replicas", count.replicas}},
            write_level_.level == consistency_level::local
              ? "ok"
@@ -288,14 +293,18 @@ private:
     bytes state;
     replica_count count;
     status result;
+    std::optional<level_shortfall> shortfall;
     self_->request(r, request_timeout(read_level_), read_atom::value, read_level_)
       .receive(
         [&](read_result& x) {
           state = std::move(x.state);
           count = x.count;
         },
-        [&](caf::error& e) { result = from_caf_error(e); });
-    if (!result) return answer_error(result.error());
+        [&](caf::error& e) {
+          result = from_caf_error(e);
+          shortfall = shortfall_of(e);
+        });
+    if (!result) return answer_error(result.error(), shortfall);
     auto value = tools::value_to_json(state);
     if (!value) return answer_error(value.error());
     if (size_only) {
@@ -350,7 +359,16 @@ private:
 
   void answer(json j, const std::string& text) { print_answer(as_json_ ? tools::dump_json(j) : text); }
 
-  void answer_error(const error& e) { answer({{"ok", false}, {"error", e.to_string()}}, "error: " + e.to_string()); }
+  // With a shortfall (a consistency level not reached), its figures go along as fields.
+  void answer_error(const error& e, const std::optional<level_shortfall>& shortfall = std::nullopt) {
+    json j{{"ok", false}, {"error", e.to_string()}};
+    if (shortfall) {
+      j["acks"] = shortfall->acks;
+      j["needed"] = shortfall->needed;
+      j["replicas"] = shortfall->replicas;
+    }
+    answer(std::move(j), "error: " + e.to_string());
+  }
 
   // An error that no command waits for (the input ended): it does not wait for the reader.
   void report_error(const error& e) {

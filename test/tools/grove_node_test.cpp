@@ -803,6 +803,9 @@ BOOST_AUTO_TEST_CASE(with_two_of_three_nodes_stopped_a_majority_write_fails_with
   BOOST_TEST(failed["ok"] == false);
   auto why = failed.value("error", "");
   BOOST_TEST(why.find("1 of 3 replicas merged it") != std::string::npos, why);
+  BOOST_TEST(failed["acks"] == 1);  // the same figures as fields (issue 21 item 3)
+  BOOST_TEST(failed["needed"] == 2);
+  BOOST_TEST(failed["replicas"] == 3);
   BOOST_REQUIRE(nodes.a->ask("consistency read local")["ok"] == true);
   BOOST_TEST(nodes.a->ask("get counter:m")["value"] == 6);  // applied here all the same
   ::kill(nodes.b->pid(), SIGCONT);
