@@ -196,3 +196,19 @@ BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {
   BOOST_TEST(answer->origin == "a@0000000000000001");
   BOOST_TEST((answer->replicas == std::vector<std::string>{"a", "b", "c"}));
 }
+
+BOOST_AUTO_TEST_CASE(an_answer_about_another_replica_ids_incarnation_retires_nothing) {
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  core->peer_up(1, true, 0ms, out);
+  // b, the only other replica, answers about b's old incarnation as if it had been asked.
+  core->receive(1,
+                grove::actors::retire_answer{"counter:c",
+                                             "b@0000000000000002",
+                                             "b@0000000000000001",
+                                             core->slot().origin_digest("b@0000000000000001"),
+                                             {"a", "b"}},
+                2ms, out);
+  BOOST_TEST(core->stats().retired == 0u);
+}

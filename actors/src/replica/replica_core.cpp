@@ -699,6 +699,9 @@ void replica_core::receive(peer_id from, const retire_query& q, timestamp, effec
 
 void replica_core::receive(peer_id from, const retire_answer& a, timestamp now, effects& out) {
   if (a.group != id_.group || !note_origin(from, a.from, out)) return;
+  // Only this replica id's own predecessors are ever retired here (one retirer per incarnation),
+  // whatever a peer answers about.
+  if (a.origin == id_.self || replica_id_of(a.origin) != opts_.replica_id) return;
   pruning_.answered(a.origin, replica_id_of(a.from), a.digest);
   for (const auto& id : a.replicas) know_replica(id, out);
   if (!pruning_.is_blocked(a.origin)) try_retire(a.origin, now, out);
