@@ -325,7 +325,9 @@ private:
   // than its marker, and no live dot is one a marker covers.
   bool read_retired(byte_reader& r) {
     if (!retired_.read(r)) return false;
-    for (const auto& [actor, marker] : retired_.markers()) {
+    for (const auto& entry : retired_.markers()) {
+      const auto& actor = entry.first;  // (a lambda may not capture a structured binding in C++17)
+      const auto& marker = entry.second;
       if (!context_.names(actor)) continue;
       bool holds_marker = context_.top(actor) >= marker.top
                           && std::all_of(marker.cloud.begin(), marker.cloud.end(), [&](std::uint64_t c) {
