@@ -869,13 +869,6 @@ bool world::contains(int n, const std::string& group, const std::string& element
   return slot && slot->value().contains(element);
 }
 
-std::size_t world::origins(int n, const std::string& group) {
-  auto* slot = slot_of(n, group);
-  if (auto* s = dynamic_cast<const set_slot*>(slot)) return s->value().kernel().context().actors().size();
-  if (auto* c = dynamic_cast<const counter_slot*>(slot)) return c->value().counts().size();
-  return 0;
-}
-
 // -- checks -----------------------------------------------------------------------------------------------
 
 // After the heal: a dropped group is nowhere; every other group is hosted by every node, with equal

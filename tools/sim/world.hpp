@@ -90,8 +90,6 @@ public:
   std::optional<std::string> settle();
   std::optional<std::uint64_t> counter_value(int n, const std::string& group);
   bool contains(int n, const std::string& group, const std::string& element);
-  /// Incarnations named in the metadata of node n's replica of `group`.
-  std::size_t origins(int n, const std::string& group);
 
 private:
   struct disk;
