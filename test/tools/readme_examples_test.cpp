@@ -2,7 +2,8 @@
 // (which CTest builds and runs): each block after a line `<!-- example: PATH REGION -->` must
 // equal the lines between `// [REGION]` and `// [/REGION]` in PATH (with their common indentation
 // removed), and every region of every example must be shown exactly once, in the README or in one
-// of the docs. A page that drifts from the code fails here.
+// of the docs. A page that drifts from the code fails here (`./grove.sh format` copies the regions
+// into the pages, tools/sync_doc_examples.py; `./grove.sh format --check` fails on a drift too).
 #define BOOST_TEST_MODULE readme_examples
 #include <boost/test/unit_test.hpp>
 
