@@ -7,7 +7,8 @@
 #   ./grove.sh fuzz [SECONDS]   build the libFuzzer targets with clang and run each (default 300 s)
 #   ./grove.sh demo    three nodes, concurrent writes, kill -9, restart: a transcript with checks
 #   ./grove.sh format [--check]   apply the project style (.clang-format) and copy example regions into
-#                      the README; --check changes nothing and fails if anything differs (CI runs it)
+#                      the README and docs/*.md; --check changes nothing and fails if anything differs
+#                      (CI runs it)
 # Environment: GROVE_BUILD_DIR (default build), GROVE_SANITIZE=1 (ASan+UBSan build),
 #              GROVE_JOBS (default 2), GROVE_CMAKE_ARGS (extra configure arguments).
 set -euo pipefail
@@ -94,9 +95,11 @@ case "$cmd" in
     if [ "${2:-}" = --check ]; then
       clang-format --dry-run --Werror "${sources[@]}"
       log "every C++ file has the project style"
+      python3 tools/sync_doc_examples.py . --check
+      log "every code block of the README and docs/ equals its example region"
     else
       clang-format -i "${sources[@]}"
-      python3 tools/sync_readme_examples.py .
+      python3 tools/sync_doc_examples.py .
     fi
     ;;
   demo)
@@ -106,7 +109,7 @@ case "$cmd" in
     "$build_dir"/tools/grove-demo
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'  # the comment at the top
     [ "$cmd" = help ] || exit 2
     ;;
 esac

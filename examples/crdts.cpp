@@ -1,4 +1,4 @@
-// The README's "CRDTs alone" example as a complete program: two replicas of an add-wins set, a
+// The CRDTs-alone example of docs/crdt.md as a complete program: two replicas of an add-wins set, a
 // remove concurrent with an add, and the codec round trip. Exits 0 when every result is as shown.
 #include <iostream>
 

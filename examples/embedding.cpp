@@ -1,7 +1,7 @@
-// The README's embedding example as a complete program: two nodes (two actor systems here, two
-// processes in practice), each with a storage actor, membership and a replica of one counter;
-// their transport is secured by a cluster secret; they connect, mutate, converge, and shut down
-// without losing their final snapshots.
+// The wiring-by-hand example of docs/embedding.md as a complete program: two nodes (two actor
+// systems here, two processes in practice), each with a storage actor, membership and a replica of
+// one counter; their transport is secured by a cluster secret; they connect, mutate, converge, and
+// shut down without losing their final snapshots.
 // Takes a directory for the store files (default: the current directory). Exits 0 when both
 // replicas read 14 and the stores hold it.
 #include <cstdio>

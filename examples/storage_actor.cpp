@@ -1,5 +1,6 @@
-// The README's storage actor example as a complete program: a durable DETS-style store behind a
-// storage actor, a save answered once on disk, the store served to other nodes, a clean stop.
+// The storage actor example of docs/storage.md as a complete program: a durable DETS-style store
+// behind a storage actor, a save answered once on disk, the store served to other nodes, a clean
+// stop.
 // Takes a directory for the store file (default: the current directory).
 #include <iostream>
 #include <string>

@@ -102,7 +102,7 @@ demo_node start(const std::string& name, const std::string& certificate, const s
 }
 
 // A throwaway CA with certificates for the nodes, and the cluster secret: 32 random bytes in
-// base64, made the way the README makes one (a guessable secret could be found offline by anyone
+// base64, made the way docs/security.md makes one (a guessable secret could be found offline by anyone
 // who reaches a port: see docs/security.md).
 bool make_secrets(const std::filesystem::path& dir) {
   secrets = dir;

@@ -434,7 +434,7 @@ void on_signal(int) {
   (void)::write(signal_pipe[1], &c, 1);
 }
 
-// A command line longer than this is not run (values and names are far smaller; see README).
+// A command line longer than this is not run (values and names are far smaller; see docs/operations.md).
 constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 
 // Reads stdin line by line until end of input or a signal; calls handle_line(line) for each line

@@ -1,5 +1,5 @@
 // A Google Benchmark reporter that prints one JSON object per line: first the machine, then one
-// line per benchmark run. Easy to grep, diff and paste into the README.
+// line per benchmark run. Easy to grep, diff and paste into docs/benchmarks.md.
 #pragma once
 
 #include <benchmark/benchmark.h>
