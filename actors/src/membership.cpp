@@ -177,23 +177,25 @@ std::string tcp_reachable(const std::string& host, std::uint16_t port, std::chro
   for (auto* a = found; a; a = a->ai_next) {
     int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
-    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
+    bool connected = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!connected && errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
-      rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+      int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
       int err = 0;
       socklen_t len = sizeof err;
-      if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-        rc = 0;
+      if (ready == 0)
+        why = "no answer within " + std::to_string(timeout.count()) + " ms";
+      else if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        why = std::strerror(errno);
+      else if (err != 0)
+        why = std::strerror(err);
       else
-        why =
-          rc == 0 ? "no answer within " + std::to_string(timeout.count()) + " ms" : std::strerror(err ? err : errno);
-      if (rc != 0) rc = -1;
-    } else if (rc != 0) {
+        connected = true;
+    } else if (!connected) {
       why = std::strerror(errno);
     }
     ::close(fd);
-    if (rc == 0) {
+    if (connected) {
       ::freeaddrinfo(found);
       return {};
     }
