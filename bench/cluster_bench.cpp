@@ -18,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,7 +86,9 @@ bench_options parse(int argc, char** argv) {
   return o;
 }
 
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
 
 // The nodes of one cluster; on destruction, all are told to stop at once, then awaited.
 struct cluster {
@@ -147,46 +150,27 @@ json summary(std::vector<double> xs) {
           {"total", total}};
 }
 
-json failed(json out, const std::string& why) {
-  out["error"] = why;
-  return out;
-}
-
-json run_cluster(const bench_options& o, int size) {
-  json out{{"name", "cluster"}, {"nodes", size}};
-  cluster c;
-  auto t0 = clock_type::now();
-  c.nodes.push_back(start_node(o, 0, {}));
-  auto port = c.nodes.front()->port();
-  if (port <= 0) return failed(out, "the first node did not say where it listens");
-  auto seed = "127.0.0.1:" + std::to_string(port);
-  for (int i = 1; i < size; ++i) c.nodes.push_back(start_node(o, i, seed));
-  auto all = c.all();
-  bool started =
-    wait_until([&] { return std::all_of(all.begin(), all.end(), [](auto* n) { return n->listening(); }); }, 120s);
-  out["start_seconds"] = seconds_since(t0);
-  if (!started) return failed(out, "not every node started within 120 s");
-
-  auto t1 = clock_type::now();
-  bool meshed = wait_until(
-    [&] { return std::all_of(all.begin(), all.end(), [&](auto* n) { return n->nodes_up() == size - 1; }); }, 300s);
-  out["mesh_seconds"] = seconds_since(t1);
-  if (!meshed) return failed(out, "not every node saw the others up within 300 s");
-
+// A write on the last node of a new group, then a second one: how long until every node reads
+// each. The error, or nothing.
+std::optional<std::string> time_writes(const cluster& c, json& out) {
   const std::string group = "counter:cluster-probe";
   auto& writer = *c.nodes.back();
-  auto t2 = clock_type::now();
+  auto t0 = clock_type::now();
   writer.ask("incr " + group + " 1");
   bool reached = everywhere(c, group, 1, true, 300s);
-  out["new_group_seconds"] = seconds_since(t2);
-  if (!reached) return failed(out, "the first write did not reach every node within 300 s");
-  auto t3 = clock_type::now();
+  out["new_group_seconds"] = seconds_since(t0);
+  if (!reached) return "the first write did not reach every node within 300 s";
+  auto t1 = clock_type::now();
   writer.ask("incr " + group + " 1");
   reached = everywhere(c, group, 2, false, 300s);
-  out["write_seconds"] = seconds_since(t3);
-  if (!reached) return failed(out, "the second write did not reach every node within 300 s");
+  out["write_seconds"] = seconds_since(t1);
+  if (!reached) return "the second write did not reach every node within 300 s";
+  return std::nullopt;
+}
 
-  std::this_thread::sleep_for(o.settle);  // the digest rounds after the writes end
+// Idle CPU over the window and resident memory afterwards, into `out`.
+void measure_idle(const bench_options& o, const cluster& c, json& out) {
+  auto all = c.all();
   auto cpu = grove::bench::cpu_percent(all, o.idle_window);
   std::vector<double> rss;
   for (auto* n : all) rss.push_back(grove::bench::rss_mib(n->pid()));
@@ -195,6 +179,44 @@ json run_cluster(const bench_options& o, int size) {
   auto memory = summary(rss);
   memory.erase("total");
   out["rss_mib"] = memory;
+}
+
+// One cluster of `size` nodes. A cluster that does not mesh still has its idle CPU and memory
+// measured (the line says what went wrong: "error", and what each node saw: "nodes_up").
+json run_cluster(const bench_options& o, int size) {
+  json out{{"name", "cluster"}, {"nodes", size}};
+  cluster c;
+  auto t0 = clock_type::now();
+  c.nodes.push_back(start_node(o, 0, {}));
+  auto port = c.nodes.front()->port();
+  if (port <= 0) {
+    out["error"] = "the first node did not say where it listens";
+    return out;
+  }
+  auto seed = "127.0.0.1:" + std::to_string(port);
+  for (int i = 1; i < size; ++i) c.nodes.push_back(start_node(o, i, seed));
+  auto all = c.all();
+  bool started =
+    wait_until([&] { return std::all_of(all.begin(), all.end(), [](auto* n) { return n->listening(); }); }, 120s);
+  out["start_seconds"] = seconds_since(t0);
+  if (!started) {
+    out["error"] = "not every node started within 120 s";
+    return out;
+  }
+
+  auto t1 = clock_type::now();
+  bool meshed = wait_until(
+    [&] { return std::all_of(all.begin(), all.end(), [&](auto* n) { return n->nodes_up() == size - 1; }); }, 120s);
+  out["mesh_seconds"] = seconds_since(t1);
+  if (!meshed) {
+    out["error"] = "not every node saw the others up within 120 s (nodes_up: what each saw)";
+    out["nodes_up"] = json::array();
+    for (auto* n : all) out["nodes_up"].push_back(n->nodes_up());
+  } else if (auto why = time_writes(c, out)) {
+    out["error"] = *why;
+  }
+  std::this_thread::sleep_for(o.settle);  // the digest rounds after the writes end
+  measure_idle(o, c, out);
   return out;
 }
 
@@ -212,9 +234,9 @@ void raise_file_limit() {
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   raise_file_limit();
-  std::cout << json{{"machine", {{"cpu", grove::bench::cpu_model()}, {"cpus", std::thread::hardware_concurrency()}}}}
-                 .dump()
-            << std::endl;
+  std::cout
+    << json{{"machine", {{"cpu", grove::bench::cpu_model()}, {"cpus", std::thread::hardware_concurrency()}}}}.dump()
+    << std::endl;
   for (int size : o.sizes) std::cout << run_cluster(o, size).dump() << std::endl;
   return 0;
 }
