@@ -5,14 +5,10 @@
 // per node, bytes on the loopback interface per add and peer (every packet of every node, TCP/IP
 // headers included, from /proc/net/dev), how far the others trail, and how long a fourth node
 // takes to hold the set. One JSON line per figure.
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -20,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node_process.hpp"
+#include "support/driven_node.hpp"
 #include "support/json_lines.hpp"
 
 using json = nlohmann::json;
@@ -29,85 +25,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A grove-node process whose output a thread reads all the time (a node whose output nobody reads
-// would block): answers go to a queue, `hosting` events are counted.
-class driven_node {
-public:
-  explicit driven_node(std::vector<std::string> args) : process_(std::move(args)) {
-    reader_ = std::thread([this] {
-      while (auto line = process_.read_line(std::chrono::hours(1))) {
-        auto j = json::parse(*line, nullptr, false);
-        std::lock_guard<std::mutex> guard(mutex_);
-        if (j.is_object() && j.contains("event")) {
-          if (j["event"] == "hosting") ++hosting_;
-          if (j["event"] == "listening") port_ = j["port"].get<int>();
-        } else {
-          answers_.push_back(std::move(j));
-        }
-        cv_.notify_all();
-      }
-    });
-  }
-
-  ~driven_node() {
-    process_.close_input();
-    process_.finish(std::chrono::seconds(60));
-    reader_.join();
-  }
-
-  int port() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, 30s, [&] { return port_ > 0; });
-    return port_;
-  }
-  pid_t pid() const { return process_.pid(); }
-  int hosting() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    return hosting_;
-  }
-
-  // Sends the commands, `window` at a time, and waits for all their answers.
-  void run(const std::vector<std::string>& commands, std::size_t window = 500) {
-    for (std::size_t i = 0; i < commands.size(); i += window) {
-      std::string batch;
-      auto end = std::min(commands.size(), i + window);
-      for (auto k = i; k < end; ++k) batch += commands[k] + "\n";
-      process_.send(batch.substr(0, batch.size() - 1));
-      for (auto k = i; k < end; ++k) next_answer();
-    }
-  }
-
-  // Sends `batch GROUP N` and its N lines, and waits for the batch's one answer.
-  json run_batch(const std::string& group, const std::vector<std::string>& lines) {
-    std::string text = "batch " + group + " " + std::to_string(lines.size());
-    for (const auto& l : lines) text += "\n" + l;
-    process_.send(text);
-    return next_answer();
-  }
-
-  json ask(const std::string& command) {
-    process_.send(command);
-    return next_answer();
-  }
-
-private:
-  json next_answer() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_for(lock, 60s, [&] { return !answers_.empty(); });
-    if (answers_.empty()) return json();
-    auto j = std::move(answers_.front());
-    answers_.pop_front();
-    return j;
-  }
-
-  grove::tools::node_process process_;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<json> answers_;
-  int hosting_ = 0;
-  int port_ = 0;
-};
+using grove::bench::cpu_percent;
+using grove::bench::cpu_seconds;
+using grove::bench::driven_node;
+using grove::bench::wait_until;
 
 std::unique_ptr<driven_node> start(const std::string& name, const std::string& peer = {},
                                    const std::vector<std::string>& extra = {}) {
@@ -130,40 +51,7 @@ std::unique_ptr<driven_node> start(const std::string& name, const std::string& p
   return std::make_unique<driven_node>(args);
 }
 
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(content.substr(content.rfind(')') + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// CPU of each node over `period`, in percent of one core.
-std::vector<double> cpu_percent(const std::vector<driven_node*>& nodes, std::chrono::seconds period) {
-  std::vector<double> before;
-  for (auto* n : nodes) before.push_back(cpu_seconds(n->pid()));
-  std::this_thread::sleep_for(period);
-  std::vector<double> out;
-  for (std::size_t i = 0; i < nodes.size(); ++i)
-    out.push_back(100.0 * (cpu_seconds(nodes[i]->pid()) - before[i]) / static_cast<double>(period.count()));
-  return out;
-}
-
 void print(json j) { std::cout << j.dump() << std::endl; }
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::seconds deadline) {
-  auto until = clock_type::now() + deadline;
-  while (clock_type::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
 
 std::size_t set_size(driven_node& n, const std::string& group) {
   auto j = n.ask("size " + group);
