@@ -270,7 +270,11 @@ BOOST_AUTO_TEST_CASE(appends_of_many_groups_share_commits_of_a_durable_store) {
   d.file = dir.file("shared.grove");
   d.durable = true;
   node n;
-  auto store = spawn_storage_actor(*n.sys, std::move(*storage::open_dets(d)));
+  // A commit window, so that sharing does not hang on the order in which the scheduler runs the
+  // replicas: without one, each replica's first append (all its waiting mutations) can reach the
+  // store alone, and 8 appends make 8 commits (seen once on a loaded machine).
+  auto store =
+    spawn_storage_actor(*n.sys, std::move(*storage::open_dets(d)), with_commit_delay(std::chrono::milliseconds(500)));
   n.owned.push_back(caf::actor_cast<caf::actor>(store));
   std::vector<replica_actor> replicas;
   for (int i = 0; i < 8; ++i)
