@@ -66,8 +66,10 @@ constexpr std::chrono::milliseconds connection_timeout{3000};
 /// the cap of the doubling delays that follow.
 constexpr std::chrono::milliseconds reconnect_first_delay{100};
 constexpr std::chrono::milliseconds reconnect_max_delay{1000};
-/// A node introduction (version probe, handshake) not finished by then starts again (its messages
-/// can be lost with a connection that closes under it).
+/// A node introduction (version probe, handshake, hellos) not finished by then repeats the step
+/// that got no answer, and again after each deadline while the node stays connected (its messages
+/// can be lost with a connection that closes under it, or while CAF sorts out two connections
+/// dialled at once).
 constexpr std::chrono::milliseconds handshake_deadline{2000};
 /// Replicas' digest rounds fall on the same instants; the digests of a round wait this long for
 /// each other in membership, then go as one message per node.

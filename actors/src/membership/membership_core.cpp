@@ -225,7 +225,6 @@ void membership_core::answer_waiting(addresses::entry& a, const status& outcome,
 void membership_core::on_dialed(const std::string& key, const node_key& node, timestamp now, effects& out) {
   addresses_.connected(key, node, now);
   if (auto* a = addresses_.find(key)) answer_waiting(*a, {}, out);
-  out.monitors.push_back(node);  // a drop before the introduction ends must be seen too
   introduce(node, now, out);
 }
 
@@ -255,13 +254,24 @@ void membership_core::on_node_down(const node_key& node, effects& out) {
 // -- introductions --------------------------------------------------------------------------------
 
 // Starts knowing `node`: a version probe first; then (proceed) the handshake when there is a
-// secret, else the hello. An introduction not finished by its deadline starts again while the
-// node is still connected.
+// secret, else the hello. The introduction ends when the node's hello arrives. Until then each
+// deadline repeats the step that got no answer (CAF can lose messages while it sorts out two
+// connections dialled at once), for as long as the node is connected: it is watched from the
+// start, and its loss (on_node_down) ends the introduction.
 void membership_core::introduce(const node_key& node, timestamp, effects& out) {
   if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return;
+  out.monitors.push_back(node);
+  probe(node, out);
+}
+
+void membership_core::probe(const node_key& node, effects& out) {
+  out.to_nodes.push_back({node, version_probe{protocol_version, false}});
+  arm_introduction_deadline(node, out);
+}
+
+void membership_core::arm_introduction_deadline(const node_key& node, effects& out) {
   auto nonce = std::to_string(++next_nonce_);
   introducing_[node] = nonce;
-  out.to_nodes.push_back({node, version_probe{protocol_version, false}});
   out.timers.push_back({timer_kind::introduction_deadline, handshake_deadline, node, nonce});
 }
 
@@ -276,8 +286,10 @@ void membership_core::proceed(const node_key& node, effects& out) {
 bool membership_core::add_node(const node_key& node, effects& out) {
   if (node == opts_.self || nodes_.count(node) > 0) return false;
   nodes_[node] = node_info{};
-  introducing_.erase(node);
-  out.monitors.push_back(node);
+  if (introducing_.count(node) == 0) {  // the other node began: watch it, and wait for its hello
+    out.monitors.push_back(node);
+    arm_introduction_deadline(node, out);
+  }
   return true;
 }
 
@@ -359,6 +371,7 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
   addresses_.announced(m.address, from, now);
   if (!node->greeted) {
     node->greeted = true;
+    introducing_.erase(from);
     out.events.push_back({"up", name_of(from)});
     if (node->hosts_every_group && !node->name.empty())  // it will host every group of this node too
       for (const auto& [group, ms] : local_)
@@ -472,7 +485,21 @@ void membership_core::receive(const node_key& from, std::vector<relayed_digest>&
 
 // -- timers -----------------------------------------------------------------------------------------
 
-void membership_core::on_timer(const timer_request& t, timestamp now, effects& out) {
+// An introduction not finished by its deadline: a node that took this one's hello is greeted again
+// (it answers a hello that is no answer: this hello or its answer was lost); one that did not get
+// that far is probed again, its handshake forgotten.
+void membership_core::introduction_overdue(const timer_request& t, effects& out) {
+  auto it = introducing_.find(t.key);
+  if (it == introducing_.end() || it->second != t.nonce) return;
+  if (nodes_.count(t.key) > 0) {
+    out.to_nodes.push_back({t.key, make_hello(false)});
+    return arm_introduction_deadline(t.key, out);
+  }
+  handshake_.forget(t.key);
+  probe(t.key, out);
+}
+
+void membership_core::on_timer(const timer_request& t, timestamp, effects& out) {
   switch (t.kind) {
     case timer_kind::redial:
       if (auto* a = addresses_.find(t.key)) {
@@ -480,15 +507,7 @@ void membership_core::on_timer(const timer_request& t, timestamp now, effects& o
         dial(t.key, out);
       }
       return;
-    case timer_kind::introduction_deadline: {
-      auto it = introducing_.find(t.key);
-      if (it == introducing_.end() || it->second != t.nonce || nodes_.count(t.key) > 0) return;
-      introducing_.erase(it);
-      handshake_.forget(t.key);
-      // Only a node this one dialled, and still reaches, is introduced again.
-      if (addresses_.key_of(t.key)) introduce(t.key, now, out);
-      return;
-    }
+    case timer_kind::introduction_deadline: return introduction_overdue(t, out);
     case timer_kind::flush_digests: return flush_digests(out);
   }
 }

@@ -229,6 +229,9 @@ private:
   };
 
   void introduce(const node_key& node, timestamp now, effects& out);
+  void probe(const node_key& node, effects& out);
+  void arm_introduction_deadline(const node_key& node, effects& out);
+  void introduction_overdue(const timer_request& t, effects& out);
   void proceed(const node_key& node, effects& out);
   bool add_node(const node_key& node, effects& out);
   hello make_hello(bool answer) const;
@@ -256,7 +259,7 @@ private:
   std::map<std::string, std::map<member_ref, std::string>> local_;  // group -> local members, with replica ids
   std::map<member_ref, std::set<std::string>> joined_;              // local member -> its groups
   std::map<node_key, node_info> nodes_;                             // other nodes, once introduced
-  std::map<node_key, std::string> introducing_;                     // probes we sent, by node: deadline nonce
+  std::map<node_key, std::string> introducing_;                     // nodes whose hello has not come: deadline nonce
   std::set<node_key> probed_;                                       // nodes whose version matched ours
   std::vector<relayed_digest> outgoing_digests_;
   bool digest_flush_armed_ = false;
