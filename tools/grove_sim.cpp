@@ -22,6 +22,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "sim/scale.hpp"
 #include "sim/world.hpp"
 
 namespace {
@@ -75,6 +76,22 @@ bool parse_range(const std::string& text, seed_range& out) {
   return out.first <= out.last;
 }
 
+// One JSON line per cluster size: membership's idle messages per node and second, and the time
+// until every node took a silent one as gone.
+int report_scale(const std::vector<int>& sizes) {
+  for (int nodes : sizes) {
+    auto started = std::chrono::steady_clock::now();
+    auto r = grove::sim::measure_detection(nodes);
+    nlohmann::json line{{"nodes", r.nodes},
+                        {"idle_messages_per_node_per_s", r.idle_messages_per_node_per_second},
+                        {"silent_node_noticed_by", r.noticed_by},
+                        {"noticed_by_all_ms", r.noticed_by_all ? nlohmann::json(r.noticed_by_all->count()) : nullptr},
+                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    std::cout << nlohmann::json{{"scale", line}}.dump() << std::endl;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,7 +109,12 @@ int main(int argc, char** argv) {
   app.add_option("--steps", size.steps, "client writes and fault draws per run")->check(CLI::Range(1, 1000000));
   app.add_flag("--json", as_json, "failing seeds as JSON lines too");
   app.add_flag("--trace", trace, "print every event of the run (with --seed)");
+  std::vector<int> scale;
+  app.add_option("--scale", scale, "failure detection in idle clusters of these sizes (one JSON line each)")
+    ->delimiter(',')
+    ->check(CLI::Range(2, 4096));
   CLI11_PARSE(app, argc, argv);
+  if (!scale.empty()) return report_scale(scale);
   std::vector<run_spec> runs_to_do;
   if (!replay.empty()) {
     if (!read_replay(replay, runs_to_do)) return 2;

@@ -49,12 +49,14 @@ struct membership_state {
   // The handles behind the core's names.
   std::map<core::member_ref, caf::strong_actor_ptr> members;
   std::map<core::node_key, caf::actor> nodes;
+  std::set<core::node_key> monitored;  // one monitor per node, however often it is introduced
   std::set<caf::actor> watchers;
   std::map<std::uint64_t, caf::typed_response_promise<done_atom>> waiting;  // connect() calls
   std::uint64_t next_request = 0;
   detail::log_limiter log;
   std::shared_ptr<node_metrics> metrics;  // optional
   std::uint64_t refused_counted = 0;      // of the core's refusals, those already in `metrics`
+  std::uint64_t unreachable_counted = 0;  // the same for nodes taken as gone
 };
 
 using membership_ptr = membership_impl::stateful_pointer<membership_state>;
@@ -131,6 +133,9 @@ void send_to_node(membership_ptr self, const caf::actor& node, core::node_messag
       } else if constexpr (std::is_same_v<type, core::member_change>) {
         if (auto ptr = handle_of(self, x.member))
           self->send(to, member_change_message{x.group, ptr, x.replica_id, x.up});
+      } else if constexpr (std::is_same_v<type, core::node_unreachable>) {
+        if (auto it = self->state.nodes.find(x.node); it != self->state.nodes.end())
+          self->send(to, node_unreachable_message{it->second});
       } else if constexpr (std::is_same_v<type, std::vector<core::relayed_digest>>) {
         std::vector<relayed_digest> wire;
         for (auto& r : x)
@@ -262,6 +267,9 @@ void publish_metrics(membership_ptr self) {
   auto refused = st.core->stats().refused;
   add(st.metrics->membership_refused, refused - st.refused_counted);
   st.refused_counted = refused;
+  auto unreachable = st.core->stats().unreachable;
+  add(st.metrics->nodes_unreachable, unreachable - st.unreachable_counted);
+  st.unreachable_counted = unreachable;
 }
 
 void carry_out(membership_ptr self) {
@@ -283,7 +291,7 @@ void carry_out(membership_ptr self) {
   for (auto& d : out.dials)
     self->system().spawn<caf::detached>(dialer, caf::actor_cast<caf::actor>(self), d.key, d.host, d.port);
   for (auto& n : out.monitors)
-    if (auto it = st.nodes.find(n); it != st.nodes.end()) self->monitor(it->second);
+    if (auto it = st.nodes.find(n); it != st.nodes.end() && st.monitored.insert(n).second) self->monitor(it->second);
   for (auto& r : out.replies) {
     auto it = st.waiting.find(r.id);
     if (it == st.waiting.end()) continue;
@@ -375,6 +383,7 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
     if (it == st.nodes.end() || it->second.address() != msg.source) return;
     feed(self, [&](auto& c, auto, auto& out) { c.on_node_down(key, out); });
     st.nodes.erase(key);
+    st.monitored.erase(key);
     forget_node_members(self, key);
   });
   return {
@@ -483,6 +492,14 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
       if (!m.up) self->state.members.erase(change.member);
     },
     [=](const std::vector<tombstone>& m) { from_node(self, m); },
+    [=](const liveness_probe& m) { from_node(self, m); },
+    [=](const liveness_ack& m) { from_node(self, m); },
+    [=](const node_unreachable_message& m) {
+      auto node = sending_node(self);
+      if (!node || !m.node) return;
+      core::node_unreachable report{key_of(m.node.node())};  // a node this one does not know is ignored
+      feed(self, [&](auto& c, auto t, auto& out) { c.receive(*node, report, t, out); });
+    },
     [=](std::vector<relayed_digest>& m) {
       auto node = sending_node(self);
       if (!node) return;

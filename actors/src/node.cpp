@@ -21,8 +21,10 @@
 namespace grove::actors {
 
 void configure_node(caf::actor_system_config& cfg) {
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{connection_timeout});
+  // Membership's ring notices a silent node (liveness.hpp); CAF's heartbeat, between every pair of
+  // nodes, is only the backstop that closes such a node's connection.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{transport_heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{transport_silence_timeout});
   // A node that learns of another through a third connects to it directly, so that the loss of
   // the third does not cut them off, and the death of either is seen at once by the other.
   cfg.set("middleman.enable-automatic-connections", true);

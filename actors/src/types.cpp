@@ -53,6 +53,9 @@ void register_grove_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<tombstone>>("grove.tombstones");
   cfg.add_message_type<relayed_digest>("grove.relayed_digest");
   cfg.add_message_type<std::vector<relayed_digest>>("grove.relayed_digests");
+  cfg.add_message_type<liveness_probe>("grove.liveness_probe");
+  cfg.add_message_type<liveness_ack>("grove.liveness_ack");
+  cfg.add_message_type<node_unreachable_message>("grove.node_unreachable");
   cfg.add_message_type<membership_stats>("grove.membership_stats");
   cfg.add_message_type<std::vector<caf::strong_actor_ptr>>("grove.actor_list");
   cfg.add_message_type<std::vector<caf::actor>>("grove.node_list");

@@ -68,9 +68,9 @@ BOOST_AUTO_TEST_CASE(the_endpoint_serves_the_text_format_and_every_counter_moves
   auto before = scrape(a);
   for (const auto& family :
        {"grove_operations_total", "grove_deltas_total", "grove_snapshot_duration_seconds_bucket",
-        "grove_storage_fsync_duration_seconds_count", "grove_nodes_connected", "grove_tls_handshakes_refused_total",
-        "grove_groups_hosted", "grove_store_bytes", "grove_delta_log_bytes", "grove_antientropy_rounds_total",
-        "grove_transfers_total", "grove_ack_timeouts_total", "grove_build_info"}) {
+        "grove_storage_fsync_duration_seconds_count", "grove_nodes_connected", "grove_nodes_unreachable_total",
+        "grove_tls_handshakes_refused_total", "grove_groups_hosted", "grove_store_bytes", "grove_delta_log_bytes",
+        "grove_antientropy_rounds_total", "grove_transfers_total", "grove_ack_timeouts_total", "grove_build_info"}) {
     bool found = false;
     for (const auto& s : before) found = found || s.name == family;
     BOOST_TEST(found, family);

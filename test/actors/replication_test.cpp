@@ -745,6 +745,9 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](member_change_message&) {},
     [=](const std::vector<tombstone>&) {},
     [=](std::vector<relayed_digest>&) {},
+    [=](const liveness_probe&) {},
+    [=](const liveness_ack&) {},
+    [=](const node_unreachable_message&) {},
   };
 }
 

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE protocol_cores
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "grove/crdt/gcounter.hpp"
 #include "membership/addresses.hpp"
+#include "membership/liveness.hpp"
 #include "membership/membership_core.hpp"
 #include "membership/tombstones.hpp"
 #include "replica/pruning.hpp"
@@ -28,6 +30,114 @@ using grove::actors::reconnect_first_delay;
 using grove::actors::reconnect_max_delay;
 namespace membership = grove::actors::membership;
 namespace replica = grove::actors::replica;
+
+// -- failure detection (liveness) ------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::string> node_names(int count) {
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) out.push_back("node-" + std::to_string(i));
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+// Every node watches watched_successors others and is watched by as many: the work is the same at
+// any size, and no node goes unwatched.
+BOOST_AUTO_TEST_CASE(on_the_ring_each_node_watches_and_is_watched_by_the_same_few) {
+  using grove::actors::watched_successors;
+  for (int size : {2, 4, 6, 40, 300}) {
+    auto names = node_names(size);
+    std::map<std::string, std::size_t> watchers;
+    for (const auto& self : names) {
+      membership::liveness l(self);
+      for (const auto& other : names) l.add(other, 0ms);
+      auto watched = l.watched();
+      BOOST_TEST(watched.size() == std::min<std::size_t>(watched_successors, names.size() - 1), "size " << size);
+      BOOST_TEST(!has(watched, self));
+      for (const auto& w : watched) ++watchers[w];
+    }
+    for (const auto& n : names)
+      BOOST_TEST(watchers[n] == std::min<std::size_t>(watched_successors, names.size() - 1),
+                 n << " of " << size << " is watched by " << watchers[n]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_watched_node_silent_for_the_timeout_is_found_silent_and_one_heard_from_is_not) {
+  using grove::actors::liveness_timeout;
+  membership::liveness l("self");
+  l.add("a", 0ms);
+  l.add("b", 0ms);
+  auto first = l.tick(1000ms);
+  BOOST_TEST(first.probe.size() == 2u);
+  BOOST_TEST(first.silent.empty());
+  l.heard("b", 2500ms);
+  auto second = l.tick(1000ms + liveness_timeout);
+  BOOST_TEST(second.silent == std::vector<std::string>{"a"});
+  BOOST_TEST(second.probe == std::vector<std::string>{"b"});
+  BOOST_TEST(!l.tracks("a"));  // it is gone: no second verdict
+  BOOST_TEST(l.tick(2000ms + liveness_timeout).silent.empty());
+}
+
+// A tick that comes more than a timeout late (this process was paused) starts every silence over.
+BOOST_AUTO_TEST_CASE(after_a_pause_of_this_process_no_node_is_taken_as_silent) {
+  using grove::actors::liveness_probe_interval;
+  using grove::actors::liveness_timeout;
+  membership::liveness l("self");
+  l.add("a", 0ms);
+  l.tick(1000ms);
+  auto late = 1000ms + 3 * liveness_timeout;
+  auto after_pause = l.tick(late);
+  BOOST_TEST(after_pause.silent.empty());
+  BOOST_TEST(after_pause.probe == std::vector<std::string>{"a"});
+  // Then silence counts again, from the late tick.
+  auto t = late + liveness_probe_interval;
+  for (; t < late + liveness_timeout; t += liveness_probe_interval) BOOST_TEST(l.tick(t).silent.empty());
+  BOOST_TEST(l.tick(t).silent == std::vector<std::string>{"a"});
+}
+
+// A node reported by another is probed at once, confirmed only after its own timeout here, and a
+// word from it clears the suspicion.
+BOOST_AUTO_TEST_CASE(a_reported_node_is_confirmed_only_if_it_stays_silent_here) {
+  using grove::actors::liveness_probe_interval;
+  using grove::actors::liveness_timeout;
+  auto names = node_names(12);
+  membership::liveness l("self");
+  for (const auto& n : names) l.add(n, 0ms);
+  auto watched = l.watched();
+  std::vector<std::string> unwatched;
+  for (const auto& n : names)
+    if (!has(watched, n)) unwatched.push_back(n);
+  BOOST_REQUIRE(unwatched.size() >= 2u);
+  const auto& far = unwatched[0];
+  const auto& answering = unwatched[1];
+  // Ticks once a second up to `until`, the watched nodes and `answering` answering each probe.
+  auto now = 0ms;
+  auto run_until = [&](std::chrono::milliseconds until) {
+    std::vector<std::string> confirmed;
+    for (; now + liveness_probe_interval <= until;) {
+      now += liveness_probe_interval;
+      for (const auto& n : watched) l.heard(n, now);
+      l.heard(answering, now);
+      auto v = l.tick(now);
+      BOOST_TEST(v.silent.empty());
+      confirmed.insert(confirmed.end(), v.confirmed.begin(), v.confirmed.end());
+    }
+    return confirmed;
+  };
+  run_until(5000ms);
+  BOOST_TEST(l.suspect(far, now));
+  BOOST_TEST(!l.suspect(far, now));  // one suspicion at a time
+  BOOST_TEST(l.suspect(answering, now));
+  BOOST_TEST(run_until(now + liveness_timeout - liveness_probe_interval).empty());
+  BOOST_TEST(run_until(now + liveness_probe_interval) == std::vector<std::string>{far});
+  BOOST_TEST(l.tracks(answering));
+}
 
 // -- addresses ------------------------------------------------------------------------------------
 

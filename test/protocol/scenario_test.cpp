@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "sim/scale.hpp"
 #include "sim/world.hpp"
 
 namespace {
@@ -166,4 +167,47 @@ BOOST_AUTO_TEST_CASE(a_restored_store_does_not_retire_an_incarnation_a_second_ti
   w->heal_link(1, 2);
   settled(*w);  // fails if the counter is above what was ever added
   for (int n : {0, 1, 2}) BOOST_TEST(w->counter_value(n, "counter:c").value_or(0) == 1u, "node " << n);
+}
+
+// Issue 23 (membership that scales): a node that goes silent without closing its connections (a
+// frozen process, a network that drops its packets) is taken as gone by every other node through
+// the ring's probes and reports, long before CAF's heartbeat backstop would close a connection;
+// once its links heal, it is introduced again and catches up.
+BOOST_AUTO_TEST_CASE(a_silent_node_is_taken_as_gone_by_all_and_rejoins_once_heard_again) {
+  using grove::actors::liveness_probe_interval;
+  using grove::actors::liveness_timeout;
+  using grove::actors::transport_silence_timeout;
+  auto w = world::scripted(4, false);
+  for (int n = 0; n < 4; ++n) w->start(n);
+  BOOST_REQUIRE(w->increment(0, "counter:c", 1));
+  w->run_for(2s);
+  w->isolate(3);
+  w->run_for(2 * (liveness_timeout + liveness_probe_interval));
+  BOOST_REQUIRE(2 * (liveness_timeout + liveness_probe_interval) < transport_silence_timeout);
+  BOOST_TEST(w->seen_down_by(3) == 3u);
+  BOOST_REQUIRE(w->increment(0, "counter:c", 10));
+  for (int n = 0; n < 3; ++n) w->heal_link(3, n);
+  w->run_for(5s);
+  BOOST_TEST(w->counter_value(3, "counter:c").value_or(0) == 11u);
+  settled(*w);
+}
+
+// Failure detection costs each node the same at any cluster size: membership's idle messages per
+// node and second are the same at 8 and at 64 nodes, and a silent node is noticed by every other
+// within the same bound (its watchers' timeout, then each other node's own confirmation). grove-sim
+// --scale runs the same measurement for larger clusters (docs/benchmarks.md).
+BOOST_AUTO_TEST_CASE(failure_detection_costs_each_node_the_same_at_any_size) {
+  using grove::actors::liveness_probe_interval;
+  using grove::actors::liveness_timeout;
+  auto small = grove::sim::measure_detection(8);
+  auto large = grove::sim::measure_detection(64);
+  BOOST_TEST_MESSAGE("idle messages per node and second: " << small.idle_messages_per_node_per_second << " at 8, "
+                                                           << large.idle_messages_per_node_per_second << " at 64");
+  BOOST_TEST(small.idle_messages_per_node_per_second > 0);
+  BOOST_TEST(large.idle_messages_per_node_per_second <= small.idle_messages_per_node_per_second * 1.05);
+  const auto bound = 2 * (liveness_timeout + 2 * liveness_probe_interval);
+  for (const auto* r : {&small, &large}) {
+    BOOST_TEST(r->noticed_by == static_cast<std::size_t>(r->nodes - 1), "at " << r->nodes);
+    BOOST_TEST((r->noticed_by_all && *r->noticed_by_all <= bound), "at " << r->nodes);
+  }
 }

@@ -552,6 +552,7 @@ void world::dial(int n, const actors::membership::dial_request& d) {
 
 void world::on_event(int n, const actors::membership::node_event& e) {
   trace(nodes_[static_cast<std::size_t>(n)]->proc->key + " event " + e.event + " " + e.subject);
+  if (e.event == "down") seen_down_[e.subject.substr(0, e.subject.find_first_of(":#"))].insert(n);  // address or key
   if (e.event == "group")
     after(timestamp(0),
           [this, n, generation = nodes_[static_cast<std::size_t>(n)]->proc->generation, group = e.subject] {
@@ -572,6 +573,7 @@ void world::send_to_node(int from, const std::string& to_key, actors::membership
       trace("lost a node message from n" + std::to_string(from) + " to n" + std::to_string(to));
       return;
     }
+  ++node_messages_;
   auto from_key = nodes_[static_cast<std::size_t>(from)]->proc->key;
   auto generation = nodes_[static_cast<std::size_t>(to)]->proc->generation;
   after(network_delay, [this, from, to, from_key, generation, m = std::move(m)]() mutable {
@@ -620,13 +622,15 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
   }
 }
 
-// A cut lasts longer than the connection timeout: after it, each side takes the other as gone.
+// A cut loses every message between the two nodes without closing their connection, as a network
+// that drops packets does: failure detection (liveness.hpp) must notice it. Only a cut that
+// outlasts CAF's heartbeat backstop closes the connection.
 void world::cut(int a, int b, timestamp duration) {
   auto link = std::make_pair(std::min(a, b), std::max(a, b));
   if (!cuts_.insert(link).second) return;
   ++counts_.partitions;
   trace("cut n" + std::to_string(a) + " - n" + std::to_string(b) + " for " + std::to_string(duration.count()) + " ms");
-  after(actors::connection_timeout, [this, a, b, link] {
+  after(actors::transport_silence_timeout, [this, a, b, link] {
     if (cuts_.count(link)) connection_lost(a, b);
   });
   after(duration, [this, a, b, link] {
@@ -811,6 +815,14 @@ std::size_t world::backup(int n) {
 }
 void world::restore(int n, std::size_t backup) { restore_node(n, backup); }
 void world::cut_link(int a, int b) { cut(a, b, timestamp(24 * 3600 * 1000)); }
+void world::isolate(int n) {
+  for (int m = 0; m < size_.nodes; ++m)
+    if (m != n) cut_link(n, m);
+}
+std::size_t world::seen_down_by(int n) const {
+  auto it = seen_down_.find(nodes_[static_cast<std::size_t>(n)]->name);
+  return it == seen_down_.end() ? 0 : it->second.size();
+}
 void world::heal_link(int a, int b) { cuts_.erase({std::min(a, b), std::max(a, b)}); }
 void world::drop(int n, const std::string& group) { drop_group(n, group); }
 void world::run_for(timestamp t) { run_until(now_ + t); }

@@ -86,6 +86,16 @@ public:
            actors::consistency_level level = actors::consistency_level::local);
   bool increment(int n, const std::string& group, std::uint64_t by,
                  actors::consistency_level level = actors::consistency_level::local);
+  // -- failure detection at scale (grove-sim --scale) ----------------------------------------------
+  /// Node-to-node (membership) messages sent over whole links so far.
+  std::uint64_t node_messages() const { return node_messages_; }
+  /// How many nodes announced node `n` as down (an "down" event naming it).
+  std::size_t seen_down_by(int n) const;
+  /// Cuts every link of node `n`: it goes silent without closing a connection (a frozen process, a
+  /// network that drops its packets).
+  void isolate(int n);
+  timestamp now() const { return now_; }
+
   /// Heals every link, starts every node, lets the cluster settle, and checks every invariant.
   std::optional<std::string> settle();
   std::optional<std::uint64_t> counter_value(int n, const std::string& group);
@@ -187,6 +197,8 @@ private:
   };
   std::vector<node_loss> node_losses_;
   std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
+  std::uint64_t node_messages_ = 0;
+  std::map<std::string, std::set<int>> seen_down_;  // node name -> the nodes that announced it down
   std::string first_violation_;
 };
 

@@ -54,6 +54,7 @@ using member_entry = basic_member_entry<caf::strong_actor_ptr>;
 using hello_message = basic_hello<caf::strong_actor_ptr, caf::actor>;
 using member_change_message = basic_member_change<caf::strong_actor_ptr>;
 using relayed_digest = basic_relayed_digest<caf::strong_actor_ptr>;
+using node_unreachable_message = basic_node_unreachable<caf::actor>;
 
 /// What a membership actor counts.
 struct membership_stats {
@@ -109,7 +110,8 @@ using membership_actor = caf::typed_actor<
   // Node-to-node protocol (protocol.hpp).
   caf::reacts_to<version_probe>, caf::reacts_to<auth_hello>, caf::reacts_to<auth_challenge>, caf::reacts_to<auth_proof>,
   caf::reacts_to<hello_message>, caf::reacts_to<member_change_message>, caf::reacts_to<std::vector<tombstone>>,
-  caf::reacts_to<std::vector<relayed_digest>>>;
+  caf::reacts_to<std::vector<relayed_digest>>, caf::reacts_to<liveness_probe>, caf::reacts_to<liveness_ack>,
+  caf::reacts_to<node_unreachable_message>>;
 
 /// Options of a node's membership actor.
 struct membership_options {

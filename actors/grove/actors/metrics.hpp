@@ -93,6 +93,7 @@ struct node_metrics {
   // Membership.
   alignas(64) gauge nodes_connected{0};  // other nodes connected and trusted
   counter membership_refused{0};         // node messages refused: untrusted, another version, spoken for others
+  counter nodes_unreachable{0};          // nodes failure detection took as gone (silent, connection open)
   gauge groups_hosted{0};                // replicas running on this node
 
   void count_operation(operation op, consistency_level level) noexcept {

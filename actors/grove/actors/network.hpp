@@ -50,7 +50,8 @@ expected<std::uint16_t> listen(caf::actor_system& sys, const membership_actor& m
 status connect(caf::actor_system& sys, const membership_actor& membership, const std::string& host, std::uint16_t port,
                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-/// Settings for nodes: heartbeats so that a silently vanished peer is noticed, automatic
+/// Settings for nodes: CAF's heartbeats as a backstop that closes the connection of a node silent
+/// for transport_silence_timeout (membership's ring notices it sooner: protocol.hpp), automatic
 /// connections, and scheduler workers that sleep while idle instead of polling every 10 ms.
 void configure_node(caf::actor_system_config& cfg);
 

@@ -29,7 +29,7 @@ namespace grove::actors {
 /// The wire version of the replication and membership protocols. Membership's hello carries it;
 /// a node of another version is refused with a log line on both sides. Rolling upgrades work
 /// between nodes of the same version only (docs/protocol.md, "Versions").
-constexpr std::uint32_t protocol_version = 4;
+constexpr std::uint32_t protocol_version = 5;
 
 // -- limits -------------------------------------------------------------------------------------
 // Named in one place; each bounds what a peer (or a local caller) can make a replica hold.
@@ -60,8 +60,21 @@ constexpr std::size_t max_waiting_digests = std::size_t{1} << 20;
 
 // -- timing -------------------------------------------------------------------------------------
 
-/// A connection silent for this long is taken as gone (CAF's heartbeats, configure_node).
+/// Failure detection (membership/liveness.hpp): each node probes the watched_successors nodes
+/// after it on a ring once per liveness_probe_interval, and a watched node silent for
+/// liveness_timeout is unreachable (confirmed by each other node with probes of its own).
+constexpr std::size_t watched_successors = 5;
+constexpr std::chrono::milliseconds liveness_probe_interval{1000};
+constexpr std::chrono::milliseconds liveness_timeout{3000};
+/// Dials give up on an address that does not answer within this (the TCP probe, and CAF's
+/// connect after it).
 constexpr std::chrono::milliseconds connection_timeout{3000};
+/// CAF's own heartbeat, only a backstop: it closes a connection silent for
+/// transport_silence_timeout (one to a node the ring took as gone, which CAF 0.17 cannot be asked
+/// to close). Sent between every pair of nodes, so rare: its cost grows with the square of the
+/// cluster's size.
+constexpr std::chrono::milliseconds transport_heartbeat_interval{10000};
+constexpr std::chrono::milliseconds transport_silence_timeout{30000};
 /// Delay before the first reconnection attempt after a connection dropped or a dial failed, and
 /// the cap of the doubling delays that follow.
 constexpr std::chrono::milliseconds reconnect_first_delay{100};
@@ -244,6 +257,25 @@ struct tombstone {
   std::uint64_t remaining_ms = 0;
 };
 
+/// "Are you there?": sent once per liveness_probe_interval to each node the sender watches (the
+/// watched_successors after it on the ring), and to a node another reported unreachable. The
+/// receiver answers with liveness_ack repeating `seq`. Any message of a node counts as a sign of
+/// life; these are for nodes that have nothing else to say.
+struct liveness_probe {
+  std::uint64_t seq = 0;
+};
+struct liveness_ack {
+  std::uint64_t seq = 0;
+};
+
+/// "`node` has been silent for liveness_timeout": sent to every other node by a node that watches
+/// `node` and stopped hearing from it. A receiver that knows `node` probes it and takes it as
+/// gone only if it stays silent for liveness_timeout there too; it does not pass the report on.
+template <class Node>
+struct basic_node_unreachable {
+  Node node;
+};
+
 /// A local replica's digest that membership relays to another node that hosts its group (all
 /// the digests of one round go to a node in one message, at most max_digests_per_message). The
 /// receiver hands it to its members of the group as if the replica had sent it, but only if the
@@ -350,6 +382,18 @@ auto inspect(Inspector& f, auth_challenge& x) {
 template <class Inspector>
 auto inspect(Inspector& f, auth_proof& x) {
   return f(x.nonce_b, x.mac_a);
+}
+template <class Inspector>
+auto inspect(Inspector& f, liveness_probe& x) {
+  return f(x.seq);
+}
+template <class Inspector>
+auto inspect(Inspector& f, liveness_ack& x) {
+  return f(x.seq);
+}
+template <class Inspector, class Node>
+auto inspect(Inspector& f, basic_node_unreachable<Node>& x) {
+  return f(x.node);
 }
 template <class Inspector>
 auto inspect(Inspector& f, tombstone& x) {

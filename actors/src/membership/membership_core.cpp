@@ -9,7 +9,8 @@ namespace grove::actors::membership {
 membership_core::membership_core(core_options opts)
     : opts_(std::move(opts)),
       handshake_(opts_.secret, opts_.self, opts_.random),
-      tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones) {}
+      tombstones_(opts_.tombstone_lifetime, opts_.max_tombstones),
+      liveness_(opts_.self) {}
 
 namespace {
 
@@ -237,10 +238,18 @@ void membership_core::on_dial_failed(const std::string& key, const error& why, e
 }
 
 void membership_core::on_node_down(const node_key& node, effects& out) {
+  lost_.erase(node);
+  forget(node, out);
+}
+
+// What follows the loss of a node, whether its connection closed or failure detection took it as
+// gone: its replicas are down for the local members, and its addresses are dialled again.
+void membership_core::forget(const node_key& node, effects& out) {
   auto name = name_of(node);
   handshake_.forget(node);
   introducing_.erase(node);
   probed_.erase(node);
+  liveness_.remove(node);
   for (const auto& key : addresses_.disconnected(node)) schedule_dial(key, out);
   auto it = nodes_.find(node);
   if (it == nodes_.end()) return;
@@ -306,14 +315,26 @@ hello membership_core::make_hello(bool answer) const {
 }
 
 // Whether a node message may be acted on: the node's version matched and, with a secret, it proved
-// the secret.
-bool membership_core::from_trusted(const node_key& from, const char* what, effects& out) {
-  if (probed_.count(from) == 0) {
-    refuse(from, std::string(what) + " before its protocol version was checked", out);
+// the secret. Such a message is a sign of life. A node that failure detection took as gone but
+// that speaks again (its connection outlived the silence) is introduced anew, and its messages are
+// dropped until that is done.
+bool membership_core::from_trusted(const node_key& from, const char* what, timestamp now, effects& out) {
+  bool probed = probed_.count(from) > 0;
+  if (probed && handshake_.trusts(from)) {
+    liveness_.heard(from, now);
+    return true;
+  }
+  if (lost_.count(from) > 0) {
+    if (introducing_.count(from) == 0) {
+      log("node " + name_of(from) + " speaks again: introducing it anew", out);
+      introduce(from, now, out);
+    }
     return false;
   }
-  if (handshake_.trusts(from)) return true;
-  refuse(from, std::string(what) + " before proving the cluster secret", out);
+  refuse(
+    from,
+    std::string(what) + (probed ? " before proving the cluster secret" : " before its protocol version was checked"),
+    out);
   return false;
 }
 
@@ -355,7 +376,7 @@ void membership_core::receive(const node_key& from, const auth_proof& m, timesta
 }
 
 void membership_core::receive(const node_key& from, hello& m, timestamp now, effects& out) {
-  if (!from_trusted(from, "a hello", out)) return;
+  if (!from_trusted(from, "a hello", now, out)) return;
   add_node(from, out);
   if (!m.answer) out.to_nodes.push_back({from, make_hello(true)});
   learn(from, m, now, out);
@@ -372,6 +393,9 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
   if (!node->greeted) {
     node->greeted = true;
     introducing_.erase(from);
+    lost_.erase(from);
+    liveness_.add(from, now);
+    arm_liveness(out);
     out.events.push_back({"up", name_of(from)});
     if (node->hosts_every_group && !node->name.empty())  // it will host every group of this node too
       for (const auto& [group, ms] : local_)
@@ -395,7 +419,7 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
 }
 
 void membership_core::receive(const node_key& from, const member_change& m, timestamp now, effects& out) {
-  if (!from_trusted(from, "a member change", out)) return;
+  if (!from_trusted(from, "a member change", now, out)) return;
   auto* node = known_node(from);
   if (!node) return;
   if (m.member.node != from) return refuse(from, "it announced a replica of another node", out);
@@ -409,7 +433,7 @@ void membership_core::receive(const node_key& from, const member_change& m, time
 }
 
 void membership_core::receive(const node_key& from, const std::vector<tombstone>& m, timestamp now, effects& out) {
-  if (!from_trusted(from, "tombstones", out) || !known_node(from)) return;
+  if (!from_trusted(from, "tombstones", now, out) || !known_node(from)) return;
   for (const auto& t : m) {
     if (t.group.empty()) continue;
     // A tombstone new here goes on to the other nodes (each forwards it once, so it ends).
@@ -460,8 +484,8 @@ void membership_core::flush_digests(effects& out) {
 // Digests another node relayed: each goes to the local members of its group, as the replica that
 // made it, and only if that replica is a member there (a node cannot speak for others); one per
 // replica and group in a message, and at most max_digests_per_message in one.
-void membership_core::receive(const node_key& from, std::vector<relayed_digest>& m, timestamp, effects& out) {
-  if (!from_trusted(from, "digests", out)) return;
+void membership_core::receive(const node_key& from, std::vector<relayed_digest>& m, timestamp now, effects& out) {
+  if (!from_trusted(from, "digests", now, out)) return;
   auto* node = known_node(from);
   if (!node) return;
   if (m.size() > max_digests_per_message)
@@ -483,6 +507,49 @@ void membership_core::receive(const node_key& from, std::vector<relayed_digest>&
   }
 }
 
+// -- failure detection (liveness.hpp) ---------------------------------------------------------------
+
+void membership_core::receive(const node_key& from, const liveness_probe& m, timestamp now, effects& out) {
+  if (from_trusted(from, "a probe", now, out)) out.to_nodes.push_back({from, liveness_ack{m.seq}});
+}
+
+void membership_core::receive(const node_key& from, const liveness_ack&, timestamp now, effects& out) {
+  from_trusted(from, "a probe's answer", now, out);
+}
+
+void membership_core::receive(const node_key& from, const node_unreachable& m, timestamp now, effects& out) {
+  if (!from_trusted(from, "a report of an unreachable node", now, out)) return;
+  if (liveness_.suspect(m.node, now)) out.to_nodes.push_back({m.node, liveness_probe{++next_probe_}});
+}
+
+void membership_core::arm_liveness(effects& out) {
+  if (liveness_armed_ || liveness_.empty()) return;
+  liveness_armed_ = true;
+  out.timers.push_back({timer_kind::liveness_tick, liveness_probe_interval, {}, {}});
+}
+
+// Probes the watched and the suspected nodes; a watched node found silent is reported to every
+// other node, and it and a suspected node confirmed silent are taken as gone. CAF 0.17 cannot be
+// asked to close their connections: until its heartbeat does (transport_silence_timeout), a word
+// from such a node starts its introduction again (from_trusted).
+void membership_core::check_liveness(timestamp now, effects& out) {
+  liveness_armed_ = false;
+  auto v = liveness_.tick(now);
+  for (const auto& node : v.probe) out.to_nodes.push_back({node, liveness_probe{++next_probe_}});
+  for (const auto& node : v.silent)
+    for (const auto& [key, info] : nodes_)
+      if (key != node) out.to_nodes.push_back({key, node_unreachable{node}});
+  for (const auto* gone : {&v.silent, &v.confirmed})
+    for (const auto& node : *gone) {
+      ++stats_.unreachable;
+      log("node " + name_of(node) + " silent for " + std::to_string(liveness_timeout.count()) + " ms: taken as gone",
+          out);
+      lost_.insert(node);
+      forget(node, out);
+    }
+  arm_liveness(out);
+}
+
 // -- timers -----------------------------------------------------------------------------------------
 
 // An introduction not finished by its deadline: a node that took this one's hello is greeted again
@@ -499,7 +566,7 @@ void membership_core::introduction_overdue(const timer_request& t, effects& out)
   probe(t.key, out);
 }
 
-void membership_core::on_timer(const timer_request& t, timestamp, effects& out) {
+void membership_core::on_timer(const timer_request& t, timestamp now, effects& out) {
   switch (t.kind) {
     case timer_kind::redial:
       if (auto* a = addresses_.find(t.key)) {
@@ -509,6 +576,7 @@ void membership_core::on_timer(const timer_request& t, timestamp, effects& out) 
       return;
     case timer_kind::introduction_deadline: return introduction_overdue(t, out);
     case timer_kind::flush_digests: return flush_digests(out);
+    case timer_kind::liveness_tick: return check_liveness(now, out);
   }
 }
 

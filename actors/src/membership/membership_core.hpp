@@ -1,10 +1,11 @@
 // The protocol core of a node's membership (the :pg analogue; membership.hpp documents what it
 // promises): which replicas belong to which group on this node and on every connected node, the
 // introduction of nodes (version probe, cluster-secret handshake, hello), reconnection to known
-// addresses, dropped groups, and the relay of anti-entropy digests between nodes. Each call takes
-// one input and the current time and appends what should happen to an `effects`; the CAF actor
-// (membership.cpp) and the simulator carry them out. The jobs are separate classes: handshake,
-// addresses, tombstones; this class is the member tables and the wiring. CAF-free.
+// addresses, dropped groups, failure detection, and the relay of anti-entropy digests between nodes.
+// Each call takes one input and the current time and appends what should happen to an `effects`;
+// the CAF actor (membership.cpp) and the simulator carry them out. The jobs are separate classes:
+// handshake, addresses, tombstones, liveness; this class is the member tables and the wiring.
+// CAF-free.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "grove/crdt/error.hpp"
 #include "grove/storage/backend.hpp"
 #include "handshake.hpp"
+#include "liveness.hpp"
 #include "tombstones.hpp"
 
 namespace grove::actors::membership {
@@ -41,8 +43,10 @@ using member_entry = basic_member_entry<member_ref>;
 using hello = basic_hello<member_ref, node_key>;
 using member_change = basic_member_change<member_ref>;
 using relayed_digest = basic_relayed_digest<member_ref>;
-using node_message = std::variant<version_probe, auth_hello, auth_challenge, auth_proof, hello, member_change,
-                                  std::vector<tombstone>, std::vector<relayed_digest>>;
+using node_unreachable = basic_node_unreachable<node_key>;
+using node_message =
+  std::variant<version_probe, auth_hello, auth_challenge, auth_proof, hello, member_change, std::vector<tombstone>,
+               std::vector<relayed_digest>, liveness_probe, liveness_ack, node_unreachable>;
 
 // -- what membership tells its local replicas -----------------------------------------------------
 struct peer_up {
@@ -77,7 +81,7 @@ struct node_event {
   std::string subject;
 };
 
-enum class timer_kind : std::uint8_t { redial, introduction_deadline, flush_digests };
+enum class timer_kind : std::uint8_t { redial, introduction_deadline, flush_digests, liveness_tick };
 struct timer_request {
   timer_kind kind = timer_kind::redial;
   timestamp delay{0};
@@ -151,6 +155,7 @@ struct core_stats {
   std::uint64_t digest_messages = 0;  // messages that carried them
   std::uint64_t digests_refused = 0;  // relayed digests of replicas that are no member there
   std::uint64_t refused = 0;          // node messages refused (untrusted, another version, spoken for others)
+  std::uint64_t unreachable = 0;      // nodes taken as gone by failure detection (liveness.hpp)
 };
 
 class membership_core {
@@ -206,6 +211,8 @@ public:
   void on_dial_failed(const std::string& key, const error& why, effects& out);
   /// The connection to `node` is gone (or its membership actor died).
   void on_node_down(const node_key& node, effects& out);
+  /// The nodes whose failure this node watches for (liveness.hpp).
+  std::vector<node_key> watched() const { return liveness_.watched(); }
 
   // -- node messages --------------------------------------------------------------------------------
 
@@ -217,6 +224,9 @@ public:
   void receive(const node_key& from, const member_change& m, timestamp now, effects& out);
   void receive(const node_key& from, const std::vector<tombstone>& m, timestamp now, effects& out);
   void receive(const node_key& from, std::vector<relayed_digest>& m, timestamp now, effects& out);
+  void receive(const node_key& from, const liveness_probe& m, timestamp now, effects& out);
+  void receive(const node_key& from, const liveness_ack& m, timestamp now, effects& out);
+  void receive(const node_key& from, const node_unreachable& m, timestamp now, effects& out);
 
   void on_timer(const timer_request& t, timestamp now, effects& out);
 
@@ -236,7 +246,10 @@ private:
   bool add_node(const node_key& node, effects& out);
   hello make_hello(bool answer) const;
   void learn(const node_key& from, hello& m, timestamp now, effects& out);
-  bool from_trusted(const node_key& from, const char* what, effects& out);
+  bool from_trusted(const node_key& from, const char* what, timestamp now, effects& out);
+  void forget(const node_key& node, effects& out);
+  void check_liveness(timestamp now, effects& out);
+  void arm_liveness(effects& out);
   node_info* known_node(const node_key& from);
   void refuse(const node_key& from, const std::string& why, effects& out);
   void announce_up(const std::string& group, const member_ref& who, const std::string& replica_id, const node_key& from,
@@ -261,6 +274,10 @@ private:
   std::map<node_key, node_info> nodes_;                             // other nodes, once introduced
   std::map<node_key, std::string> introducing_;                     // nodes whose hello has not come: deadline nonce
   std::set<node_key> probed_;                                       // nodes whose version matched ours
+  liveness liveness_;
+  bool liveness_armed_ = false;
+  std::uint64_t next_probe_ = 0;
+  std::set<node_key> lost_;  // nodes failure detection took as gone, their connection maybe still open
   std::vector<relayed_digest> outgoing_digests_;
   bool digest_flush_armed_ = false;
   std::uint64_t next_storage_id_ = 0;

@@ -152,6 +152,9 @@ private:
     out.push_back(one("grove_membership_refused_total",
                       "Node messages refused: a wrong cluster secret, another protocol version, untrusted",
                       MetricType::Counter, value_of(m_->membership_refused)));
+    out.push_back(one("grove_nodes_unreachable_total",
+                      "Nodes taken as gone because they went silent without closing their connection",
+                      MetricType::Counter, value_of(m_->nodes_unreachable)));
     auto tls = tls_handshake_refusals();
     out.push_back(family("grove_tls_handshakes_refused_total",
                          "TLS handshakes refused in this process: connections from nodes without the credential "

@@ -1,0 +1,26 @@
+// Failure detection at scale, in the simulator: what membership costs an idle cluster of N nodes
+// and how long until every node takes a silent one as gone (grove-sim --scale, and
+// protocol_scenario_test). Counts membership's own messages only: CAF's heartbeat backstop
+// (transport_heartbeat_interval, between every pair of nodes) is not simulated. CAF-free.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+
+namespace grove::sim {
+
+struct detection_at_scale {
+  int nodes = 0;
+  double idle_messages_per_node_per_second = 0;
+  std::size_t noticed_by = 0;  // nodes that took the silent one as gone within the limit
+  std::optional<std::chrono::milliseconds> noticed_by_all;  // after it went silent
+};
+
+/// Starts `nodes` nodes (every one given every other as seed), lets them settle, counts the node
+/// messages of 10 idle seconds, then cuts every link of one node and waits (in simulated time) up
+/// to 25 s, before CAF's backstop would close its connections, until every other node announced
+/// it down.
+detection_at_scale measure_detection(int nodes);
+
+}  // namespace grove::sim
