@@ -147,6 +147,7 @@ void join_group(replica_ptr self) {
 void carry_out(replica_ptr self) {
   auto& st = self->state;
   auto& out = st.out;
+  if (out.empty()) return;  // most mutations: nothing to do until the sync timer
   for (auto& s : out.sends) {
     auto it = st.peers.find(s.to);
     if (it == st.peers.end()) continue;

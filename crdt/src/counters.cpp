@@ -17,37 +17,43 @@ std::uint64_t find_or_zero(const std::map<replica_id, std::uint64_t>& counts, co
 }  // namespace
 
 status gcounter::check_not_retired() const {
-  if (retired_.contains(owner_))
+  // Most counters retired nobody: skip the lookup (it interns the owner's name, under a lock).
+  if (!retired_.empty() && retired_.contains(owner_))
     return error(errc::closed, "replica " + quote_input(owner_)
                                  + " was retired (its count was folded into another's): it must not count again");
   return {};
 }
 
-status gcounter::check_increment(std::uint64_t n) const {
+status gcounter::check_increment(std::uint64_t n, std::uint64_t own_count) const {
   if (auto ok = check_not_retired(); !ok) return ok;
   if (n > UINT64_MAX - value())
     return error(errc::too_large, "adding " + std::to_string(n) + " to " + std::to_string(value())
                                     + " would pass the counter's limit of 2^64-1");
   // A replica's own count also holds what resets took away from it, so it can be the larger.
-  if (n > UINT64_MAX - find_or_zero(counts_, owner_))
+  if (n > UINT64_MAX - own_count)
     return error(errc::too_large, "adding " + std::to_string(n) + " would pass the limit of 2^64-1 of replica " + owner_
                                     + "'s count (resets included)");
   return {};
 }
 
+status gcounter::check_increment(std::uint64_t n) const { return check_increment(n, find_or_zero(counts_, owner_)); }
+
 status gcounter::increment(std::uint64_t n) {
   if (n == 0) return {};
-  if (auto ok = check_increment(n); !ok) return ok;
-  auto& mine = counts_[owner_];
-  mine += n;
-  delta_counts_[owner_] = mine;
+  // One search of counts_ for the owner's slot: the checks read it, the increment writes it.
+  auto mine = counts_.lower_bound(owner_);
+  bool present = mine != counts_.end() && mine->first == owner_;
+  if (auto ok = check_increment(n, present ? mine->second : 0); !ok) return ok;
+  if (!present) mine = counts_.emplace_hint(mine, owner_, 0);
+  mine->second += n;
+  delta_counts_[owner_] = mine->second;
   return {};
 }
 
 std::uint64_t gcounter::value() const {
   std::uint64_t sum = 0;
   for (const auto& [actor, count] : counts_) {
-    std::uint64_t own = count - find_or_zero(cleared_, actor);  // cleared_ <= counts_
+    std::uint64_t own = cleared_.empty() ? count : count - find_or_zero(cleared_, actor);  // cleared_ <= counts_
     sum = own > UINT64_MAX - sum ? UINT64_MAX : sum + own;
   }
   return sum;

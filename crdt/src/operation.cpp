@@ -1,6 +1,7 @@
 #include "grove/crdt/operation.hpp"
 
 #include <charconv>
+#include <string_view>
 
 #include "grove/crdt/escape.hpp"
 
@@ -35,8 +36,9 @@ expected<std::size_t> index(const std::string& text) {
   return n;
 }
 
-bool is(const operation& op, const char* name, std::size_t min_args, std::size_t max_args) {
-  return op.name == name && op.args.size() >= min_args && op.args.size() <= max_args;
+// `name` as a view: the comparison checks the length first and needs no strlen.
+bool is(const operation& op, std::string_view name, std::size_t min_args, std::size_t max_args) {
+  return std::string_view(op.name) == name && op.args.size() >= min_args && op.args.size() <= max_args;
 }
 
 template <class Set>

@@ -87,6 +87,8 @@ private:
 
   /// Whether `n` can be added to this replica's count (the errors of increment).
   status check_increment(std::uint64_t n) const;
+  /// The same, given the owner's count (its slot in counts_, or 0).
+  status check_increment(std::uint64_t n, std::uint64_t own_count) const;
   /// errc::closed when the owner's own id was retired: its slot is ignored from then on.
   status check_not_retired() const;
   static void merge_max(count_map& into, const count_map& from);
