@@ -84,6 +84,7 @@ int report_scale(const std::vector<int>& sizes) {
     auto r = grove::sim::measure_detection(nodes);
     nlohmann::json line{{"nodes", r.nodes},
                         {"idle_messages_per_node_per_s", r.idle_messages_per_node_per_second},
+                        {"downs_before_it", r.downs_before},
                         {"silent_node_noticed_by", r.noticed_by},
                         {"noticed_by_all_ms", r.noticed_by_all ? nlohmann::json(r.noticed_by_all->count()) : nullptr},
                         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};

@@ -16,6 +16,7 @@ detection_at_scale measure_detection(int nodes) {
   w->run_for(idle);
   out.idle_messages_per_node_per_second =
     static_cast<double>(w->node_messages() - before) / nodes / static_cast<double>(idle.count());
+  out.downs_before = w->downs_seen();
   const int silent = nodes / 2;
   w->isolate(silent);
   auto went_silent = w->now();

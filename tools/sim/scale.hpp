@@ -13,7 +13,8 @@ namespace grove::sim {
 struct detection_at_scale {
   int nodes = 0;
   double idle_messages_per_node_per_second = 0;
-  std::size_t noticed_by = 0;  // nodes that took the silent one as gone within the limit
+  std::size_t downs_before = 0;  // nodes taken as gone before one went silent (none should be)
+  std::size_t noticed_by = 0;    // nodes that took the silent one as gone within the limit
   std::optional<std::chrono::milliseconds> noticed_by_all;  // after it went silent
 };
 

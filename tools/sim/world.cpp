@@ -823,6 +823,11 @@ std::size_t world::seen_down_by(int n) const {
   auto it = seen_down_.find(nodes_[static_cast<std::size_t>(n)]->name);
   return it == seen_down_.end() ? 0 : it->second.size();
 }
+std::size_t world::downs_seen() const {
+  std::size_t all = 0;
+  for (const auto& [name, by] : seen_down_) all += by.size();
+  return all;
+}
 void world::heal_link(int a, int b) { cuts_.erase({std::min(a, b), std::max(a, b)}); }
 void world::drop(int n, const std::string& group) { drop_group(n, group); }
 void world::run_for(timestamp t) { run_until(now_ + t); }

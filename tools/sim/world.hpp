@@ -89,8 +89,9 @@ public:
   // -- failure detection at scale (grove-sim --scale) ----------------------------------------------
   /// Node-to-node (membership) messages sent over whole links so far.
   std::uint64_t node_messages() const { return node_messages_; }
-  /// How many nodes announced node `n` as down (an "down" event naming it).
+  /// How many nodes announced node `n` as down (a "down" event naming it), and such events in all.
   std::size_t seen_down_by(int n) const;
+  std::size_t downs_seen() const;
   /// Cuts every link of node `n`: it goes silent without closing a connection (a frozen process, a
   /// network that drops its packets).
   void isolate(int n);

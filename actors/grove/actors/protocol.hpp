@@ -60,10 +60,11 @@ constexpr std::size_t max_waiting_digests = std::size_t{1} << 20;
 
 // -- timing -------------------------------------------------------------------------------------
 
-/// Failure detection (membership/liveness.hpp): each node probes the watched_successors nodes
-/// after it on a ring once per liveness_probe_interval, and a watched node silent for
-/// liveness_timeout is unreachable (confirmed by each other node with probes of its own).
-constexpr std::size_t watched_successors = 5;
+/// Failure detection (membership/liveness.hpp): each node watches the watched_successors nodes after
+/// it on a ring and sends a heartbeat to those before it once per liveness_probe_interval; a
+/// watched node silent for liveness_timeout is unreachable (confirmed by each other node with
+/// probes of its own).
+constexpr std::size_t watched_successors = 3;
 constexpr std::chrono::milliseconds liveness_probe_interval{1000};
 constexpr std::chrono::milliseconds liveness_timeout{3000};
 /// Dials give up on an address that does not answer within this (the TCP probe, and CAF's
@@ -73,8 +74,8 @@ constexpr std::chrono::milliseconds connection_timeout{3000};
 /// transport_silence_timeout (one to a node the ring took as gone, which CAF 0.17 cannot be asked
 /// to close). Sent between every pair of nodes, so rare: its cost grows with the square of the
 /// cluster's size.
-constexpr std::chrono::milliseconds transport_heartbeat_interval{10000};
-constexpr std::chrono::milliseconds transport_silence_timeout{30000};
+constexpr std::chrono::milliseconds transport_heartbeat_interval{120000};
+constexpr std::chrono::milliseconds transport_silence_timeout{360000};
 /// Delay before the first reconnection attempt after a connection dropped or a dial failed, and
 /// the cap of the doubling delays that follow.
 constexpr std::chrono::milliseconds reconnect_first_delay{100};
@@ -257,13 +258,16 @@ struct tombstone {
   std::uint64_t remaining_ms = 0;
 };
 
-/// "Are you there?": sent once per liveness_probe_interval to each node the sender watches (the
-/// watched_successors after it on the ring), and to a node another reported unreachable. The
-/// receiver answers with liveness_ack repeating `seq`. Any message of a node counts as a sign of
-/// life; these are for nodes that have nothing else to say.
+/// "Are you there?": sent to a watched node (one of the watched_successors after the sender on the
+/// ring) whose heartbeat is late, and to a node another reported unreachable, once per
+/// liveness_probe_interval while that lasts. The receiver answers with liveness_ack repeating
+/// `seq`.
 struct liveness_probe {
   std::uint64_t seq = 0;
 };
+/// "I am here": the answer to a probe, and (`seq` 0) the heartbeat each node sends its watchers
+/// (the watched_successors before it on the ring) once per liveness_probe_interval. Any message of
+/// a node counts as a sign of life; these are for nodes that have nothing else to say.
 struct liveness_ack {
   std::uint64_t seq = 0;
 };

@@ -9,6 +9,10 @@ namespace grove::actors::membership {
 
 namespace {
 
+// A watched node whose heartbeat is this late is asked directly (it may not know it is watched by
+// this node: their views of the cluster differ for a moment).
+constexpr timestamp probe_after = liveness_probe_interval + liveness_probe_interval / 2;
+
 // A node's place on the ring: a hash of its key, so that the ring mixes nodes of every host and
 // start time, and every node computes the same ring from the same members.
 std::uint64_t ring_position(const node_key& node) { return XXH3_64bits(node.data(), node.size()); }
@@ -41,20 +45,31 @@ bool liveness::suspect(const node_key& node, timestamp now) {
   return true;
 }
 
-std::vector<node_key> liveness::watched() const {
+// Every other node, clockwise from this one on the ring.
+std::vector<node_key> liveness::ring_order() const {
   std::vector<std::pair<std::uint64_t, node_key>> ring;
   ring.reserve(nodes_.size());
   for (const auto& [key, e] : nodes_) ring.emplace_back(e.position, key);
   std::sort(ring.begin(), ring.end());
-  // Clockwise from this node: the nodes after it first, then (wrapping round) the ones before it.
   std::rotate(ring.begin(), std::upper_bound(ring.begin(), ring.end(), std::make_pair(self_position_, self_)),
               ring.end());
   std::vector<node_key> out;
-  for (auto& [position, key] : ring) {
-    if (out.size() == watched_successors) break;
-    out.push_back(std::move(key));
-  }
+  out.reserve(ring.size());
+  for (auto& [position, key] : ring) out.push_back(std::move(key));
   return out;
+}
+
+std::vector<node_key> liveness::watched() const {
+  auto ring = ring_order();
+  ring.resize(std::min(ring.size(), watched_successors));
+  return ring;
+}
+
+std::vector<node_key> liveness::watchers() const {
+  auto ring = ring_order();
+  std::reverse(ring.begin(), ring.end());
+  ring.resize(std::min(ring.size(), watched_successors));
+  return ring;
 }
 
 void liveness::restart_silences(timestamp now) {
@@ -68,6 +83,7 @@ liveness::verdict liveness::tick(timestamp now) {
   if (last_tick_ && (now < *last_tick_ || now - *last_tick_ > liveness_timeout)) restart_silences(now);
   last_tick_ = now;
   verdict v;
+  v.heartbeat = watchers();
   auto watched_now = watched();
   std::set<node_key> watching(watched_now.begin(), watched_now.end());
   for (auto& [key, e] : nodes_) {
@@ -77,7 +93,7 @@ liveness::verdict liveness::tick(timestamp now) {
       v.silent.push_back(key);
     else if (e.suspected && now - *e.suspected >= liveness_timeout)
       v.confirmed.push_back(key);
-    else if (watch || e.suspected)
+    else if (e.suspected || (watch && now - e.silent_since >= probe_after))
       v.probe.push_back(key);
   }
   for (const auto* gone : {&v.silent, &v.confirmed})

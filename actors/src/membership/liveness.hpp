@@ -1,11 +1,14 @@
 // Failure detection whose cost does not grow with the cluster (Akka Cluster's
 // monitored-by-nr-of-members, SWIM's probes): the nodes sit on a ring ordered by a hash of their
-// keys, and each node watches only the watched_successors nodes after it, probing each once per
-// liveness_probe_interval. A watched node silent for liveness_timeout is unreachable; the watcher
-// tells every other node, and each of them confirms it with probes of its own before taking it
-// as gone (one node's bad link does not cut a node off from everyone). Every node is watched by
-// its watched_successors predecessors, so each failure is seen by several. Part of membership's
-// protocol core (membership_core.hpp says what follows a verdict). CAF-free.
+// keys, and each node watches only the watched_successors nodes after it. Each node sends its
+// watchers (the watched_successors nodes before it) a heartbeat once per liveness_probe_interval;
+// a watcher that misses one asks the node directly (a probe, which is answered: their views of the
+// ring may differ for a moment). A watched node silent for liveness_timeout is unreachable; the
+// watcher tells every other node, and each of them confirms it with probes of its own before
+// taking it as gone (one node's bad link does not cut a node off from everyone). Each failure is
+// thus seen by several watchers, and a node sends and receives watched_successors heartbeats a
+// second whatever the size of the cluster. Part of membership's protocol core (membership_core.hpp
+// says what follows a verdict). CAF-free.
 //
 // A pause of this process (a stop signal, a swapped-out machine) would make every watched node
 // look silent: a tick that comes more than a timeout late starts every silence over instead.
@@ -25,9 +28,10 @@ namespace grove::actors::membership {
 
 class liveness {
 public:
-  /// What a tick decided: whom to probe now, and who is gone.
+  /// What a tick decided: whom to send a heartbeat and whom to probe now, and who is gone.
   struct verdict {
-    std::vector<node_key> probe;
+    std::vector<node_key> heartbeat;  // this node's watchers
+    std::vector<node_key> probe;      // watched nodes whose heartbeat is late, and suspected ones
     std::vector<node_key> silent;     // watched nodes found silent: to be reported to the others
     std::vector<node_key> confirmed;  // reported by another node, and silent here too
   };
@@ -50,6 +54,8 @@ public:
   bool tracks(const node_key& node) const { return nodes_.count(node) > 0; }
   /// The nodes this one watches: the watched_successors after it on the ring.
   std::vector<node_key> watched() const;
+  /// The nodes that watch this one (as far as this node knows): the watched_successors before it.
+  std::vector<node_key> watchers() const;
 
 private:
   struct entry {
@@ -59,6 +65,7 @@ private:
   };
 
   void restart_silences(timestamp now);
+  std::vector<node_key> ring_order() const;
 
   node_key self_;
   std::uint64_t self_position_;

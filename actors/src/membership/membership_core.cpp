@@ -395,7 +395,7 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
     introducing_.erase(from);
     lost_.erase(from);
     liveness_.add(from, now);
-    arm_liveness(out);
+    arm_liveness(now, out);
     out.events.push_back({"up", name_of(from)});
     if (node->hosts_every_group && !node->name.empty())  // it will host every group of this node too
       for (const auto& [group, ms] : local_)
@@ -522,19 +522,25 @@ void membership_core::receive(const node_key& from, const node_unreachable& m, t
   if (liveness_.suspect(m.node, now)) out.to_nodes.push_back({m.node, liveness_probe{++next_probe_}});
 }
 
-void membership_core::arm_liveness(effects& out) {
+// Ticks fall on whole multiples of the interval of the wall clock, on every node alike: a node's
+// heartbeats then arrive together, and it wakes once a second for them rather than once for each
+// (what an idle node costs is mostly its wake-ups).
+void membership_core::arm_liveness(timestamp now, effects& out) {
   if (liveness_armed_ || liveness_.empty()) return;
   liveness_armed_ = true;
-  out.timers.push_back({timer_kind::liveness_tick, liveness_probe_interval, {}, {}});
+  auto phase = now.count() % liveness_probe_interval.count();
+  out.timers.push_back({timer_kind::liveness_tick, liveness_probe_interval - timestamp(phase), {}, {}});
 }
 
-// Probes the watched and the suspected nodes; a watched node found silent is reported to every
+// Sends this node's watchers a heartbeat and probes the late and the suspected nodes; a watched
+// node found silent is reported to every
 // other node, and it and a suspected node confirmed silent are taken as gone. CAF 0.17 cannot be
 // asked to close their connections: until its heartbeat does (transport_silence_timeout), a word
 // from such a node starts its introduction again (from_trusted).
 void membership_core::check_liveness(timestamp now, effects& out) {
   liveness_armed_ = false;
   auto v = liveness_.tick(now);
+  for (const auto& node : v.heartbeat) out.to_nodes.push_back({node, liveness_ack{0}});
   for (const auto& node : v.probe) out.to_nodes.push_back({node, liveness_probe{++next_probe_}});
   for (const auto& node : v.silent)
     for (const auto& [key, info] : nodes_)
@@ -547,7 +553,7 @@ void membership_core::check_liveness(timestamp now, effects& out) {
       lost_.insert(node);
       forget(node, out);
     }
-  arm_liveness(out);
+  arm_liveness(now, out);
 }
 
 // -- timers -----------------------------------------------------------------------------------------

@@ -249,7 +249,7 @@ private:
   bool from_trusted(const node_key& from, const char* what, timestamp now, effects& out);
   void forget(const node_key& node, effects& out);
   void check_liveness(timestamp now, effects& out);
-  void arm_liveness(effects& out);
+  void arm_liveness(timestamp now, effects& out);
   node_info* known_node(const node_key& from);
   void refuse(const node_key& from, const std::string& why, effects& out);
   void announce_up(const std::string& group, const member_ref& who, const std::string& replica_id, const node_key& from,
