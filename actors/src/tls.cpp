@@ -8,11 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -264,6 +268,17 @@ grove::error dial_failure(caf::actor_system& sys, const std::string& address, co
 // ports. middleman::publish, open, connect and remote_actor are interposed the same way (their
 // definitions below win over libcaf_io's) and refuse in a system whose transport secure_transport or
 // enable_tls secured; other systems reach CAF's functions unchanged.
+//
+// 4. Socket numbers. CAF 0.17 names a connection by its socket's number, and it forgets a closed
+// connection (its route to the other node) only after the messages already read from it were
+// delivered. A connection opened in between often gets the same number (the kernel hands out the
+// lowest free one), and the late clean-up then erases the new connection's route: its messages
+// arrive without a sender and nothing answers them, so two nodes never finish their introduction
+// (32 or more nodes started at once hit this: docs/benchmarks.md, "Clusters"). The sockets CAF
+// accepts and opens (its calls of accept and socket, found by the caller's return address) are
+// moved to numbers in the upper half of the process's limit, taken in turn, so a number comes round
+// again only after thousands of sockets. The limit is raised to its hard maximum (at most 65,536)
+// for this, the first time.
 namespace {
 
 struct code_range {
@@ -274,26 +289,36 @@ struct code_range {
   }
 };
 
-// The executable segments of libcaf_openssl, once (it is linked in, so loaded before any call).
+// The executable segments of the loaded library whose file name contains `name`.
+code_range library_code(const char* name) {
+  struct search {
+    const char* name;
+    code_range found;
+  } s{name, {}};
+  dl_iterate_phdr(
+    [](dl_phdr_info* info, std::size_t, void* out) {
+      auto& s = *static_cast<search*>(out);
+      if (!info->dlpi_name || !std::strstr(info->dlpi_name, s.name)) return 0;
+      for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const auto& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+        auto begin = info->dlpi_addr + ph.p_vaddr;
+        if (s.found.begin == 0 || begin < s.found.begin) s.found.begin = begin;
+        s.found.end = std::max<std::uintptr_t>(s.found.end, begin + ph.p_memsz);
+      }
+      return 1;
+    },
+    &s);
+  return s.found;
+}
+
+// CAF's libraries, once (they are linked in, so loaded before any call).
 const code_range& caf_openssl_code() {
-  static const code_range range = [] {
-    code_range r;
-    dl_iterate_phdr(
-      [](dl_phdr_info* info, std::size_t, void* out) {
-        if (!info->dlpi_name || !std::strstr(info->dlpi_name, "libcaf_openssl")) return 0;
-        auto& found = *static_cast<code_range*>(out);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
-          const auto& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-          auto begin = info->dlpi_addr + ph.p_vaddr;
-          if (found.begin == 0 || begin < found.begin) found.begin = begin;
-          found.end = std::max<std::uintptr_t>(found.end, begin + ph.p_memsz);
-        }
-        return 1;
-      },
-      &r);
-    return r;
-  }();
+  static const code_range range = library_code("libcaf_openssl");
+  return range;
+}
+const code_range& caf_io_code() {
+  static const code_range range = library_code("libcaf_io");
   return range;
 }
 
@@ -390,6 +415,41 @@ int caf_handshake_step(int (*step)(SSL*), SSL* ssl, handshake_side side) {
 
 bool called_by_caf_openssl(const void* return_address) { return caf_openssl_code().contains(return_address); }
 
+bool called_by_caf_transport(const void* return_address) {
+  return caf_io_code().contains(return_address) || caf_openssl_code().contains(return_address);
+}
+
+// A socket CAF opened or accepted, moved to a number that comes round again only after thousands
+// of sockets (see 4. above); the socket itself when there is no room up there.
+int far_socket_number(int fd) {
+  static std::mutex mutex;
+  static int low = 0, high = 0, next = 0;
+  std::lock_guard<std::mutex> guard(mutex);
+  if (high == 0) {  // once: the numbers above half the limit, raised to at most 65,536 first
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      auto wanted = std::min<rlim_t>(limit.rlim_max, 65536);
+      if (limit.rlim_cur < wanted) {
+        limit.rlim_cur = wanted;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+      }
+    }
+    high = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
+    low = next = high / 2;
+  }
+  if (next < low || next >= high) next = low;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, next);
+  if (moved < 0 || moved >= high) {
+    if (moved >= 0) ::close(moved);
+    next = low;
+    return fd;
+  }
+  ::close(fd);
+  next = moved + 1;
+  return moved;
+}
+
 // Whether grove secured `sys`'s transport, so that CAF's plaintext doors to it stay shut.
 bool plaintext_doors_closed(caf::actor_system& sys) {
   auto secured_as = caf::get_or(sys.config(), transport_key, "");
@@ -436,6 +496,20 @@ int SSL_connect(SSL* ssl) {
   static const auto real = grove::actors::next_definition<int (*)(SSL*)>("SSL_connect");
   if (!grove::actors::called_by_caf_openssl(__builtin_return_address(0))) return real(ssl);
   return grove::actors::caf_handshake_step(real, ssl, grove::actors::handshake_side::connecting);
+}
+
+int accept(int listener, sockaddr* address, socklen_t* length) {
+  static const auto real = grove::actors::next_definition<int (*)(int, sockaddr*, socklen_t*)>("accept");
+  int fd = real(listener, address, length);
+  if (fd < 0 || !grove::actors::called_by_caf_transport(__builtin_return_address(0))) return fd;
+  return grove::actors::far_socket_number(fd);
+}
+
+int socket(int domain, int type, int protocol) {
+  static const auto real = grove::actors::next_definition<int (*)(int, int, int)>("socket");
+  int fd = real(domain, type, protocol);
+  if (fd < 0 || !grove::actors::called_by_caf_transport(__builtin_return_address(0))) return fd;
+  return grove::actors::far_socket_number(fd);
 }
 
 }  // extern "C"

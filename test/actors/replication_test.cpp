@@ -7,9 +7,11 @@
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -993,4 +995,58 @@ BOOST_AUTO_TEST_CASE(a_black_hole_address_does_not_hold_up_dials_elsewhere) {
   BOOST_TEST(milliseconds_since(stopping) < 2 * grove::actors::connection_timeout.count());
   b.reset();
   c.reset();
+}
+
+namespace {
+
+// The socket numbers this process has open.
+std::set<int> open_sockets() {
+  std::set<int> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().rfind("socket:", 0) == 0) out.insert(std::stoi(entry.path().filename().string()));
+  }
+  return out;
+}
+
+int connect_plain(std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+}  // namespace
+
+// Issue 23: with 32 or more nodes started at once, introductions stalled for good. CAF 0.17 names a
+// connection by its socket's number and forgets a closed connection late; a connection accepted in
+// between got the same number (the kernel hands out the lowest free one) and lost its route to that
+// late clean-up. The sockets CAF accepts now take numbers in the upper half of the process's limit,
+// in turn (tls.cpp, "4. Socket numbers"): one just closed does not come round again.
+BOOST_AUTO_TEST_CASE(sockets_caf_accepts_do_not_take_the_number_of_one_just_closed) {
+  auto a = std::make_unique<node>();
+  auto port = listen(*a->sys, a->membership, 0);
+  BOOST_REQUIRE(port);
+  std::vector<int> accepted;
+  for (int round = 0; round < 4; ++round) {
+    auto before = open_sockets();
+    int client = connect_plain(*port);
+    int taken = -1;
+    BOOST_REQUIRE(eventually([&] {
+      for (int fd : open_sockets())
+        if (fd != client && before.count(fd) == 0) taken = fd;
+      return taken >= 0;
+    }));
+    accepted.push_back(taken);
+    ::close(client);
+    BOOST_REQUIRE(eventually([&] { return open_sockets().count(taken) == 0; }));  // CAF closed its end
+  }
+  rlimit limit{};
+  BOOST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  for (int fd : accepted) BOOST_TEST(fd >= static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536) / 2), fd);
+  BOOST_TEST(std::set<int>(accepted.begin(), accepted.end()).size() == accepted.size());
 }
