@@ -533,10 +533,10 @@ void membership_core::arm_liveness(timestamp now, effects& out) {
 }
 
 // Sends this node's watchers a heartbeat and probes the late and the suspected nodes; a watched
-// node found silent is reported to every
-// other node, and it and a suspected node confirmed silent are taken as gone. CAF 0.17 cannot be
-// asked to close their connections: until its heartbeat does (transport_silence_timeout), a word
-// from such a node starts its introduction again (from_trusted).
+// node found silent is reported to every other node, and it and a suspected node confirmed silent
+// are taken as gone. CAF 0.17 cannot be asked to close their connections: until its heartbeat
+// backstop does (transport_silence_timeout), a word from such a node starts its introduction again
+// (from_trusted).
 void membership_core::check_liveness(timestamp now, effects& out) {
   liveness_armed_ = false;
   auto v = liveness_.tick(now);

@@ -211,8 +211,6 @@ public:
   void on_dial_failed(const std::string& key, const error& why, effects& out);
   /// The connection to `node` is gone (or its membership actor died).
   void on_node_down(const node_key& node, effects& out);
-  /// The nodes whose failure this node watches for (liveness.hpp).
-  std::vector<node_key> watched() const { return liveness_.watched(); }
 
   // -- node messages --------------------------------------------------------------------------------
 
