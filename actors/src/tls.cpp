@@ -277,8 +277,8 @@ grove::error dial_failure(caf::actor_system& sys, const std::string& address, co
 // (32 or more nodes started at once hit this: docs/benchmarks.md, "Clusters"). The sockets CAF
 // accepts and opens (its calls of accept and socket, found by the caller's return address) are
 // moved to numbers in the upper half of the process's limit, taken in turn, so a number comes round
-// again only after thousands of sockets. The limit is raised to its hard maximum (at most 65,536)
-// for this, the first time.
+// again only after as many sockets as that half holds (32,768 once the limit is 65,536). The soft
+// limit is raised to its hard maximum (at most 65,536) for this, the first time.
 namespace {
 
 struct code_range {
@@ -419,8 +419,8 @@ bool called_by_caf_transport(const void* return_address) {
   return caf_io_code().contains(return_address) || caf_openssl_code().contains(return_address);
 }
 
-// A socket CAF opened or accepted, moved to a number that comes round again only after thousands
-// of sockets (see 4. above); the socket itself when there is no room up there.
+// A socket CAF opened or accepted, moved to the next free number of the upper half of the limit
+// (see 4. above); the socket itself when there is no room up there.
 int far_socket_number(int fd) {
   static std::mutex mutex;
   static int low = 0, high = 0, next = 0;
