@@ -18,10 +18,10 @@ struct detection_at_scale {
   std::optional<std::chrono::milliseconds> noticed_by_all;  // after it went silent
 };
 
-/// Starts `nodes` nodes (every one given every other as seed), lets them settle, counts the node
-/// messages of 10 idle seconds, then cuts every link of one node and waits (in simulated time) up
-/// to 25 s, before CAF's backstop would close its connections, until every other node announced
-/// it down.
+/// Starts `nodes` nodes, one every 20 ms (every one given every other as seed), lets them settle,
+/// counts the node messages of 10 idle seconds, then cuts every link of one node and waits (in
+/// simulated time) up to 25 s, before CAF's backstop would close its connections, until every other
+/// node announced it down.
 detection_at_scale measure_detection(int nodes);
 
 }  // namespace grove::sim
