@@ -421,7 +421,7 @@ BOOST_AUTO_TEST_CASE(with_certificates_and_a_secret_membership_keeps_a_certifica
 }
 
 // Members of a cluster in each credentialed mode join, replicate, and heal after a partition
-// longer than CAF's connection timeout (TLS and, with a secret, the handshake run again).
+// longer than failure detection's timeout (TLS and, with a secret, the handshake run again).
 BOOST_AUTO_TEST_CASE(members_join_replicate_and_heal_in_each_credentialed_mode) {
   for (auto mode : {mode_secret(), mode_certificates(), mode_both()}) {
     BOOST_TEST_CONTEXT(mode.name) {

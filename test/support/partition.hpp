@@ -22,8 +22,9 @@ inline void without_direct_connections(node_config& cfg) { cfg.set("middleman.en
 /// Node c reaches node a only through a proxy: c dials a through it, a announces the proxy as its
 /// address, and c does not listen, so nobody can go around the cut (make_node must also turn off
 /// CAF's automatic connections, which would go straight to a's real port: see
-/// without_direct_connections). Both write while the proxy is cut for longer than CAF's connection
-/// timeout; after the heal both hold every write. Returns the time from heal to convergence.
+/// without_direct_connections). Both write while the proxy is cut (it closes the connections) for
+/// longer than failure detection's timeout; after the heal both hold every write. Returns the time from heal to
+/// convergence.
 inline std::chrono::milliseconds partition_heals(const std::function<std::unique_ptr<node>()>& make_node) {
   using namespace std::chrono;
   auto a = make_node(), c = make_node();
@@ -55,8 +56,8 @@ inline std::chrono::milliseconds partition_heals(const std::function<std::unique
     BOOST_REQUIRE(mutate(*a->sys, ra, op("increment", {"10"})));
     BOOST_REQUIRE(mutate(*c->sys, rc, op("increment", {"100"})));
   }
-  // The scenario itself, not a wait for a condition: the cut outlasts the connection timeout.
-  std::this_thread::sleep_until(cut_at + actors::connection_timeout + milliseconds(500));
+  // The scenario itself, not a wait for a condition: the cut outlasts failure detection's timeout.
+  std::this_thread::sleep_until(cut_at + actors::liveness_timeout + milliseconds(500));
   BOOST_TEST(value_of<crdt::gcounter>(*a->sys, ra)->value() == 103u);  // still apart
   BOOST_TEST(value_of<crdt::gcounter>(*c->sys, rc)->value() == 1003u);
 

@@ -635,9 +635,9 @@ int free_port() {
 
 }  // namespace
 
-// Frozen longer than CAF's connection timeout (3 s), the others drop it; after SIGCONT it is
-// reconnected and catches up without anyone restarting anything. `extra` holds TLS and secret
-// options (the handshakes run again) or nothing (plaintext).
+// Frozen longer than failure detection's timeout (liveness_timeout, 3 s), the others drop it
+// while CAF keeps its connection open; after SIGCONT it is introduced again and catches up without anyone restarting
+// anything. `extra` holds TLS and secret options (the handshakes run again) or nothing (plaintext).
 void frozen_node_rejoins(const temp_dir& dir, const std::vector<std::string>& extra_a,
                          const std::vector<std::string>& extra_c) {
   auto a = start_node("a", dir.file("a"), {}, "ets", extra_a);

@@ -5,13 +5,12 @@
 //
 // Healing: membership remembers the address of every node it has been connected to (the ones
 // given to connect(), and the ones it learnt through others, which announce their listening
-// address) and, when a connection drops (CAF notices a silent peer after connection_timeout),
-// dials it again: first after reconnect_first_delay, then with the delay doubled up to
-// reconnect_max_delay, for as long as the node runs. A seed that is down when connect() is called
-// is dialled the same way. Each reconnection runs the cluster-secret handshake (and TLS) again;
-// the replicas then catch up through their own protocol (full state to a peer that appears).
-// A node that listens on a wildcard address (0.0.0.0, ::) announces none: others reconnect to it
-// only if they were given its address.
+// address) and, when a connection drops or membership's failure detection takes a silent node as
+// gone (after liveness_timeout, protocol.hpp), dials it again: first after reconnect_first_delay, then with the delay
+// doubled up to reconnect_max_delay, for as long as the node runs. A seed that is down when connect() is called is
+// dialled the same way. Each reconnection runs the cluster-secret handshake (and TLS) again; the replicas then catch up
+// through their own protocol (full state to a peer that appears). A node that listens on a wildcard address (0.0.0.0,
+// ::) announces none: others reconnect to it only if they were given its address.
 #pragma once
 
 #include <chrono>
