@@ -464,10 +464,14 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
       if (!from_trusted(self)) return not_trusted();
       return self->state.core->dropped(group, now());
     },
-    [=](relay_digest_atom, digest_message& d) {
+    [=](relay_digest_atom, digest_message& d, const std::vector<caf::node_id>& to) {
       auto sender = self->current_sender();
       if (!sender || sender->node() != self->node()) return;
-      feed(self, [&](auto& c, auto, auto& out) { c.relay_digest(member_of(self, sender), std::move(d), out); });
+      std::vector<core::node_key> nodes;
+      for (const auto& node : to) nodes.push_back(key_of(node));
+      feed(self, [&](auto& c, auto, auto& out) {
+        c.relay_digest(member_of(self, sender), std::move(d), std::move(nodes), out);
+      });
     },
     [=](stats_atom) -> caf::result<membership_stats> {
       if (!from_trusted(self)) return not_trusted();

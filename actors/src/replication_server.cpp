@@ -154,9 +154,12 @@ void carry_out(replica_ptr self) {
     if (st.observer) st.observer->sent(s.message);
     std::visit([&](auto& m) { self->send(it->second, std::move(m)); }, s.message);
   }
-  for (auto& d : out.relays) {
-    if (st.observer) st.observer->relayed(d);
-    self->send(*st.opts.membership, relay_digest_atom::value, std::move(d));
+  for (auto& r : out.relays) {
+    std::vector<caf::node_id> nodes;
+    for (auto peer : r.to)
+      if (auto it = st.peers.find(peer); it != st.peers.end()) nodes.push_back(it->second.node());
+    if (st.observer) st.observer->relayed(r.digest, nodes.size());
+    self->send(*st.opts.membership, relay_digest_atom::value, std::move(r.digest), std::move(nodes));
   }
   for (auto& t : out.timers) {
     auto kind = static_cast<std::uint8_t>(t.kind);
@@ -230,7 +233,7 @@ void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
   auto& st = self->state;
   auto it = st.peer_ids.find(addr);
   if (it == st.peer_ids.end()) return;
-  st.core->peer_down(it->second);
+  feed(self, [&](auto& core, auto t, auto& out) { core.peer_down(it->second, t, out); });
   st.peers.erase(it->second);
   st.peer_ids.erase(it);
 }

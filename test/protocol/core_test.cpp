@@ -467,3 +467,106 @@ BOOST_AUTO_TEST_CASE(an_answer_about_another_replica_ids_incarnation_retires_not
                 2ms, out);
   BOOST_TEST(core->stats().retired == 0u);
 }
+
+// -- gossiped digests (anti_entropy) ----------------------------------------------------------------
+
+// On a ring of replica ids seen alike everywhere, each replica's partners rotate over every peer
+// within peers / fanout rounds, and in each round every replica is the partner of exactly fanout
+// others (no replica gets everyone's digest at once).
+BOOST_AUTO_TEST_CASE(gossip_partners_rotate_over_every_peer_and_each_replica_is_chosen_by_fanout_others) {
+  using replica::anti_entropy;
+  const std::size_t fanout = grove::actors::digest_fanout;
+  for (std::size_t replicas : {2u, 3u, 4u, 11u, 40u}) {
+    const std::size_t peers = replicas - 1;
+    for (std::uint64_t first_round : {0u, 7u}) {
+      std::vector<std::set<std::size_t>> chosen_by(replicas);
+      for (std::size_t self = 0; self < replicas; ++self) {
+        std::set<std::size_t> over_rounds;
+        for (std::uint64_t r = first_round; r < first_round + (peers + fanout - 1) / fanout; ++r)
+          for (auto i : anti_entropy::partners(peers, self, r, fanout)) over_rounds.insert(i);
+        BOOST_TEST(over_rounds.size() == peers, replicas << " replicas, replica " << self);
+        // Peer index i of replica `self` is the replica at ring position i, or i + 1 past itself.
+        for (auto i : anti_entropy::partners(peers, self, first_round, fanout))
+          chosen_by[i < self ? i : i + 1].insert(self);
+      }
+      for (std::size_t n = 0; n < replicas; ++n) {
+        BOOST_TEST(chosen_by[n].count(n) == 0u);
+        BOOST_TEST(chosen_by[n].size() == std::min(fanout, peers), replicas << " replicas, replica " << n);
+      }
+    }
+  }
+}
+
+namespace {
+
+std::string origin_of(replica::peer_id p) { return "p" + std::to_string(p) + "@0000000000000001"; }
+
+const replica::digest_relay& the_relay(const replica::effects& out) {
+  BOOST_REQUIRE(out.relays.size() == 1u);
+  return out.relays.front();
+}
+
+bool digest_armed(const replica::effects& out) {
+  return std::any_of(out.timers.begin(), out.timers.end(),
+                     [](const auto& t) { return t.kind == replica::timer_kind::digest; });
+}
+
+}  // namespace
+
+// A round goes to the peers that have not acknowledged the replica's deltas and to digest_fanout
+// partners, not to every peer; a peer's digest acknowledges what it merged; the rounds stop once
+// quiet and acknowledged. After a peer leaves,
+// the rounds go to every peer until each answered with the same state, then to the partners again.
+BOOST_AUTO_TEST_CASE(digests_go_to_the_peers_that_lag_and_two_partners_and_to_all_after_a_departure) {
+  const std::size_t fanout = grove::actors::digest_fanout;
+  const auto interval = replica::core_options{}.digest_interval;
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  for (replica::peer_id p = 1; p <= 10; ++p) core->peer_up(p, true, 0ms, out);
+  out = {};
+  BOOST_REQUIRE(core->mutate(grove::crdt::operation{"increment", {"1"}}, 1, 10ms, out));
+  core->on_timer(replica::timer_kind::sync, 0, 20ms, out);
+  BOOST_TEST(out.sends.size() == 10u);  // the delta, to every peer
+  for (replica::peer_id p = 1; p <= 10; ++p)
+    if (p != 3) core->receive(p, grove::actors::delta_ack{"counter:c", origin_of(p), 1}, 30ms, out);
+
+  auto now = interval;
+  out = {};
+  core->on_timer(replica::timer_kind::digest, 0, now, out);
+  auto to = the_relay(out).to;
+  BOOST_TEST(to.size() <= 1 + fanout);
+  BOOST_TEST((std::find(to.begin(), to.end(), replica::peer_id{3}) != to.end()));  // 3 lacks the delta
+  BOOST_TEST(digest_armed(out));
+
+  // 3's acknowledgement is lost, but its digest says it merged the delta.
+  grove::actors::digest_message has_it{
+    "counter:c", origin_of(3), replica::no_checksum, {{origin_of(3), 0}, {core->incarnation(), 1}}, false};
+  core->receive(3, has_it, now + 1ms, out);
+  for (int quiet = 1; quiet <= grove::actors::quiet_digest_rounds; ++quiet) {
+    now += interval;
+    out = {};
+    core->on_timer(replica::timer_kind::digest, 0, now, out);
+    BOOST_TEST(the_relay(out).to.size() == fanout);
+    BOOST_TEST(digest_armed(out) == (quiet < grove::actors::quiet_digest_rounds), "quiet round " << quiet);
+  }
+
+  out = {};
+  core->peer_down(7, now + 1ms, out);
+  BOOST_TEST(digest_armed(out));
+  now += interval;
+  out = {};
+  core->on_timer(replica::timer_kind::digest, 0, now, out);
+  const auto all = the_relay(out);
+  BOOST_TEST(all.to.size() == 9u);  // every remaining peer
+  BOOST_REQUIRE(all.digest.digest != replica::no_checksum);
+  for (auto p : all.to) {  // each answers that it holds the same
+    grove::actors::digest_message same{
+      "counter:c", origin_of(p), all.digest.digest, {{origin_of(p), 0}, {core->incarnation(), 1}}, true};
+    core->receive(p, same, now + 1ms, out);
+  }
+  now += interval;
+  out = {};
+  core->on_timer(replica::timer_kind::digest, 0, now, out);
+  BOOST_TEST(the_relay(out).to.size() == fanout);
+}

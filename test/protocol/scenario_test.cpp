@@ -125,6 +125,39 @@ BOOST_AUTO_TEST_CASE(replicas_converge_when_every_delta_and_the_first_digests_ar
   BOOST_TEST(w->contains(1, "set:s", "x"));
 }
 
+// Issue 23, gossiped digests: a round goes to the peers that have not acknowledged the replica's
+// deltas and to digest_fanout rotating partners, so a replica that merged the last delta of another
+// (which reached it alone) stops its rounds before it compared its state with every peer's; as long
+// as the sender is a member, the others cannot tell they lack its delta. When the sender goes, every
+// replica compares its state with every peer once, and the delta reaches all.
+BOOST_AUTO_TEST_CASE(the_last_delta_of_a_member_that_is_gone_reaches_every_replica) {
+  using grove::actors::liveness_probe_interval;
+  using grove::actors::liveness_timeout;
+  namespace ga = grove::actors;
+  auto w = world::scripted(6, false);
+  for (int n = 0; n < 6; ++n) w->start(n);
+  BOOST_REQUIRE(w->add(0, "set:s", "base"));
+  w->run_for(2s);
+  for (int n = 2; n < 6; ++n) {
+    BOOST_REQUIRE(w->contains(n, "set:s", "base"));
+    w->lose(
+      1, n, [](const ga::replica::peer_message& m) { return std::holds_alternative<ga::delta_message>(m); }, 1);
+    w->lose_node_messages(
+      1, n,
+      [](const ga::membership::node_message& m) {
+        return std::holds_alternative<std::vector<ga::membership::relayed_digest>>(m);
+      },
+      1000);
+  }
+  BOOST_REQUIRE(w->add(1, "set:s", "last"));
+  w->run_for(3s);  // node 0 merged it, and its digest rounds ran and stopped
+  BOOST_REQUIRE(w->contains(0, "set:s", "last"));
+  for (int n = 2; n < 6; ++n) BOOST_REQUIRE(!w->contains(n, "set:s", "last"));
+  w->crash(1);
+  w->run_for(2 * (liveness_timeout + 2 * liveness_probe_interval) + 2s);
+  for (int n : {0, 2, 3, 4, 5}) BOOST_TEST(w->contains(n, "set:s", "last"), "node " << n << " lacks it");
+}
+
 // Pruning (seed 1622 before the fix, "a counter above what was ever added"): a retires its old
 // incarnation a#1 at its next start (a#2), folding a#1's count into a#2's; the retire reaches c but
 // not b. a's store is then restored from a copy taken before a ever met c, and a#3 starts while c

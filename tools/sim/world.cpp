@@ -337,8 +337,14 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
   auto generation = p.generation;
   for (auto& line : out.log_lines) trace(line);
   for (auto& s : out.sends) send_to_replica(n, id, s.to, std::move(s.message));
-  for (auto& d : out.relays)
-    feed_membership(n, [id, d](process& q, auto& mout) { q.membership->relay_digest({q.key, id}, d, mout); });
+  for (auto& r : out.relays) {
+    std::vector<mcore::node_key> to;
+    for (auto peer : r.to)
+      if (auto k = node_hosting(peer); k >= 0) to.push_back(nodes_[static_cast<std::size_t>(k)]->proc->key);
+    feed_membership(n, [id, d = std::move(r.digest), to = std::move(to)](process& q, auto& mout) {
+      q.membership->relay_digest({q.key, id}, d, to, mout);
+    });
+  }
   for (auto& t : out.timers) {
     auto kind = t.kind;
     auto timer = t.id;
@@ -464,7 +470,7 @@ void world::carry_out(int n, actors::membership::effects& out) {
           auto peer = x.peer.actor;
           after(timestamp(0), [this, n, id, generation, peer] {
             if (live(n, generation))
-              feed_replica(n, id, [peer](replica_instance& i, auto&) { i.core->peer_down(peer); });
+              feed_replica(n, id, [this, peer](replica_instance& i, auto& o) { i.core->peer_down(peer, now_, o); });
           });
         } else {
           after(timestamp(0), [this, n, id, generation] {
@@ -584,11 +590,15 @@ void world::send_to_node(int from, const std::string& to_key, actors::membership
   });
 }
 
-void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to, actors::replica::peer_message m) {
-  int to_node = -1;
+int world::node_hosting(std::uint64_t replica) const {
   for (int k = 0; k < size_.nodes; ++k)
-    if (nodes_[static_cast<std::size_t>(k)]->proc && nodes_[static_cast<std::size_t>(k)]->proc->replicas.count(to))
-      to_node = k;
+    if (nodes_[static_cast<std::size_t>(k)]->proc && nodes_[static_cast<std::size_t>(k)]->proc->replicas.count(replica))
+      return k;
+  return -1;
+}
+
+void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to, actors::replica::peer_message m) {
+  int to_node = node_hosting(to);
   if (to_node < 0 || !linked(from_node, to_node)) return;
   bool remote = to_node != from_node;
   for (auto& l : losses_)

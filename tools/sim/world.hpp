@@ -142,6 +142,8 @@ private:
   // -- the network ------------------------------------------------------------------------------
   bool linked(int a, int b) const;
   void send_to_node(int from, const std::string& to_key, actors::membership::node_message m);
+  /// The node whose process hosts replica `replica` (-1 when none does).
+  int node_hosting(std::uint64_t replica) const;
   void send_to_replica(int from_node, std::uint64_t from, std::uint64_t to, actors::replica::peer_message m);
   void cut(int a, int b, timestamp duration);
   void connection_lost(int a, int b);

@@ -105,7 +105,10 @@ using membership_actor = caf::typed_actor<
   // comes back, is dropped too. Answered once this node's replicas were told.
   caf::replies_to<drop_group_atom, std::string>::with<done_atom>,
   // Whether a group is dropped (its tombstone still lives).
-  caf::replies_to<dropped_atom, std::string>::with<bool>, caf::reacts_to<relay_digest_atom, digest_message>,
+  caf::replies_to<dropped_atom, std::string>::with<bool>,
+  // A local replica's anti-entropy digest for its group's replicas on the nodes named (taken there
+  // with the node's other digests of the round; refused from another node).
+  caf::reacts_to<relay_digest_atom, digest_message, std::vector<caf::node_id>>,
   caf::replies_to<stats_atom>::with<membership_stats>,
   // Node-to-node protocol (protocol.hpp).
   caf::reacts_to<version_probe>, caf::reacts_to<auth_hello>, caf::reacts_to<auth_challenge>, caf::reacts_to<auth_proof>,

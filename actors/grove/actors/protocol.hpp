@@ -47,8 +47,10 @@ constexpr std::size_t recent_bytes_per_message_size = 4;  // x max_message_bytes
 /// Origins a digest or a state may name: more is no replica of this group.
 constexpr std::size_t max_summary_origins = 4096;
 /// Digest rounds after the last change (or mismatch) before the digest timer may stop (it stops
-/// once every peer also confirmed it holds the same).
+/// once every peer also acknowledged the replica's deltas; see replica/anti_entropy.hpp).
 constexpr int quiet_digest_rounds = 2;
+/// Peers a digest round goes to beyond those that lack the replica's deltas (gossip partners).
+constexpr std::size_t digest_fanout = 2;
 /// Members a group may have on one node, and members a node may report for one group.
 constexpr std::size_t max_members_per_group = 1024;
 /// Addresses a node remembers for reconnecting (beyond, the least useful is forgotten).

@@ -1,6 +1,8 @@
 #include "membership_core.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 
 #include "grove/crdt/escape.hpp"
 
@@ -449,36 +451,37 @@ void membership_core::receive(const node_key& from, const std::vector<tombstone>
 
 // -- anti-entropy per pair of nodes -----------------------------------------------------------------
 
-void membership_core::relay_digest(const member_ref& from, digest_message d, effects& out) {
+void membership_core::relay_digest(const member_ref& from, digest_message d, std::vector<node_key> to, effects& out) {
   if (outgoing_digests_.size() >= max_waiting_digests) return;
-  outgoing_digests_.push_back({from, std::move(d)});
+  outgoing_digests_.push_back({{from, std::move(d)}, std::move(to)});
   if (digest_flush_armed_) return;
   digest_flush_armed_ = true;
   out.timers.push_back({timer_kind::flush_digests, digest_batch_window, {}, {}});
 }
 
-// Sends each other node the waiting digests of the groups it hosts, in as few messages as fit.
+// Sends each node the waiting digests meant for it, of the groups it hosts, in as few messages as
+// fit.
 void membership_core::flush_digests(effects& out) {
   digest_flush_armed_ = false;
   auto waiting = std::move(outgoing_digests_);
   outgoing_digests_.clear();
-  for (const auto& [key, node] : nodes_) {
-    std::vector<relayed_digest> batch;
-    auto send = [&] {
-      if (batch.empty()) return;
-      stats_.digests_relayed += batch.size();
-      ++stats_.digest_messages;
-      out.to_nodes.push_back({key, std::move(batch)});
-      batch.clear();
-    };
-    for (const auto& r : waiting) {
-      auto it = node.groups.find(r.digest.group);
-      if (it == node.groups.end() || it->second.empty()) continue;
-      batch.push_back(r);
-      if (batch.size() == max_digests_per_message) send();
+  std::map<node_key, std::vector<relayed_digest>> batches;
+  for (const auto& w : waiting)
+    for (const auto& key : w.to) {
+      auto node = nodes_.find(key);
+      if (node == nodes_.end()) continue;
+      auto hosts = node->second.groups.find(w.digest.digest.group);
+      if (hosts != node->second.groups.end() && !hosts->second.empty()) batches[key].push_back(w.digest);
     }
-    send();
-  }
+  for (auto& [key, digests] : batches)
+    for (auto first = digests.begin(); first != digests.end();) {
+      auto last = first + std::min<std::ptrdiff_t>(max_digests_per_message, digests.end() - first);
+      stats_.digests_relayed += static_cast<std::uint64_t>(last - first);
+      ++stats_.digest_messages;
+      out.to_nodes.push_back(
+        {key, std::vector<relayed_digest>(std::make_move_iterator(first), std::make_move_iterator(last))});
+      first = last;
+    }
 }
 
 // Digests another node relayed: each goes to the local members of its group, as the replica that

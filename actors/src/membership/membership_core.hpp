@@ -199,8 +199,9 @@ public:
   void advertise(const std::string& host, std::uint16_t port);
   /// Drops a group everywhere (tombstone, local replicas told, every node told).
   status drop(const std::string& group, timestamp now, effects& out);
-  /// A local replica's digest for the other nodes that host its group.
-  void relay_digest(const member_ref& from, digest_message d, effects& out);
+  /// A local replica's digest for its group's replicas on the nodes `to` (its gossip partners and
+  /// the peers that lack its deltas); nodes that do not host the group are skipped.
+  void relay_digest(const member_ref& from, digest_message d, std::vector<node_key> to, effects& out);
 
   // -- the transport ------------------------------------------------------------------------------
 
@@ -276,7 +277,11 @@ private:
   bool liveness_armed_ = false;
   std::uint64_t next_probe_ = 0;
   std::set<node_key> lost_;  // nodes failure detection took as gone, their connection maybe still open
-  std::vector<relayed_digest> outgoing_digests_;
+  struct waiting_digest {
+    relayed_digest digest;
+    std::vector<node_key> to;
+  };
+  std::vector<waiting_digest> outgoing_digests_;
   bool digest_flush_armed_ = false;
   std::uint64_t next_storage_id_ = 0;
   std::uint64_t loading_ = 0;  // id of the tombstone load that runs

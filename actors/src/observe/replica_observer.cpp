@@ -51,8 +51,8 @@ void replica_observer::sent(const replica::peer_message& m) {
   }
 }
 
-void replica_observer::relayed(const digest_message&) {
-  if (metrics_) add(metrics_->digests_sent);
+void replica_observer::relayed(const digest_message&, std::size_t nodes) {
+  if (metrics_) add(metrics_->digests_sent, nodes);
 }
 
 void replica_observer::received(const delta_message& m) {

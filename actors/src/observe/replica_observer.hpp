@@ -46,7 +46,8 @@ public:
 
   // -- peers --------------------------------------------------------------------------------------
   void sent(const replica::peer_message& m);
-  void relayed(const digest_message& m);
+  /// A digest went to membership for the replicas on `nodes` other nodes.
+  void relayed(const digest_message& m, std::size_t nodes);
   void received(const delta_message& m);
   void received(const state_chunk& m);
   void received(const digest_message& m);

@@ -1,5 +1,6 @@
 #include "anti_entropy.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace grove::actors::replica {
@@ -10,10 +11,20 @@ void anti_entropy::arm(bool has_peers, timestamp now, effects& out) {
   out.timers.push_back({timer_kind::digest, interval_ - now % interval_, 0});
 }
 
-bool anti_entropy::round_done(bool peers_in_sync) {
+bool anti_entropy::round_done(bool unsettled) {
   quiet_rounds_ = changed_since_round_ ? 0 : quiet_rounds_ + 1;
   changed_since_round_ = false;
-  return quiet_rounds_ < quiet_digest_rounds || !peers_in_sync;
+  return quiet_rounds_ < quiet_digest_rounds || unsettled;
+}
+
+std::vector<std::size_t> anti_entropy::partners(std::size_t peers, std::size_t self_rank, std::uint64_t round,
+                                                std::size_t fanout) {
+  std::vector<std::size_t> out;
+  if (peers == 0) return out;
+  auto count = std::min(fanout, peers);
+  auto first = (self_rank + round % peers * count) % peers;
+  for (std::size_t i = 0; i < count; ++i) out.push_back((first + i) % peers);
+  return out;
 }
 
 anti_entropy::verdict anti_entropy::compare(const digest_message& d, const std::string& self, std::uint64_t own_seq,
@@ -23,6 +34,7 @@ anti_entropy::verdict anti_entropy::compare(const digest_message& d, const std::
   for (const auto& m : d.merged) theirs[m.origin] = m.seq;
   auto merged_here = [&](const std::string& origin) { return origin == self ? own_seq : stream.merged(origin); };
   verdict v;
+  v.holds_own = theirs[self];
   if (theirs[self] < own_seq) v.resend_from = theirs[self] + 1;
   if (theirs[d.from] > merged_here(d.from)) v.ask_from = merged_here(d.from) + 1;
   bool same_deltas = theirs[d.from] == merged_here(d.from) && theirs[self] == own_seq;

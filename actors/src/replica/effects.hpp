@@ -39,6 +39,13 @@ struct peer_send {
   peer_message message;
 };
 
+/// A digest for peers on other nodes: membership takes it to their nodes, with the digests of the
+/// node's other groups of the same round (one message per node).
+struct digest_relay {
+  digest_message digest;
+  std::vector<peer_id> to;
+};
+
 /// Timers the core arms; each fires at most once per arming (the shell sends a delayed message to
 /// the replica, the simulator schedules an event). `id` names which write, read or transfer a
 /// deadline belongs to. A delay of zero means "after the messages already waiting" (the shell
@@ -93,7 +100,7 @@ struct client_reply {
 /// Everything one call of the core asks for, in the order it should happen within each list.
 struct effects {
   std::vector<peer_send> sends;
-  std::vector<digest_message> relays;  // digests for peers on other nodes, through membership
+  std::vector<digest_relay> relays;
   std::vector<timer_request> timers;
   std::vector<storage_request> storage;
   std::vector<client_reply> replies;

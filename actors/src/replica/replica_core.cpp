@@ -1,6 +1,8 @@
 #include "replica_core.hpp"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "../incarnation.hpp"
 #include "grove/crdt/escape.hpp"
@@ -441,6 +443,12 @@ bool replica_core::peers_in_sync() const {
   return true;
 }
 
+bool replica_core::peers_lag() const {
+  for (const auto& [peer, p] : peers_)
+    if (p.acked < stream_.seq()) return true;
+  return false;
+}
+
 void replica_core::peer_up(peer_id peer, bool remote, timestamp now, effects& out) {
   if (!peers_.emplace(peer, peer_state{remote, {}, 0, false}).second) return;
   // A new peer gets everything this replica has, and is asked for what it has: if this replica's
@@ -471,14 +479,23 @@ void replica_core::save_replicas(effects& out) {
   request_storage_unanswered(std::move(r), out);
 }
 
-// A peer that went away: its per-peer state goes too, so metadata follows the current members.
-void replica_core::peer_down(peer_id peer) {
+// A peer that went away: its per-peer state goes too, so metadata follows the current members. Its
+// last deltas may have reached only some replicas, and no one resends them: the next rounds compare
+// states with every peer (anti_entropy.hpp).
+void replica_core::peer_down(peer_id peer, timestamp now, effects& out) {
+  if (!forget_peer(peer)) return;
+  anti_entropy_.member_left();
+  arm_digest(now, out);
+}
+
+bool replica_core::forget_peer(peer_id peer) {
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
+  if (it == peers_.end()) return false;
   auto origin = it->second.origin;
   peers_.erase(it);
   transfers_.forget(peer);
   if (!origin.empty()) stream_.forget(origin);
+  return true;
 }
 
 // A peer that sends what no replica of this group sends (a malformed or oversized message, a
@@ -486,7 +503,7 @@ void replica_core::peer_down(peer_id peer) {
 // it. It comes back only if membership announces it again.
 void replica_core::drop_peer(peer_id peer, const std::string& why, effects& out) {
   report(why + "; dropping the peer", out);
-  peer_down(peer);
+  forget_peer(peer);
 }
 
 // A peer's origin, as its messages name it: pinned by the first one (an actor has one incarnation
@@ -613,6 +630,12 @@ void replica_core::receive(peer_id from, const digest_message& d, timestamp now,
   }
   auto& p = peers_.at(from);
   p.in_sync = v.in_sync;
+  // What the peer merged of this replica's deltas counts as acknowledged (an acknowledgement that
+  // was lost would otherwise keep this replica's rounds going to it).
+  if (auto held = std::min(v.holds_own, stream_.seq()); held > p.acked) {
+    p.acked = held;
+    quorum_.writes_held(peers_, out);
+  }
   // A quiet peer's digest is answered with this replica's own, so it learns whether the two hold
   // the same (answers are not answered).
   if (!d.answer && d.digest != no_checksum) {
@@ -716,19 +739,42 @@ void replica_core::digest_round(timestamp now, effects& out) {
   broadcast_delta(out);
   auto sum = anti_entropy_.round_carries_checksum() ? checksum() : no_checksum;
   digest_message d{id_.group, id_.self, sum, merged_summary(), false};
+  if (anti_entropy_.checks_all() && peers_in_sync()) anti_entropy_.all_confirmed();
+  auto targets = digest_targets(now);
   // Peers on this node get it directly; membership takes it to the other nodes, together with the
   // digests of every other group of this node in the same round (one message per node).
-  bool remote_peers = false;
-  for (auto& [peer, p] : peers_) {
-    if (p.remote)
-      remote_peers = true;
+  digest_relay relay{d, {}};
+  for (auto peer : targets) {
+    if (peers_.at(peer).remote)
+      relay.to.push_back(peer);
     else
       out.sends.push_back({peer, d});
   }
-  if (remote_peers) out.relays.push_back(d);
-  stats_.digests_sent += peers_.size();
-  stream_.new_round();  // unanswered requests may be asked again
-  if (anti_entropy_.round_done(peers_in_sync())) arm_digest(now, out);
+  if (!relay.to.empty()) out.relays.push_back(std::move(relay));
+  stats_.digests_sent += targets.size();
+  stream_.new_round();
+  bool unsettled = peers_lag() || (anti_entropy_.checks_all() && !peers_in_sync());
+  if (anti_entropy_.round_done(unsettled)) arm_digest(now, out);
+}
+
+// To whom a round goes (anti_entropy.hpp): the peers that have not acknowledged this replica's last
+// delta, every peer not known to hold the same state while a departed member is checked for, and
+// the round's gossip partners, chosen on a ring of replica ids that every replica of the group sees
+// alike.
+std::vector<peer_id> replica_core::digest_targets(timestamp now) const {
+  std::vector<std::pair<std::string, peer_id>> ring;
+  std::set<peer_id> targets;
+  for (const auto& [peer, p] : peers_) {
+    if (p.acked < stream_.seq() || (anti_entropy_.checks_all() && !p.in_sync)) targets.insert(peer);
+    ring.emplace_back(p.origin.empty() ? std::string() : replica_id_of(p.origin), peer);
+  }
+  std::sort(ring.begin(), ring.end());
+  auto self = std::lower_bound(ring.begin(), ring.end(), std::make_pair(opts_.replica_id, peer_id{0}));
+  auto round = static_cast<std::uint64_t>(now / opts_.digest_interval);
+  for (auto i :
+       anti_entropy::partners(ring.size(), static_cast<std::size_t>(self - ring.begin()), round, digest_fanout))
+    targets.insert(ring[i].second);
+  return {targets.begin(), targets.end()};
 }
 
 }  // namespace grove::actors::replica

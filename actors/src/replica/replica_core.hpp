@@ -112,7 +112,8 @@ public:
   /// Replica ids membership knows the group to have (members, nodes that host every group): each
   /// counts from now on, also while it is down, and is kept in the store.
   void replicas_known(const std::vector<std::string>& ids, effects& out);
-  void peer_down(peer_id peer);
+  /// The peer left the group (or its node is gone).
+  void peer_down(peer_id peer, timestamp now, effects& out);
   bool is_peer(peer_id peer) const { return peers_.count(peer) > 0; }
   /// A replica-to-replica message from an actor that is no peer: ignored and counted.
   void refuse() { ++stats_.refused; }
@@ -169,6 +170,9 @@ private:
   void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, effects& out);
   void arm_transfer_check(effects& out);
   bool peers_in_sync() const;
+  bool peers_lag() const;
+  std::vector<peer_id> digest_targets(timestamp now) const;
+  bool forget_peer(peer_id peer);
 
   bool note_origin(peer_id from, const std::string& origin, effects& out);
   void drop_peer(peer_id peer, const std::string& why, effects& out);
