@@ -225,23 +225,31 @@ BOOST_AUTO_TEST_CASE(a_silent_node_is_taken_as_gone_by_all_and_rejoins_once_hear
   settled(*w);
 }
 
-// Failure detection costs each node the same at any cluster size: membership's idle messages per
-// node and second are the same at 8 and at 64 nodes, and a silent node is noticed by every other
-// within the same bound (its watchers' timeout, then each other node's own confirmation). grove-sim
-// --scale runs the same measurement for larger clusters (docs/benchmarks.md). No node is taken as
-// gone while every node runs.
-BOOST_AUTO_TEST_CASE(failure_detection_costs_each_node_the_same_at_any_size) {
+// Failure detection and a write cost each node the same at any cluster size: membership's idle
+// messages per node and second are the same at 8 and at 64 nodes, and a silent node is noticed by
+// every other within the same bound (its watchers' timeout, then each other node's own
+// confirmation); a write reaches every node within one sync interval and a few network delays, and
+// its digest rounds (gossiped, issue 23) send each node the same few digests. grove-sim --scale runs
+// the same measurement for larger clusters (docs/benchmarks.md). No node is taken as gone while
+// every node runs.
+BOOST_AUTO_TEST_CASE(failure_detection_and_a_write_cost_each_node_the_same_at_any_size) {
   using grove::actors::liveness_probe_interval;
   using grove::actors::liveness_timeout;
   auto small = grove::sim::measure_detection(8);
   auto large = grove::sim::measure_detection(64);
   BOOST_TEST_MESSAGE("idle messages per node and second: " << small.idle_messages_per_node_per_second << " at 8, "
                                                            << large.idle_messages_per_node_per_second << " at 64");
+  BOOST_TEST_MESSAGE("a write's digests per node: " << small.write_digests_per_node << " at 8, "
+                                                    << large.write_digests_per_node << " at 64");
   BOOST_TEST(small.idle_messages_per_node_per_second > 0);
   BOOST_TEST(large.idle_messages_per_node_per_second <= small.idle_messages_per_node_per_second * 1.05);
+  BOOST_TEST(small.write_digests_per_node > 0);
+  BOOST_TEST(large.write_digests_per_node <= small.write_digests_per_node * 1.25);
+  BOOST_TEST(large.write_replica_messages_per_node <= small.write_replica_messages_per_node * 1.25);
   const auto bound = 2 * (liveness_timeout + 2 * liveness_probe_interval);
   for (const auto* r : {&small, &large}) {
     BOOST_TEST(r->downs_before == 0u, "at " << r->nodes);  // no node was taken as gone while all ran
+    BOOST_TEST((r->write_everywhere && *r->write_everywhere <= 500ms), "at " << r->nodes);
     BOOST_TEST(r->noticed_by == static_cast<std::size_t>(r->nodes - 1), "at " << r->nodes);
     BOOST_TEST((r->noticed_by_all && *r->noticed_by_all <= bound), "at " << r->nodes);
   }

@@ -4,6 +4,31 @@
 
 namespace grove::sim {
 
+namespace {
+
+void measure_write(world& w, int nodes, detection_at_scale& out) {
+  using namespace std::chrono;
+  auto messages = w.replica_messages();
+  auto digests = w.digests_relayed();
+  auto written = w.now();
+  w.increment(nodes - 1, "counter:scale", 1);
+  const auto step = milliseconds(10);
+  for (auto waited = milliseconds(0); waited < seconds(10); waited += step) {
+    bool everywhere = true;
+    for (int n = 0; n < nodes && everywhere; ++n) everywhere = w.counter_value(n, "counter:scale").value_or(0) == 2;
+    if (everywhere) {
+      out.write_everywhere = duration_cast<milliseconds>(w.now() - written);
+      break;
+    }
+    w.run_for(step);
+  }
+  w.run_for(seconds(10) - duration_cast<milliseconds>(w.now() - written));
+  out.write_replica_messages_per_node = static_cast<double>(w.replica_messages() - messages) / nodes;
+  out.write_digests_per_node = static_cast<double>(w.digests_relayed() - digests) / nodes;
+}
+
+}  // namespace
+
 detection_at_scale measure_detection(int nodes) {
   using namespace std::chrono;
   detection_at_scale out;
@@ -15,6 +40,7 @@ detection_at_scale measure_detection(int nodes) {
     w->start(n);
     w->run_for(milliseconds(20));
   }
+  w->increment(0, "counter:scale", 1);  // every node hosts the group before the idle seconds
   w->run_for(seconds(20));
   auto before = w->node_messages();
   const auto idle = seconds(10);
@@ -22,6 +48,7 @@ detection_at_scale measure_detection(int nodes) {
   out.idle_messages_per_node_per_second =
     static_cast<double>(w->node_messages() - before) / nodes / static_cast<double>(idle.count());
   out.downs_before = w->downs_seen();
+  measure_write(*w, nodes, out);
   const int silent = nodes / 2;
   w->isolate(silent);
   auto went_silent = w->now();

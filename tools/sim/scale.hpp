@@ -1,7 +1,7 @@
-// Failure detection at scale, in the simulator: what membership costs an idle cluster of N nodes
-// and how long until every node takes a silent one as gone (grove-sim --scale, and
-// protocol_scenario_test). Counts membership's own messages only: CAF's heartbeat backstop
-// (transport_heartbeat_interval, between every pair of nodes) is not simulated. CAF-free.
+// Clusters at scale, in the simulator: what membership costs an idle cluster of N nodes, what one
+// write costs and how long it takes to reach every node, and how long until every node takes a
+// silent one as gone (grove-sim --scale, and protocol_scenario_test). Counts membership's own messages only: CAF's
+// heartbeat backstop (transport_heartbeat_interval, between every pair of nodes) is not simulated. CAF-free.
 #pragma once
 
 #include <chrono>
@@ -13,15 +13,20 @@ namespace grove::sim {
 struct detection_at_scale {
   int nodes = 0;
   double idle_messages_per_node_per_second = 0;
+  std::optional<std::chrono::milliseconds> write_everywhere;  // after the write was made
+  double write_replica_messages_per_node = 0;                 // replica messages between nodes, per node, for one write
+  double write_digests_per_node = 0;                          // digests relayed for it, per node
   std::size_t downs_before = 0;  // nodes taken as gone before one went silent (none should be)
   std::size_t noticed_by = 0;    // nodes that took the silent one as gone within the limit
   std::optional<std::chrono::milliseconds> noticed_by_all;  // after it went silent
 };
 
 /// Starts `nodes` nodes, one every 20 ms (every one given every other as seed), lets them settle,
-/// counts the node messages of 10 idle seconds, then cuts every link of one node and waits (in
-/// simulated time) up to 25 s, before CAF's backstop would close its connections, until every other
-/// node announced it down.
+/// counts the node messages of 10 idle seconds; increments a counter that every node hosts (made
+/// before the idle seconds) at one node, and counts until every node holds it, and what the write
+/// sent until 10 s after it (its delta, acknowledgements, the digest rounds that follow); then cuts
+/// every link of one node and waits (in simulated time) up to 25 s, before CAF's backstop would
+/// close its connections, until every other node announced it down.
 detection_at_scale measure_detection(int nodes);
 
 }  // namespace grove::sim

@@ -601,6 +601,7 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
   int to_node = node_hosting(to);
   if (to_node < 0 || !linked(from_node, to_node)) return;
   bool remote = to_node != from_node;
+  if (remote) ++replica_messages_;
   for (auto& l : losses_)
     if (l.count > 0 && l.from == from_node && l.to == to_node && l.which(m)) {
       --l.count;
@@ -883,6 +884,13 @@ const actors::crdt_slot* world::slot_of(int n, const std::string& group) {
   if (!nd.proc) return nullptr;
   auto it = nd.proc->hosted.find(group);
   return it == nd.proc->hosted.end() ? nullptr : &nd.proc->replicas.at(it->second)->core->slot();
+}
+
+std::uint64_t world::digests_relayed() const {
+  std::uint64_t total = 0;
+  for (const auto& nd : nodes_)
+    if (nd->proc) total += nd->proc->membership->stats().digests_relayed;
+  return total;
 }
 
 std::optional<std::uint64_t> world::counter_value(int n, const std::string& group) {

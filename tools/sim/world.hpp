@@ -89,6 +89,9 @@ public:
   // -- failure detection at scale (grove-sim --scale) ----------------------------------------------
   /// Node-to-node (membership) messages sent over whole links so far.
   std::uint64_t node_messages() const { return node_messages_; }
+  /// Replica-to-replica messages sent between nodes so far, and digests membership relayed.
+  std::uint64_t replica_messages() const { return replica_messages_; }
+  std::uint64_t digests_relayed() const;
   /// How many nodes announced node `n` as down (a "down" event naming it), and such events in all.
   std::size_t seen_down_by(int n) const;
   std::size_t downs_seen() const;
@@ -201,6 +204,7 @@ private:
   std::vector<node_loss> node_losses_;
   std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
   std::uint64_t node_messages_ = 0;
+  std::uint64_t replica_messages_ = 0;
   std::map<std::string, std::set<int>> seen_down_;  // node name -> the nodes that announced it down
   std::string first_violation_;
 };
