@@ -229,7 +229,8 @@ grove::error dial_failure(caf::actor_system& sys, const std::string& address, co
   ++refused_outgoing;
   auto usually = transport_mode_of(sys) == transport_mode::plaintext
                    ? "it usually means that the node there requires TLS (a cluster secret or certificates) and this "
-                     "node has no credential"
+                     "node has no credential; between two plaintext nodes, that both dialled each other at once (CAF "
+                     "keeps one of the two connections)"
                    : "it usually means a wrong or missing credential on one side: another cluster secret, a "
                      "certificate the other side's CA did not sign, or a node without TLS";
   auto handshake = uses_tls(sys) ? "the TLS handshake with " : "the handshake with ";
