@@ -46,7 +46,7 @@ using node_event_atom = caf::atom_constant<caf::atom("grv_nodeev")>;
 using drop_group_atom = caf::atom_constant<caf::atom("grv_dropg")>;
 using dropped_atom = caf::atom_constant<caf::atom("grv_isdrop")>;
 using replicas_atom = caf::atom_constant<caf::atom("grv_repls")>;
-/// From a local replica: its digest, for every other node that hosts its group.
+/// From a local replica: its digest, for the nodes named (those of them that host its group).
 using relay_digest_atom = caf::atom_constant<caf::atom("grv_rdig")>;
 
 // -- node-to-node messages (protocol.hpp), with CAF handles -----------------------------------------

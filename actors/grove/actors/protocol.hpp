@@ -138,15 +138,17 @@ struct chunk_ack {
 };
 
 /// A replica's anti-entropy summary. Every digest_interval after a change, until two rounds passed
-/// without one and every peer confirmed it holds the same, sent to each peer (to peers on other
-/// nodes through membership, which batches the digests of a node's groups into one message per
-/// node). It lists how far the sender merged its own deltas and each current member's, and the
-/// checksum of its encoded state (or 0 in a round right after a change). The receiver resends what
-/// the sender lacks of its own deltas, asks for the sender's deltas it lacks, and only when both
+/// without one and every peer acknowledged the sender's deltas, sent to the peers that have not and
+/// to two gossip partners (after a member left: to every peer until each holds the same state;
+/// replica/anti_entropy.hpp); to peers on other nodes through membership, which batches the digests
+/// of a node's groups into one message per node. It lists how far the sender merged its own deltas
+/// and each current member's, and the checksum of its encoded state (or 0 in a round right after a
+/// change). The receiver resends what the sender lacks of its own deltas, asks for the sender's
+/// deltas it lacks, counts what the sender merged of its own as acknowledged, and only when both
 /// merged the same deltas and still differ exchanges full states. A digest with a checksum that
 /// finds the receiver quiet is answered with the receiver's own digest (`answer` true; answers are
-/// not answered), which tells the sender whether the two hold the same, so rounds end only once
-/// every peer confirmed, however many digests are lost.
+/// not answered), which tells the sender whether the two hold the same and what the receiver
+/// merged, so rounds end only once every peer acknowledged, however many digests are lost.
 struct digest_message {
   std::string group;
   std::string from;
