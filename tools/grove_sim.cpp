@@ -77,22 +77,23 @@ bool parse_range(const std::string& text, seed_range& out) {
 }
 
 // One JSON line per cluster size: membership's idle messages per node and second, what one write
-// costs and how long it takes to reach every node, and the time until every node took a silent one
-// as gone.
+// costs and how long it takes to reach every node (up to max_nodes_with_a_write nodes), and the
+// time until every node took a silent one as gone.
 int report_scale(const std::vector<int>& sizes) {
   for (int nodes : sizes) {
     auto started = std::chrono::steady_clock::now();
     auto r = grove::sim::measure_detection(nodes);
-    nlohmann::json line{
-      {"nodes", r.nodes},
-      {"idle_messages_per_node_per_s", r.idle_messages_per_node_per_second},
-      {"write_everywhere_ms", r.write_everywhere ? nlohmann::json(r.write_everywhere->count()) : nullptr},
-      {"write_replica_messages_per_node", r.write_replica_messages_per_node},
-      {"write_digests_per_node", r.write_digests_per_node},
-      {"downs_before_it", r.downs_before},
-      {"silent_node_noticed_by", r.noticed_by},
-      {"noticed_by_all_ms", r.noticed_by_all ? nlohmann::json(r.noticed_by_all->count()) : nullptr},
-      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    nlohmann::json line{{"nodes", r.nodes},
+                        {"idle_messages_per_node_per_s", r.idle_messages_per_node_per_second},
+                        {"downs_before_it", r.downs_before},
+                        {"silent_node_noticed_by", r.noticed_by},
+                        {"noticed_by_all_ms", r.noticed_by_all ? nlohmann::json(r.noticed_by_all->count()) : nullptr},
+                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    if (nodes <= grove::sim::max_nodes_with_a_write) {
+      line["write_everywhere_ms"] = r.write_everywhere ? nlohmann::json(r.write_everywhere->count()) : nullptr;
+      line["write_replica_messages_per_node"] = r.write_replica_messages_per_node;
+      line["write_digests_per_node"] = r.write_digests_per_node;
+    }
     std::cout << nlohmann::json{{"scale", line}}.dump() << std::endl;
   }
   return 0;
