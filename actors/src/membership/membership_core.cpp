@@ -453,6 +453,8 @@ void membership_core::receive(const node_key& from, const std::vector<tombstone>
 
 void membership_core::relay_digest(const member_ref& from, digest_message d, std::vector<node_key> to, effects& out) {
   if (outgoing_digests_.size() >= max_waiting_digests) return;
+  std::sort(to.begin(), to.end());  // one copy per node, however many of its replicas it is for
+  to.erase(std::unique(to.begin(), to.end()), to.end());
   outgoing_digests_.push_back({{from, std::move(d)}, std::move(to)});
   if (digest_flush_armed_) return;
   digest_flush_armed_ = true;

@@ -80,10 +80,10 @@ public:
 
   /// The gossip partners of round number `round`: `fanout` of the `peers` (sorted by a key that
   /// is the same on every node, such as their replica ids), starting after `self_rank` (where this
-  /// replica sorts among them) and moving on by `fanout` each round. The replicas of one node choose
-  /// the same peers' nodes in the same round (their digests travel in one message); different
-  /// nodes choose different ones (no node gets everyone's digest at once); over
-  /// peers.size() / fanout rounds every peer is chosen.
+  /// replica sorts among them) and moving on by `fanout` each round. The replicas of one node whose
+  /// groups have the same members choose the same nodes in the same round (their digests travel in
+  /// one message); different nodes choose different ones (in a round, each replica is the partner
+  /// of `fanout` others); over peers / fanout rounds every peer is chosen.
   static std::vector<std::size_t> partners(std::size_t peers, std::size_t self_rank, std::uint64_t round,
                                            std::size_t fanout);
 
