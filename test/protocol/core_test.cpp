@@ -570,3 +570,30 @@ BOOST_AUTO_TEST_CASE(digests_go_to_the_peers_that_lag_and_two_partners_and_to_al
   core->on_timer(replica::timer_kind::digest, 0, now, out);
   BOOST_TEST(the_relay(out).to.size() == fanout);
 }
+
+// A digest for two replicas of its group on one node goes there once (the receiving node hands it to
+// each of its members; a second copy would be refused as a repeat), and not to a node that does not
+// host the group.
+BOOST_AUTO_TEST_CASE(a_relayed_digest_goes_once_to_each_node_named_that_hosts_its_group) {
+  little_cluster cluster({"a", "b", "c"});
+  cluster.dial("a", "b");
+  cluster.dial("a", "c");
+  cluster.deliver();
+  for (std::uint64_t actor : {1u, 2u})
+    cluster.feed("b", [&](auto& core, auto t, auto& out) {
+      BOOST_REQUIRE(core.join("counter:c", membership::member_ref{"b", actor}, "b" + std::to_string(actor), t, out));
+    });
+  cluster.deliver();
+  membership::effects out;
+  auto& a = cluster["a"];
+  a.relay_digest({"a", 9}, grove::actors::digest_message{"counter:c", "a@1", 0, {}, false}, {"b", "c", "b"}, out);
+  BOOST_REQUIRE(out.timers.size() == 1u);
+  auto flush = out.timers.front();
+  out = {};
+  a.on_timer(flush, 0ms, out);
+  BOOST_REQUIRE(out.to_nodes.size() == 1u);
+  BOOST_TEST(out.to_nodes.front().first == "b");
+  auto* digests = std::get_if<std::vector<membership::relayed_digest>>(&out.to_nodes.front().second);
+  BOOST_REQUIRE(digests != nullptr);
+  BOOST_TEST(digests->size() == 1u);
+}
