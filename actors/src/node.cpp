@@ -9,6 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/all.hpp>
 
+#include "busy_aware_stealing.hpp"
 #include "grove/actors/caf_error.hpp"
 #include "grove/actors/shutdown.hpp"
 #include "grove/actors/storage_client.hpp"
@@ -39,6 +40,9 @@ void configure_node(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.aggressive-poll-attempts", scheduler_poll_attempts);
   cfg.set("work-stealing.moderate-poll-attempts", scheduler_paused_poll_attempts);
   cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{relaxed_scheduler_sleep});
+  // And a worker that runs out of work naps before it sleeps (busy_aware_stealing.hpp): a job
+  // queued behind a long one reaches an idle core within a nap instead of a second.
+  cfg.load<caf::scheduler::coordinator<detail::busy_aware_stealing>>();
 }
 
 const char* to_string(node_event::kind k) noexcept {

@@ -7,12 +7,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <random>
 #include <sstream>
 
 #include "grove/crdt/all.hpp"
 #include "node_flags.hpp"
+#include "support/actor_system.hpp"
 #include "support/replication.hpp"
 #include "support/running_node.hpp"
 #include "support/temp_dir.hpp"
@@ -429,4 +433,41 @@ BOOST_AUTO_TEST_CASE(kinds_max_groups_and_dropped_groups_are_refused_with_their_
   BOOST_REQUIRE(!dropped);
   BOOST_TEST((dropped.error().code() == errc::not_found));
   BOOST_TEST(dropped.error().message().find("was dropped") != std::string::npos);
+}
+
+// configure_node's scheduler: a message that a long-running actor sends to an idle actor queues
+// the receiver on the sender's worker; an idle worker must take it from there while the sender
+// still runs, not only when its sleep (relaxed_scheduler_sleep) ends or the sender's job does.
+BOOST_AUTO_TEST_CASE(an_actor_queued_behind_a_busy_worker_runs_on_an_idle_one) {
+  using clock_type = std::chrono::steady_clock;
+  struct scheduler_config : test_config {  // 2 workers
+    scheduler_config() { configure_node(*this); }
+  } cfg;
+  caf::actor_system sys{cfg};
+  // Well within the sleep, so that a worker's timeout cannot be what runs the receiver.
+  const auto patience = std::chrono::duration_cast<clock_type::duration>(relaxed_scheduler_sleep / 2);
+  // A few rounds: a worker that some other event woke just then could take the receiver in time
+  // without the naps, but not every time.
+  for (int round = 0; round < 3; ++round) {
+    auto ran_while_busy = std::make_shared<std::promise<bool>>();
+    auto outcome = ran_while_busy->get_future();
+    sys.spawn([=](caf::event_based_actor* self) {
+      // lazy_init: the receiver is not scheduled until its first message, which queues it here.
+      auto receiver_ran = std::make_shared<std::atomic<bool>>(false);
+      auto receiver = self->spawn<caf::lazy_init>([=](caf::event_based_actor* receiver_self) -> caf::behavior {
+        return {[=](int) {
+          receiver_ran->store(true);
+          receiver_self->quit();
+        }};
+      });
+      self->send(receiver, 1);
+      auto deadline = clock_type::now() + patience;
+      while (!receiver_ran->load() && clock_type::now() < deadline) {
+      }
+      ran_while_busy->set_value(receiver_ran->load());
+      if (!receiver_ran->load()) self->send_exit(receiver, caf::exit_reason::user_shutdown);
+      self->quit();
+    });
+    BOOST_TEST(outcome.get(), "round " << round);
+  }
 }

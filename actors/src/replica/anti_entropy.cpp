@@ -5,10 +5,10 @@
 
 namespace grove::actors::replica {
 
-void anti_entropy::arm(bool has_peers, timestamp now, effects& out) {
+void anti_entropy::arm(bool has_peers, const input_time& now, effects& out) {
   if (armed_ || !has_peers) return;
   armed_ = true;
-  out.timers.push_back({timer_kind::digest, interval_ - now % interval_, 0});
+  out.timers.push_back({timer_kind::digest, interval_ - now.value() % interval_, 0});
 }
 
 bool anti_entropy::round_done(bool unsettled) {

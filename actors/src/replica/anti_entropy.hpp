@@ -32,7 +32,7 @@ public:
   /// Arms the digest timer unless it is armed or there is no peer. Rounds fall on multiples of the
   /// interval of the clock, so the replicas of a node that have rounds to run run them at the same
   /// moment and membership sends their digests for a node to it as one message.
-  void arm(bool has_peers, timestamp now, effects& out);
+  void arm(bool has_peers, const input_time& now, effects& out);
   /// The timer fired.
   void fired() { armed_ = false; }
 

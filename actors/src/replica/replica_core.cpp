@@ -189,10 +189,10 @@ void replica_core::arm_snapshot(effects& out) {
   out.timers.push_back({timer_kind::snapshot, opts_.snapshot_interval, 0});
 }
 
-void replica_core::arm_digest(timestamp now, effects& out) { anti_entropy_.arm(!peers_.empty(), now, out); }
+void replica_core::arm_digest(const input_time& now, effects& out) { anti_entropy_.arm(!peers_.empty(), now, out); }
 
 // After anything that may have changed the state: forget its encoding, and arm what must follow.
-void replica_core::mark_changed(timestamp now, effects& out) {
+void replica_core::mark_changed(const input_time& now, effects& out) {
   durability_.changed();
   changed_since_notify_ = true;
   anti_entropy_.changed();
@@ -248,7 +248,7 @@ void replica_core::on_timer(timer_kind kind, std::uint64_t id, timestamp now, ef
 // -- clients ------------------------------------------------------------------------------------
 
 // Acknowledges a mutation that was applied: now, or with durability log once its delta is logged.
-expected<replica_core::answer> replica_core::acknowledge(request_id id, timestamp now, effects& out) {
+expected<replica_core::answer> replica_core::acknowledge(request_id id, const input_time& now, effects& out) {
   ++stats_.mutations;
   mark_changed(now, out);
   if (!durability_.logs()) return answer::now;
@@ -256,13 +256,13 @@ expected<replica_core::answer> replica_core::acknowledge(request_id id, timestam
   return answer::later;
 }
 
-expected<replica_core::answer> replica_core::mutate(const crdt::operation& op, request_id id, timestamp now,
+expected<replica_core::answer> replica_core::mutate(const crdt::operation& op, request_id id, const input_time& now,
                                                     effects& out) {
   if (auto ok = slot_->apply(op); !ok) return ok.error();
   return acknowledge(id, now, out);
 }
 
-expected<replica_core::answer> replica_core::mutate(const local_mutation& m, request_id id, timestamp now,
+expected<replica_core::answer> replica_core::mutate(const local_mutation& m, request_id id, const input_time& now,
                                                     effects& out) {
   if (auto ok = slot_->apply(m); !ok) return ok.error();
   return acknowledge(id, now, out);

@@ -78,8 +78,9 @@ public:
   /// request's id follows, after its delta is logged).
   enum class answer : std::uint8_t { now, later };
 
-  expected<answer> mutate(const crdt::operation& op, request_id id, timestamp now, effects& out);
-  expected<answer> mutate(const local_mutation& m, request_id id, timestamp now, effects& out);
+  /// A mutation reads `now` only when it arms a digest round (the first change after a quiet time).
+  expected<answer> mutate(const crdt::operation& op, request_id id, const input_time& now, effects& out);
+  expected<answer> mutate(const local_mutation& m, request_id id, const input_time& now, effects& out);
   /// A batch with a consistency level: applied whole or refused whole; the count now, or nothing
   /// (a client_reply follows once it is logged and its level's replicas merged it).
   expected<std::optional<replica_count>> write(const write_request& w, request_id id, timestamp now, effects& out);
@@ -159,10 +160,10 @@ private:
   void know_replica(const std::string& replica_id, effects& out);
   void save_replicas(effects& out);
 
-  void mark_changed(timestamp now, effects& out);
+  void mark_changed(const input_time& now, effects& out);
   void arm_sync(effects& out);
   void arm_snapshot(effects& out);
-  void arm_digest(timestamp now, effects& out);
+  void arm_digest(const input_time& now, effects& out);
   std::uint64_t checksum();
   std::vector<merged_through> merged_summary() const;
   std::vector<std::string> member_origins() const;
@@ -182,7 +183,7 @@ private:
   void ask_for_deltas(peer_id peer, const std::string& origin, std::uint64_t first, effects& out);
   void resend_deltas(peer_id peer, std::uint64_t first, effects& out);
 
-  expected<answer> acknowledge(request_id id, timestamp now, effects& out);
+  expected<answer> acknowledge(request_id id, const input_time& now, effects& out);
   void send_delta(const bytes& delta, effects& out);
   void broadcast_delta(effects& out);
   void notify_subscribers(effects& out);
