@@ -752,7 +752,7 @@ void replica_core::digest_round(timestamp now, effects& out) {
   }
   if (!relay.to.empty()) out.relays.push_back(std::move(relay));
   stats_.digests_sent += targets.size();
-  stream_.new_round();
+  stream_.new_round();  // unanswered requests may be asked again
   bool unsettled = peers_lag() || (anti_entropy_.checks_all() && !peers_in_sync());
   if (anti_entropy_.round_done(unsettled)) arm_digest(now, out);
 }
