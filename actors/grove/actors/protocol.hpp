@@ -69,6 +69,13 @@ constexpr std::size_t max_waiting_digests = std::size_t{1} << 20;
 constexpr std::size_t watched_successors = 3;
 constexpr std::chrono::milliseconds liveness_probe_interval{1000};
 constexpr std::chrono::milliseconds liveness_timeout{3000};
+/// How long the node that dropped a group sends its tombstone to every node once a liveness tick
+/// (tombstones are not acknowledged): longer than failure detection takes to notice a silent node
+/// (about 2 x (liveness_timeout + 2 x liveness_probe_interval)), so a node that missed the
+/// tombstone either gets a resent one or is taken as gone and greeted again (greetings carry
+/// tombstones).
+constexpr std::chrono::milliseconds tombstone_resend_window{20000};
+static_assert(tombstone_resend_window > 2 * (liveness_timeout + 2 * liveness_probe_interval));
 /// Dials give up on an address that does not answer within this (the TCP probe, and CAF's
 /// connect after it).
 constexpr std::chrono::milliseconds connection_timeout{3000};

@@ -188,7 +188,26 @@ status membership_core::drop(const std::string& group, timestamp now, effects& o
   if (tombstones_.add(group, tombstones_.lifetime(), now)) save_tombstones(out);
   drop_local_members(group, out);
   for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, tombstones_.of({group}, now)});
+  resending_[group] = now + tombstone_resend_window;
   return {};
+}
+
+// A tombstone is not acknowledged: one lost while a link loses messages without its connection
+// closing would never come again (greetings carry tombstones, but no greeting follows an outage
+// shorter than failure detection's bound). So the node that dropped a group sends its tombstone to
+// every node once a liveness tick for tombstone_resend_window: an outage that long is noticed, and
+// the node greets again when it comes back.
+void membership_core::resend_tombstones(timestamp now, effects& out) {
+  std::vector<std::string> groups;
+  for (auto it = resending_.begin(); it != resending_.end();)
+    if (it->second <= now || !tombstones_.dropped(it->first, now)) {
+      it = resending_.erase(it);
+    } else {
+      groups.push_back(it->first);
+      ++it;
+    }
+  if (groups.empty()) return;
+  for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, tombstones_.of(groups, now)});
 }
 
 // -- addresses and dialling -------------------------------------------------------------------------
@@ -558,6 +577,7 @@ void membership_core::check_liveness(timestamp now, effects& out) {
       lost_.insert(node);
       forget(node, out);
     }
+  resend_tombstones(now, out);
   arm_liveness(now, out);
 }
 

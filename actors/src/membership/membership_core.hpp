@@ -261,6 +261,7 @@ private:
   void answer_waiting(addresses::entry& a, const status& outcome, effects& out);
   std::string name_of(const node_key& node) const;
   void flush_digests(effects& out);
+  void resend_tombstones(timestamp now, effects& out);
   void log(const std::string& line, effects& out);
   void save_tombstones(effects& out);
 
@@ -276,6 +277,7 @@ private:
   liveness liveness_;
   bool liveness_armed_ = false;
   std::uint64_t next_probe_ = 0;
+  std::map<std::string, timestamp> resending_;  // groups dropped here: their tombstone is resent until then
   std::set<node_key> lost_;  // nodes failure detection took as gone, their connection maybe still open
   struct waiting_digest {
     relayed_digest digest;
