@@ -82,7 +82,7 @@ bool parse_range(const std::string& text, seed_range& out) {
 int report_scale(const std::vector<int>& sizes) {
   for (int nodes : sizes) {
     auto started = std::chrono::steady_clock::now();
-    auto r = grove::sim::measure_detection(nodes);
+    auto r = grove::sim::measure_cluster(nodes);
     nlohmann::json line{{"nodes", r.nodes},
                         {"idle_messages_per_node_per_s", r.idle_messages_per_node_per_second},
                         {"downs_before_it", r.downs_before},

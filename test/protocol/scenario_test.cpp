@@ -255,8 +255,8 @@ BOOST_AUTO_TEST_CASE(a_silent_node_is_taken_as_gone_by_all_and_rejoins_once_hear
 BOOST_AUTO_TEST_CASE(failure_detection_and_a_write_cost_each_node_the_same_at_any_size) {
   using grove::actors::liveness_probe_interval;
   using grove::actors::liveness_timeout;
-  auto small = grove::sim::measure_detection(8);
-  auto large = grove::sim::measure_detection(64);
+  auto small = grove::sim::measure_cluster(8);
+  auto large = grove::sim::measure_cluster(64);
   BOOST_TEST_MESSAGE("idle messages per node and second: " << small.idle_messages_per_node_per_second << " at 8, "
                                                            << large.idle_messages_per_node_per_second << " at 64");
   BOOST_TEST_MESSAGE("a write's digests per node: " << small.write_digests_per_node << " at 8, "

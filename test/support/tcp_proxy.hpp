@@ -111,7 +111,8 @@ private:
     auto n = ::read(fd, buffer, sizeof buffer);
     if (n <= 0) return false;
     for (ssize_t done = 0; done < n;) {
-      auto w = ::write(peers_[fd], buffer + done, static_cast<std::size_t>(n - done));
+      // MSG_NOSIGNAL: a peer that closed must end the pair, not kill the test with SIGPIPE.
+      auto w = ::send(peers_[fd], buffer + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
       if (w <= 0) return false;
       done += w;
     }

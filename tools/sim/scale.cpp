@@ -6,7 +6,7 @@ namespace grove::sim {
 
 namespace {
 
-void measure_write(world& w, int nodes, detection_at_scale& out) {
+void measure_write(world& w, int nodes, cluster_at_scale& out) {
   using namespace std::chrono;
   auto messages = w.replica_messages();
   auto digests = w.digests_relayed();
@@ -29,9 +29,9 @@ void measure_write(world& w, int nodes, detection_at_scale& out) {
 
 }  // namespace
 
-detection_at_scale measure_detection(int nodes) {
+cluster_at_scale measure_cluster(int nodes) {
   using namespace std::chrono;
-  detection_at_scale out;
+  cluster_at_scale out;
   out.nodes = nodes;
   auto w = world::scripted(nodes, false);
   // Started one every 20 ms, as a cluster comes up: the greetings of a node that starts (each

@@ -10,7 +10,7 @@
 
 namespace grove::sim {
 
-struct detection_at_scale {
+struct cluster_at_scale {
   int nodes = 0;
   double idle_messages_per_node_per_second = 0;
   std::optional<std::chrono::milliseconds> write_everywhere;  // after the write was made
@@ -31,6 +31,6 @@ constexpr int max_nodes_with_a_write = 256;
 /// what the write sent until 10 s after it (its delta, acknowledgements, the digest rounds that follow); then cuts
 /// every link of one node and waits (in simulated time) up to 25 s, before CAF's backstop would
 /// close its connections, until every other node announced it down.
-detection_at_scale measure_detection(int nodes);
+cluster_at_scale measure_cluster(int nodes);
 
 }  // namespace grove::sim
