@@ -446,28 +446,34 @@ BOOST_AUTO_TEST_CASE(an_actor_queued_behind_a_busy_worker_runs_on_an_idle_one) {
   caf::actor_system sys{cfg};
   // Well within the sleep, so that a worker's timeout cannot be what runs the receiver.
   const auto patience = std::chrono::duration_cast<clock_type::duration>(relaxed_scheduler_sleep / 2);
+  // The actors take their shared state as spawn arguments: CAF 0.17 spawns an argument-less
+  // function actor by dereferencing a null std::shared_ptr (init_fun_factory.hpp), which UBSan
+  // rejects.
+  using flag = std::shared_ptr<std::atomic<bool>>;
+  auto receive_once = [](caf::event_based_actor* receiver_self, flag receiver_ran) -> caf::behavior {
+    return {[=](int) {
+      receiver_ran->store(true);
+      receiver_self->quit();
+    }};
+  };
   // A few rounds: a worker that some other event woke just then could take the receiver in time
   // without the naps, but not every time.
   for (int round = 0; round < 3; ++round) {
     auto ran_while_busy = std::make_shared<std::promise<bool>>();
     auto outcome = ran_while_busy->get_future();
-    sys.spawn([=](caf::event_based_actor* self) {
-      // lazy_init: the receiver is not scheduled until its first message, which queues it here.
-      auto receiver_ran = std::make_shared<std::atomic<bool>>(false);
-      auto receiver = self->spawn<caf::lazy_init>([=](caf::event_based_actor* receiver_self) -> caf::behavior {
-        return {[=](int) {
-          receiver_ran->store(true);
-          receiver_self->quit();
-        }};
-      });
-      self->send(receiver, 1);
-      auto deadline = clock_type::now() + patience;
-      while (!receiver_ran->load() && clock_type::now() < deadline) {
-      }
-      ran_while_busy->set_value(receiver_ran->load());
-      if (!receiver_ran->load()) self->send_exit(receiver, caf::exit_reason::user_shutdown);
-      self->quit();
-    });
+    sys.spawn(
+      [=](caf::event_based_actor* self, flag receiver_ran) {
+        // lazy_init: the receiver is not scheduled until its first message, which queues it here.
+        auto receiver = self->spawn<caf::lazy_init>(receive_once, receiver_ran);
+        self->send(receiver, 1);
+        auto deadline = clock_type::now() + patience;
+        while (!receiver_ran->load() && clock_type::now() < deadline) {
+        }
+        ran_while_busy->set_value(receiver_ran->load());
+        if (!receiver_ran->load()) self->send_exit(receiver, caf::exit_reason::user_shutdown);
+        self->quit();
+      },
+      std::make_shared<std::atomic<bool>>(false));
     BOOST_TEST(outcome.get(), "round " << round);
   }
 }
