@@ -90,6 +90,7 @@ int report_scale(const std::vector<int>& sizes) {
                         {"noticed_by_all_ms", r.noticed_by_all ? nlohmann::json(r.noticed_by_all->count()) : nullptr},
                         {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
     if (nodes <= grove::sim::max_nodes_with_a_write) {
+      line["new_group_state_chunks_per_node"] = r.new_group_state_chunks_per_node;
       line["write_everywhere_ms"] = r.write_everywhere ? nlohmann::json(r.write_everywhere->count()) : nullptr;
       line["write_replica_messages_per_node"] = r.write_replica_messages_per_node;
       line["write_digests_per_node"] = r.write_digests_per_node;

@@ -41,8 +41,10 @@ cluster_at_scale measure_cluster(int nodes) {
     w->run_for(milliseconds(20));
   }
   bool with_write = nodes <= max_nodes_with_a_write;
+  auto chunks = w->state_chunks();
   if (with_write) w->increment(0, "counter:scale", 1);  // every node hosts the group before the idle seconds
   w->run_for(seconds(20));
+  out.new_group_state_chunks_per_node = static_cast<double>(w->state_chunks() - chunks) / nodes;
   auto before = w->node_messages();
   const auto idle = seconds(10);
   w->run_for(idle);

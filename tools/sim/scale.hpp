@@ -13,6 +13,7 @@ namespace grove::sim {
 struct cluster_at_scale {
   int nodes = 0;
   double idle_messages_per_node_per_second = 0;
+  double new_group_state_chunks_per_node = 0;  // full-state chunks between nodes, per node, while a new group forms
   std::optional<std::chrono::milliseconds> write_everywhere;  // after the write was made
   double write_replica_messages_per_node = 0;                 // replica messages between nodes, per node, for one write
   double write_digests_per_node = 0;                          // digests relayed for it, per node
@@ -21,13 +22,15 @@ struct cluster_at_scale {
   std::optional<std::chrono::milliseconds> noticed_by_all;  // after it went silent
 };
 
-/// The largest cluster whose write is measured: a new group's replicas exchange full states pair by
-/// pair, N² transfers that the simulator holds in memory at once (512 nodes took more than 11 GiB).
+/// The largest cluster whose new group and write are measured: a new group's replicas exchange full
+/// states pair by pair, N² transfers that the simulator holds in memory at once (512 nodes took
+/// more than 11 GiB).
 constexpr int max_nodes_with_a_write = 256;
 
 /// Starts `nodes` nodes, one every 20 ms (every one given every other as seed), lets them settle,
-/// counts the node messages of 10 idle seconds; up to max_nodes_with_a_write nodes, increments a
-/// counter that every node hosts (made before the idle seconds) at one node, and counts until every node holds it, and
+/// counts the node messages of 10 idle seconds; up to max_nodes_with_a_write nodes, first makes a
+/// group at one node (an increment, before the idle seconds) and counts the full-state chunks sent
+/// in the 20 s that follow, then increments that counter at another node, and counts until every node holds it, and
 /// what the write sent until 10 s after it (its delta, acknowledgements, the digest rounds that follow); then cuts
 /// every link of one node and waits (in simulated time) up to 25 s, before CAF's backstop would
 /// close its connections, until every other node announced it down.

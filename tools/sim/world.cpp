@@ -601,7 +601,10 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
   int to_node = node_hosting(to);
   if (to_node < 0 || !linked(from_node, to_node)) return;
   bool remote = to_node != from_node;
-  if (remote) ++replica_messages_;
+  if (remote) {
+    ++replica_messages_;
+    if (std::holds_alternative<actors::state_chunk>(m)) ++state_chunks_;
+  }
   for (auto& l : losses_)
     if (l.count > 0 && l.from == from_node && l.to == to_node && l.which(m)) {
       --l.count;

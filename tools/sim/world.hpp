@@ -91,6 +91,8 @@ public:
   std::uint64_t node_messages() const { return node_messages_; }
   /// Replica-to-replica messages sent between nodes so far, and digests membership relayed.
   std::uint64_t replica_messages() const { return replica_messages_; }
+  /// Chunks of full states among them (a transfer of a small state is one chunk).
+  std::uint64_t state_chunks() const { return state_chunks_; }
   std::uint64_t digests_relayed() const;
   /// How many nodes announced node `n` as down (a "down" event naming it), and such events in all.
   std::size_t seen_down_by(int n) const;
@@ -205,6 +207,7 @@ private:
   std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
   std::uint64_t node_messages_ = 0;
   std::uint64_t replica_messages_ = 0;
+  std::uint64_t state_chunks_ = 0;
   std::map<std::string, std::set<int>> seen_down_;  // node name -> the nodes that announced it down
   std::string first_violation_;
 };
