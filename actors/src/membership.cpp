@@ -473,6 +473,11 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
         c.relay_digest(member_of(self, sender), std::move(d), std::move(nodes), out);
       });
     },
+    [=](stranger_atom, const std::string& group, const caf::strong_actor_ptr& who) {
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->node() || !who) return;
+      feed(self, [&](auto& c, auto, auto& out) { c.stranger(group, member_of(self, who), out); });
+    },
     [=](stats_atom) -> caf::result<membership_stats> {
       if (!from_trusted(self)) return not_trusted();
       const auto& s = self->state.core->stats();

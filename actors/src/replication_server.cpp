@@ -46,6 +46,7 @@ struct shell_state {
   replica::request_id next_request = 0;
   detail::log_limiter log;
   std::unique_ptr<detail::replica_observer> observer;  // metrics and progress; null: none wanted
+  replica::timestamp stranger_reported{0};             // when a stranger was last reported to membership
 };
 
 using replica_ptr = replica_impl::stateful_pointer<shell_state>;
@@ -244,6 +245,17 @@ void refuse(replica_ptr self) {
   if (auto& observer = self->state.observer) observer->refused();
 }
 
+// A replica of another node that this one does not know as a peer may be one whose announcement
+// was lost: membership greets its node again (membership_core::stranger). Once a second at most.
+void report_stranger(replica_ptr self, const caf::strong_actor_ptr& sender) {
+  auto& st = self->state;
+  if (!sender || !st.opts.membership || sender->node() == self->node()) return;
+  auto t = now();
+  if (t - st.stranger_reported < std::chrono::seconds(1)) return;
+  st.stranger_reported = t;
+  self->send(*st.opts.membership, stranger_atom::value, st.opts.group.to_string(), sender);
+}
+
 // The peer that sent the current message, if it is one (as membership announced it, and not
 // dropped by the core since). Anyone else is ignored and counted: a stranger must not be able to
 // make a replica merge its bytes or send it the full state.
@@ -254,6 +266,7 @@ std::optional<replica::peer_id> sending_peer(replica_ptr self) {
     if (auto it = st.peer_ids.find(sender->address()); it != st.peer_ids.end() && st.core->is_peer(it->second))
       return it->second;
   refuse(self);
+  report_stranger(self, sender);
   return std::nullopt;
 }
 

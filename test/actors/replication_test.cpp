@@ -730,6 +730,7 @@ membership_actor::behavior_type reflector(membership_actor::pointer self, std::s
     [=](drop_group_atom, const std::string&) { return done_atom::value; },
     [=](dropped_atom, const std::string&) { return false; },
     [=](relay_digest_atom, digest_message&, std::vector<caf::node_id>&) {},
+    [=](stranger_atom, const std::string&, caf::strong_actor_ptr&) {},
     [=](stats_atom) { return membership_stats{}; },
     [=](const version_probe& m) {
       if (!m.answer) self->send(sender(), version_probe{protocol_version, true});

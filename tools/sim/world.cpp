@@ -628,9 +628,14 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
     }
     after(delay, [this, from_node, to_node, from, to, generation, from_generation, m]() mutable {
       if (!live(to_node, generation) || !live(from_node, from_generation) || !linked(from_node, to_node)) return;
-      feed_replica(to_node, to, [this, from, m](replica_instance& r, auto& o) mutable {
-        if (!r.core->is_peer(from)) return r.core->refuse();
-        std::visit([&](auto& x) { r.core->receive(from, x, now_, o); }, m);
+      // As the replication server does, a refused replica of another node is reported to membership.
+      mcore::member_ref who{nodes_[static_cast<std::size_t>(from_node)]->proc->key, from};
+      feed_replica(to_node, to, [this, to_node, from, who, m](replica_instance& r, auto& o) mutable {
+        if (r.core->is_peer(from)) return std::visit([&](auto& x) { r.core->receive(from, x, now_, o); }, m);
+        r.core->refuse();
+        if (who.node == nodes_[static_cast<std::size_t>(to_node)]->proc->key) return;
+        auto group = std::visit([](const auto& x) { return x.group; }, m);
+        feed_membership(to_node, [group, who](process& q, auto& mout) { q.membership->stranger(group, who, mout); });
       });
     });
   }

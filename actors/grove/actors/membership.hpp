@@ -48,6 +48,8 @@ using dropped_atom = caf::atom_constant<caf::atom("grv_isdrop")>;
 using replicas_atom = caf::atom_constant<caf::atom("grv_repls")>;
 /// From a local replica: its digest, for the nodes named (those of them that host its group).
 using relay_digest_atom = caf::atom_constant<caf::atom("grv_rdig")>;
+/// From a local replica: a replica of another node sent it a message but is no peer of it.
+using stranger_atom = caf::atom_constant<caf::atom("grv_strgr")>;
 
 // -- node-to-node messages (protocol.hpp), with CAF handles -----------------------------------------
 using member_entry = basic_member_entry<caf::strong_actor_ptr>;
@@ -109,6 +111,10 @@ using membership_actor = caf::typed_actor<
   // A local replica's anti-entropy digest for its group's replicas on the nodes named (taken there
   // with the node's other digests of the round; refused from another node).
   caf::reacts_to<relay_digest_atom, digest_message, std::vector<caf::node_id>>,
+  // A local replica of the group refused a message of that replica, which is no member of the group
+  // here: when membership does not list it either (its announcement was lost), its node is greeted
+  // again (once a liveness tick at most), and the answer lists the node's members.
+  caf::reacts_to<stranger_atom, std::string, caf::strong_actor_ptr>,
   caf::replies_to<stats_atom>::with<membership_stats>,
   // Node-to-node protocol (protocol.hpp).
   caf::reacts_to<version_probe>, caf::reacts_to<auth_hello>, caf::reacts_to<auth_challenge>, caf::reacts_to<auth_proof>,

@@ -210,6 +210,18 @@ void membership_core::resend_tombstones(timestamp now, effects& out) {
   for (const auto& [key, node] : nodes_) out.to_nodes.push_back({key, tombstones_.of(groups, now)});
 }
 
+// A member change lost on a link that healed before failure detection noticed (grove-sim seed
+// 23303: a replica refused every message of another node's replica for good, so neither pruning
+// nor a two-node cluster could finish). The refusal is the evidence; the hello's answer repairs it.
+void membership_core::stranger(const std::string& group, const member_ref& who, effects& out) {
+  auto* node = known_node(who.node);
+  if (!node || !node->greeted) return;
+  if (auto g = node->groups.find(group); g != node->groups.end() && g->second.count(who)) return;  // peer_up on its way
+  if (!greeted_again_.insert(who.node).second) return;
+  ++stats_.greeted_again;
+  out.to_nodes.push_back({who.node, make_hello(false)});
+}
+
 // -- addresses and dialling -------------------------------------------------------------------------
 
 void membership_core::advertise(const std::string& host, std::uint16_t port) {
@@ -520,8 +532,12 @@ void membership_core::receive(const node_key& from, std::vector<relayed_digest>&
   std::set<std::pair<member_ref, std::string>> seen;
   for (auto& r : m) {
     auto members = node->groups.find(r.digest.group);
-    if (members == node->groups.end() || members->second.count(r.from) == 0
-        || !seen.emplace(r.from, r.digest.group).second) {
+    if (members == node->groups.end() || members->second.count(r.from) == 0) {
+      ++stats_.digests_refused;
+      if (r.from.node == from) stranger(r.digest.group, r.from, out);
+      continue;
+    }
+    if (!seen.emplace(r.from, r.digest.group).second) {
       ++stats_.digests_refused;
       continue;
     }
@@ -578,6 +594,7 @@ void membership_core::check_liveness(timestamp now, effects& out) {
       forget(node, out);
     }
   resend_tombstones(now, out);
+  greeted_again_.clear();
   arm_liveness(now, out);
 }
 

@@ -156,6 +156,7 @@ struct core_stats {
   std::uint64_t digests_refused = 0;  // relayed digests of replicas that are no member there
   std::uint64_t refused = 0;          // node messages refused (untrusted, another version, spoken for others)
   std::uint64_t unreachable = 0;      // nodes taken as gone by failure detection (liveness.hpp)
+  std::uint64_t greeted_again = 0;    // hellos sent because a replica of the node was a stranger here (stranger())
 };
 
 class membership_core {
@@ -202,6 +203,11 @@ public:
   /// A local replica's digest for its group's replicas on the nodes `to` (its gossip partners and
   /// the peers that lack its deltas); nodes that do not host the group are skipped.
   void relay_digest(const member_ref& from, digest_message d, std::vector<node_key> to, effects& out);
+  /// A local replica of `group` refused a message from `who`, a replica this node does not list as
+  /// a member there: its announcement was lost (member changes are not acknowledged, and a link can
+  /// lose messages without closing). When `who`'s node is a greeted node, it is greeted again (a
+  /// hello that is no answer, once a liveness tick at most), and its answer lists its members.
+  void stranger(const std::string& group, const member_ref& who, effects& out);
 
   // -- the transport ------------------------------------------------------------------------------
 
@@ -278,7 +284,8 @@ private:
   bool liveness_armed_ = false;
   std::uint64_t next_probe_ = 0;
   std::map<std::string, timestamp> resending_;  // groups dropped here: their tombstone is resent until then
-  std::set<node_key> lost_;  // nodes failure detection took as gone, their connection maybe still open
+  std::set<node_key> lost_;           // nodes failure detection took as gone, their connection maybe still open
+  std::set<node_key> greeted_again_;  // nodes greeted again for a stranger since the last liveness tick
   struct waiting_digest {
     relayed_digest digest;
     std::vector<node_key> to;
