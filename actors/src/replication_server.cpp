@@ -47,9 +47,14 @@ struct shell_state {
   detail::log_limiter log;
   std::unique_ptr<detail::replica_observer> observer;  // metrics and progress; null: none wanted
   replica::timestamp stranger_reported{0};             // when a stranger was last reported to membership
+  std::set<caf::actor_addr> refused_from;              // replicas refused before they were peers (bounded)
 };
 
 using replica_ptr = replica_impl::stateful_pointer<shell_state>;
+
+// Senders a replica refused before they were its peers, remembered so that it asks them for their
+// state once they are (their greeting was among the refused); beyond this many, forgotten.
+constexpr std::size_t max_refused_remembered = 4096;
 
 // The core's clock: the wall clock (retired incarnations expire at a time that survives restarts).
 replica::timestamp now() {
@@ -227,7 +232,8 @@ void add_peer(replica_ptr self, const caf::strong_actor_ptr& ptr) {
   if (fresh) it->second = ++st.next_peer;
   st.peers[it->second] = caf::actor_cast<replica_actor>(ptr);
   bool remote = ptr->node() != self->node();
-  feed(self, [&](auto& core, auto t, auto& out) { core.peer_up(it->second, remote, t, out); });
+  bool refused_before = st.refused_from.erase(ptr->address()) > 0;
+  feed(self, [&](auto& core, auto t, auto& out) { core.peer_up(it->second, remote, refused_before, t, out); });
 }
 
 void remove_peer(replica_ptr self, const caf::actor_addr& addr) {
@@ -266,6 +272,7 @@ std::optional<replica::peer_id> sending_peer(replica_ptr self) {
     if (auto it = st.peer_ids.find(sender->address()); it != st.peer_ids.end() && st.core->is_peer(it->second))
       return it->second;
   refuse(self);
+  if (sender && st.refused_from.size() < max_refused_remembered) st.refused_from.insert(sender->address());
   report_stranger(self, sender);
   return std::nullopt;
 }

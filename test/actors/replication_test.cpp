@@ -211,8 +211,8 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_sequence_numbers_is_repaired_by_resending_the_
   lossy.drop_seed = 7;
   auto a = n.replica<orset<std::string>>("a", g, lossy);
   auto b = n.replica<orset<std::string>>("b", g, quiet);
+  // Both hold nothing when they meet, so neither greets the other with a state.
   BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, a).peers == 1u && stats_of(*n.sys, b).peers == 1u; }));
-  BOOST_REQUIRE(eventually([&] { return stats_of(*n.sys, b).states_received >= 1u; }));  // the greeting
   auto states_before = stats_of(*n.sys, b).states_received;
   std::set<std::string> model;
   for (int i = 0; i < 20; ++i) {

@@ -435,12 +435,50 @@ BOOST_AUTO_TEST_CASE(a_write_at_all_fails_at_its_deadline_counting_known_replica
   BOOST_TEST(reply.needed == 3u);
 }
 
+namespace {
+
+std::size_t count_sent(const replica::effects& out, replica::peer_id to, std::size_t message_index) {
+  return static_cast<std::size_t>(std::count_if(out.sends.begin(), out.sends.end(), [&](const auto& s) {
+    return s.to == to && s.message.index() == message_index;
+  }));
+}
+
+}  // namespace
+
+// The greeting (docs/protocol.md, "Startup"): a new peer gets this replica's state only when it
+// holds something, and is asked for its own only when this replica refused its greeting before it
+// knew it; a request is answered only when there is something to give (a new group on N nodes
+// costs each node about one full state instead of two each way per pair).
+BOOST_AUTO_TEST_CASE(a_replica_greets_a_peer_with_its_state_only_when_it_holds_something) {
+  const auto chunk = replica::peer_message(grove::actors::state_chunk{}).index();
+  const auto request = replica::peer_message(grove::actors::state_request{}).index();
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  out = {};
+  core->peer_up(1, true, false, 0ms, out);
+  BOOST_TEST(count_sent(out, 1, chunk) == 0u);  // nothing to give
+  BOOST_TEST(count_sent(out, 1, request) == 0u);
+  core->receive(1, grove::actors::state_request{"counter:c"}, 1ms, out);
+  BOOST_TEST(count_sent(out, 1, chunk) == 0u);
+  core->peer_up(2, true, true, 2ms, out);  // 2's greeting was refused: ask it
+  BOOST_TEST(count_sent(out, 2, request) == 1u);
+  BOOST_REQUIRE(core->mutate(grove::crdt::operation{"increment", {"1"}}, 1, 3ms, out));
+  out = {};
+  core->peer_up(3, true, false, 4ms, out);
+  BOOST_TEST(count_sent(out, 3, chunk) == 1u);
+  BOOST_TEST(count_sent(out, 3, request) == 0u);
+  out = {};
+  core->receive(1, grove::actors::state_request{"counter:c"}, 5ms, out);
+  BOOST_TEST(count_sent(out, 1, chunk) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {
   auto core = counter_core("b");
   replica::effects out;
   core->start(0ms, out);
   core->replicas_known({"a", "c"}, out);
-  core->peer_up(1, true, 0ms, out);
+  core->peer_up(1, true, false, 0ms, out);
   out = {};
   core->receive(1, grove::actors::retire_query{"counter:c", "a@0000000000000001"}, 5ms, out);
   const grove::actors::retire_answer* answer = nullptr;
@@ -456,7 +494,7 @@ BOOST_AUTO_TEST_CASE(an_answer_about_another_replica_ids_incarnation_retires_not
   auto core = counter_core("a");
   replica::effects out;
   core->start(0ms, out);
-  core->peer_up(1, true, 0ms, out);
+  core->peer_up(1, true, false, 0ms, out);
   // b, the only other replica, answers about b's old incarnation as if it had been asked.
   core->receive(1,
                 grove::actors::retire_answer{"counter:c",
@@ -523,7 +561,7 @@ BOOST_AUTO_TEST_CASE(digests_go_to_the_peers_that_lag_and_two_partners_and_to_al
   auto core = counter_core("a");
   replica::effects out;
   core->start(0ms, out);
-  for (replica::peer_id p = 1; p <= 10; ++p) core->peer_up(p, true, 0ms, out);
+  for (replica::peer_id p = 1; p <= 10; ++p) core->peer_up(p, true, false, 0ms, out);
   out = {};
   BOOST_REQUIRE(core->mutate(grove::crdt::operation{"increment", {"1"}}, 1, 10ms, out));
   core->on_timer(replica::timer_kind::sync, 0, 20ms, out);

@@ -273,7 +273,9 @@ BOOST_AUTO_TEST_CASE(a_silent_node_is_taken_as_gone_by_all_and_rejoins_once_hear
 // messages per node and second are the same at 8 and at 64 nodes, and a silent node is noticed by
 // every other within the same bound (its watchers' timeout, then each other node's own
 // confirmation); a write reaches every node within one sync interval and a few network delays, and
-// its digest rounds (gossiped, issue 23) send each node the same few digests. grove-sim --scale runs
+// its digest rounds (gossiped, issue 23) send each node the same few digests; a new group costs each
+// node about one full state (only replicas that hold something greet with their state).
+// grove-sim --scale runs
 // the same measurement for larger clusters (docs/benchmarks.md). No node is taken as gone while
 // every node runs.
 BOOST_AUTO_TEST_CASE(failure_detection_and_a_write_cost_each_node_the_same_at_any_size) {
@@ -290,11 +292,15 @@ BOOST_AUTO_TEST_CASE(failure_detection_and_a_write_cost_each_node_the_same_at_an
   BOOST_TEST(small.write_digests_per_node > 0);
   BOOST_TEST(large.write_digests_per_node <= small.write_digests_per_node * 1.25);
   BOOST_TEST(large.write_replica_messages_per_node <= small.write_replica_messages_per_node * 1.25);
+  BOOST_TEST_MESSAGE("a new group's full-state chunks per node: " << small.new_group_state_chunks_per_node << " at 8, "
+                                                                  << large.new_group_state_chunks_per_node << " at 64");
   const auto bound = 2 * (liveness_timeout + 2 * liveness_probe_interval);
   for (const auto* r : {&small, &large}) {
     BOOST_TEST(r->downs_before == 0u, "at " << r->nodes);  // no node was taken as gone while all ran
     BOOST_TEST((r->write_everywhere && *r->write_everywhere <= 500ms), "at " << r->nodes);
     BOOST_TEST(r->noticed_by == static_cast<std::size_t>(r->nodes - 1), "at " << r->nodes);
+    BOOST_TEST(r->new_group_state_chunks_per_node > 0, "at " << r->nodes);
+    BOOST_TEST(r->new_group_state_chunks_per_node <= 2.0, "at " << r->nodes);  // N² before: 13 at 8, 125 at 64
     BOOST_TEST((r->noticed_by_all && *r->noticed_by_all <= bound), "at " << r->nodes);
   }
 }

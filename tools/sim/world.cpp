@@ -84,6 +84,7 @@ struct world::replica_instance {
   storage::group_key group;
   std::unique_ptr<core::replica_core> core;
   std::deque<std::function<void()>> held;  // inputs that wait while a blocking storage request runs
+  std::set<std::uint64_t> refused_from;    // replicas refused before they were peers (as the shell)
   struct client_write {
     std::uint64_t number = 0;  // the world's count of writes
     oracle::write w;
@@ -375,7 +376,7 @@ void world::carry_out(int n, replica_instance& r, actors::replica::effects& out)
         after(timestamp(0), [this, n, id, generation, peer_id, remote] {
           if (live(n, generation))
             feed_replica(n, id, [this, peer_id, remote](replica_instance& x, auto& o) {
-              x.core->peer_up(peer_id, remote, now_, o);
+              x.core->peer_up(peer_id, remote, x.refused_from.erase(peer_id) > 0, now_, o);
             });
         });
       }
@@ -459,7 +460,9 @@ void world::carry_out(int n, actors::membership::effects& out) {
           bool r = remote(x.peer);
           after(timestamp(0), [this, n, id, generation, peer, r] {
             if (live(n, generation))
-              feed_replica(n, id, [this, peer, r](replica_instance& i, auto& o) { i.core->peer_up(peer, r, now_, o); });
+              feed_replica(n, id, [this, peer, r](replica_instance& i, auto& o) {
+                i.core->peer_up(peer, r, i.refused_from.erase(peer) > 0, now_, o);
+              });
           });
         } else if constexpr (std::is_same_v<type, mcore::group_replicas>) {
           after(timestamp(0), [this, n, id, generation, ids = x.replica_ids] {
@@ -633,6 +636,7 @@ void world::send_to_replica(int from_node, std::uint64_t from, std::uint64_t to,
       feed_replica(to_node, to, [this, to_node, from, who, m](replica_instance& r, auto& o) mutable {
         if (r.core->is_peer(from)) return std::visit([&](auto& x) { r.core->receive(from, x, now_, o); }, m);
         r.core->refuse();
+        r.refused_from.insert(from);
         if (who.node == nodes_[static_cast<std::size_t>(to_node)]->proc->key) return;
         auto group = std::visit([](const auto& x) { return x.group; }, m);
         feed_membership(to_node, [group, who](process& q, auto& mout) { q.membership->stranger(group, who, mout); });

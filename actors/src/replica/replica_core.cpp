@@ -20,7 +20,9 @@ replica_core::replica_core(core_options opts, std::string incarnation, slot_fact
       quorum_(opts_.replica_id),
       durability_(opts_.durability, opts_.has_storage, opts_.max_log_bytes),
       pruning_(opts_.replica_id, opts_.prune_interval),
-      drop_rng_(opts_.drop_seed) {}
+      drop_rng_(opts_.drop_seed) {
+  empty_state_ = slot_->state();
+}
 
 // -- lifecycle ----------------------------------------------------------------------------------
 
@@ -426,6 +428,7 @@ source_fn replica_core::state_source_fn() {
 }
 
 void replica_core::send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, effects& out) {
+  if (!read && holds_nothing()) return;  // nothing to give; a read still gets its answer
   transfers_.send_state(peer, read, asked, state_source_fn(), out, stats_);
   arm_transfer_check(out);
 }
@@ -435,6 +438,13 @@ void replica_core::arm_transfer_check(effects& out) {
   if (transfer_check_armed_ || !transfers_.sending()) return;
   transfer_check_armed_ = true;
   out.timers.push_back({timer_kind::transfer_check, opts_.transfer_timeout, 0});
+}
+
+// Nothing a peer could lack: no delta of its own yet and the state a new replica starts from.
+bool replica_core::holds_nothing() {
+  if (stream_.seq() != 0) return false;
+  auto encoded = state();
+  return encoded->size() == empty_state_.size() && *encoded == empty_state_;
 }
 
 bool replica_core::peers_in_sync() const {
@@ -449,13 +459,13 @@ bool replica_core::peers_lag() const {
   return false;
 }
 
-void replica_core::peer_up(peer_id peer, bool remote, timestamp now, effects& out) {
+void replica_core::peer_up(peer_id peer, bool remote, bool refused_before, timestamp now, effects& out) {
   if (!peers_.emplace(peer, peer_state{remote, {}, 0, false}).second) return;
-  // A new peer gets everything this replica has, and is asked for what it has: if this replica's
-  // own announcement has not reached it yet, it ignores our state (we are no peer of it yet), but
-  // it answers the request once it knows us, so neither side waits for a digest round.
+  // A new peer gets everything this replica has (nothing, when it holds nothing yet); the peer
+  // greets this replica the same way once it knows it. Only a greeting that came before this
+  // replica knew the peer was refused (and with it the state): then it asks for the state.
   send_state(peer, std::nullopt, false, out);
-  out.sends.push_back({peer, state_request{id_.group}});
+  if (refused_before) out.sends.push_back({peer, state_request{id_.group}});
   arm_digest(now, out);
   pruning_.arm(out);
 }

@@ -109,7 +109,9 @@ public:
 
   // -- peers (from membership) ----------------------------------------------------------------
 
-  void peer_up(peer_id peer, bool remote, timestamp now, effects& out);
+  /// A peer appeared. `refused_before`: this replica refused messages of it before it knew it as
+  /// a peer (its greeting among them), so it is asked for its state.
+  void peer_up(peer_id peer, bool remote, bool refused_before, timestamp now, effects& out);
   /// Replica ids membership knows the group to have (members, nodes that host every group): each
   /// counts from now on, also while it is down, and is kept in the store.
   void replicas_known(const std::vector<std::string>& ids, effects& out);
@@ -170,6 +172,7 @@ private:
   source_fn state_source_fn();
   void send_state(peer_id peer, std::optional<std::uint64_t> read, bool asked, effects& out);
   void arm_transfer_check(effects& out);
+  bool holds_nothing();
   bool peers_in_sync() const;
   bool peers_lag() const;
   std::vector<peer_id> digest_targets(timestamp now) const;
@@ -222,6 +225,7 @@ private:
   bool changed_since_notify_ = false;
   // The encoded state and its checksum, made once per version (any change resets them).
   std::shared_ptr<const bytes> state_cache_;
+  bytes empty_state_;  // the encoded state of a replica that holds nothing (owners are not encoded)
   std::optional<std::uint64_t> checksum_cache_;
   std::mt19937_64 drop_rng_;
   replica_stats stats_;
