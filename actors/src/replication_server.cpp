@@ -16,6 +16,7 @@
 #include "incarnation.hpp"
 #include "log_limiter.hpp"
 #include "observe/replica_observer.hpp"
+#include "pending_mutations.hpp"
 #include "replica/replica_core.hpp"
 
 namespace grove::actors {
@@ -207,8 +208,8 @@ caf::result<done_atom> done_if_asked(replica_ptr self) {
 }
 
 // A client operation, for the metrics.
-void observe_operation(replica_ptr self, node_metrics::operation op, consistency_level level) {
-  if (auto& observer = self->state.observer) observer->operation(op, level);
+void observe_operation(replica_ptr self, node_metrics::operation op, consistency_level level, std::uint64_t n = 1) {
+  if (auto& observer = self->state.observer) observer->operation(op, level, n);
 }
 
 template <class Mutation>
@@ -297,6 +298,19 @@ void from_peer(replica_ptr self, Message& m) {
   feed(self, [&](auto& core, auto t, auto& out) { core.receive(*peer, m, t, out); });
 }
 
+// The operations a mutation_writer queued: nobody waits for them, refusals are counted in the
+// writer.
+void mutate_each(replica_ptr self, const mutation_batch& batch) {
+  if (!batch.pending) return refuse(self);  // only a writer of this process makes a batch
+  auto& st = self->state;
+  const auto& ops = batch.pending->take();
+  if (ops.empty()) return;
+  observe_operation(self, node_metrics::operation::write, consistency_level::local, ops.size());
+  auto refused = st.core->mutate_each(ops, ++st.next_request, replica::input_time{now}, st.out);
+  carry_out(self);
+  batch.pending->count_refusals(refused.count, refused.last);
+}
+
 replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<shell_state> init) {
   auto& st = self->state;
   st.core = std::move(init->core);
@@ -334,6 +348,7 @@ replica_impl::behavior_type replica_behavior(replica_ptr self, std::shared_ptr<s
   return {
     [=](mutate_atom, const crdt::operation& op) { return mutate(self, op); },
     [=](mutate_atom, const local_mutation& m) { return mutate(self, m); },
+    [=](mutate_atom, const mutation_batch& batch) { mutate_each(self, batch); },
     [=](mutate_atom, const write_request& w) -> caf::result<replica_count> {
       observe_operation(self, node_metrics::operation::write, w.level.level);
       auto& st = self->state;

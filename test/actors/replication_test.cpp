@@ -70,6 +70,65 @@ BOOST_AUTO_TEST_CASE(operations_a_type_does_not_have_are_refused_and_the_replica
   BOOST_TEST(value_of<gcounter>(*n.sys, r)->value() == 3u);
 }
 
+// A writer's operations reach the replica in the order written, each alone: a read sent after the
+// last write sees all of them, and a refused one (an index past the end) loses only itself.
+BOOST_AUTO_TEST_CASE(a_mutation_writer_applies_operations_in_the_order_written_and_counts_refusals) {
+  node n;
+  auto r = n.replica<rga<std::string>>("a", group_key{"list", "l"});
+  auto writer = mutation_writer::make(r);
+  BOOST_REQUIRE(writer);
+  std::vector<std::string> model;
+  for (int i = 0; i < 2000; ++i) {
+    auto v = "v" + std::to_string(i);
+    BOOST_REQUIRE(writer->write(op("insert", {std::to_string(i), v})));
+    model.push_back(v);
+    if (i == 1000) BOOST_REQUIRE(writer->write(op("insert", {"99999", "past the end"})));
+  }
+  BOOST_TEST(value_of<rga<std::string>>(*n.sys, r)->value() == model);
+  BOOST_TEST(writer->refused() == 1u);
+  BOOST_REQUIRE(writer->last_refusal());
+  BOOST_TEST(writer->last_refusal()->message().find("past the end") != std::string::npos);
+  BOOST_TEST(stats_of(*n.sys, r).mutations == 2000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_mutation_writer_shared_by_threads_loses_no_operation) {
+  node n;
+  auto r = n.replica<gcounter>("a", group_key{"counter", "c"});
+  auto writer = *mutation_writer::make(r);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([writer]() mutable {
+      for (int i = 0; i < 50'000; ++i)
+        if (!writer.write(op("increment", {}))) return;
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(value_of<gcounter>(*n.sys, r)->value() == 150'000u);
+  // One at a time: each write finds the queue empty and must wake the replica itself.
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    BOOST_REQUIRE(writer.write(op("increment", {})));
+    BOOST_REQUIRE(value_of<gcounter>(*n.sys, r)->value() == 150'000u + i);
+  }
+}
+
+// A writer whose replica is gone keeps at most max_queued operations and then says so.
+BOOST_AUTO_TEST_CASE(a_mutation_writer_refuses_operations_beyond_its_bound_and_invalid_handles) {
+  node n;
+  BOOST_TEST(mutation_writer::make(replica_actor{}).error().code() == errc::invalid_argument);
+  auto r = n.replica<gcounter>("a", group_key{"counter", "c"});
+  BOOST_TEST(mutation_writer::make(r, 0).error().code() == errc::invalid_argument);
+  auto writer = *mutation_writer::make(r, 3);
+  {
+    caf::scoped_actor self{*n.sys};
+    self->send_exit(r, caf::exit_reason::user_shutdown);
+    self->wait_for(r);
+  }
+  for (int i = 0; i < 3; ++i) BOOST_TEST(bool(writer.write(op("increment", {}))));
+  auto full = writer.write(op("increment", {}));
+  BOOST_REQUIRE(!full);
+  BOOST_TEST(full.error().code() == errc::unavailable);
+  BOOST_TEST(full.error().message().find("last 3 operations") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(counters_on_three_replicas_converge_to_the_sum_of_all_increments) {
   node n;
   group_key g{"counter", "views"}, pg{"pncounter", "balance"};
@@ -540,6 +599,8 @@ BOOST_AUTO_TEST_CASE(three_actor_systems_over_the_middleman_converge_and_a_remot
   auto remote_a = std::find_if(members.begin(), members.end(), [&](auto& m) { return m->node() == a->sys->node(); });
   BOOST_REQUIRE(remote_a != members.end());
   BOOST_REQUIRE(mutate(*c->sys, caf::actor_cast<replica_actor>(*remote_a), op("increment", {"1000"})));
+  // A writer's batches point into its process: a replica elsewhere gets none.
+  BOOST_TEST(mutation_writer::make(caf::actor_cast<replica_actor>(*remote_a)).error().code() == errc::invalid_argument);
   total += 1000;
   for (auto& [sys, r] : counters) BOOST_TEST(eventually([&] { return value_of<gcounter>(*sys, r)->value() == total; }));
   for (auto& [sys, s] : sets)

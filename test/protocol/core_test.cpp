@@ -473,6 +473,28 @@ BOOST_AUTO_TEST_CASE(a_replica_greets_a_peer_with_its_state_only_when_it_holds_s
   BOOST_TEST(count_sent(out, 1, chunk) == 1u);
 }
 
+// A mutation_writer's batch: each operation alone, as that many one-way mutations; a refused one
+// loses only itself, and a batch of refusals changes nothing (no sync is armed).
+BOOST_AUTO_TEST_CASE(a_batch_of_one_way_operations_loses_only_the_refused_ones) {
+  auto core = counter_core("a");
+  replica::effects out;
+  core->start(0ms, out);
+  out = {};
+  std::vector<grove::crdt::operation> ops{{"increment", {"2"}}, {"add", {"x"}}, {"increment", {"3"}}};
+  auto refused = core->mutate_each(ops, 1, 1ms, out);
+  BOOST_TEST(refused.count == 1u);
+  BOOST_REQUIRE(refused.last);
+  BOOST_TEST(refused.last->message().find("increment") != std::string::npos);  // what the type takes
+  BOOST_TEST(core->stats().mutations == 2u);
+  BOOST_TEST(grove::crdt::decode<grove::crdt::gcounter>(*core->state())->value() == 5u);
+  BOOST_TEST(!out.timers.empty());  // the sync of the change
+  out = {};
+  refused = core->mutate_each({{"add", {"y"}}, {"increment", {"0"}}}, 2, 2ms, out);
+  BOOST_TEST(refused.count == 2u);
+  BOOST_TEST(core->stats().mutations == 2u);
+  BOOST_TEST(out.timers.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {
   auto core = counter_core("b");
   replica::effects out;

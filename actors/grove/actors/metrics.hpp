@@ -96,8 +96,8 @@ struct node_metrics {
   counter nodes_unreachable{0};          // nodes failure detection took as gone (silent, connection open)
   gauge groups_hosted{0};                // replicas running on this node
 
-  void count_operation(operation op, consistency_level level) noexcept {
-    operations[static_cast<std::size_t>(op)][static_cast<std::size_t>(level)].fetch_add(1, std::memory_order_relaxed);
+  void count_operation(operation op, consistency_level level, std::uint64_t n = 1) noexcept {
+    operations[static_cast<std::size_t>(op)][static_cast<std::size_t>(level)].fetch_add(n, std::memory_order_relaxed);
   }
   void count_ack_timeout(operation op) noexcept {
     ack_timeouts[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed);

@@ -6,8 +6,9 @@
 // Replication server lifecycle:
 //  1. start: join the group in membership; if a storage actor is set, load the group and merge it
 //     (nothing else is handled until the load answered); send the full state to every peer.
-//  2. mutate: typed operations (crdt::operation, from any actor, also remote) or local functions
-//     (make_local_mutation<T>); `state` returns the encoded state (decode it as T).
+//  2. mutate: typed operations (crdt::operation, from any actor, also remote; many of them one way
+//     through a mutation_writer) or local functions (make_local_mutation<T>); `state` returns the
+//     encoded state (decode it as T).
 //  3. sync_interval after a change: send the accumulated delta to every peer, then reset it.
 //     Subscribers get the new state at the same moment.
 //  4. snapshot_interval after a change: save the full state.
@@ -120,6 +121,22 @@ typename Inspector::result_type inspect(Inspector& f, local_mutation& x) {
   return f(caf::meta::type_name("grove.local_mutation"), x.type_name);
 }
 
+namespace detail {
+class pending_mutations;
+}
+
+/// Local only: from a mutation_writer (mutation_writer.hpp) to its replica, which then takes every
+/// operation waiting in the writer's queue. It points into this process, so it is not registered
+/// with CAF and no other node can send it.
+struct mutation_batch {
+  std::shared_ptr<detail::pending_mutations> pending;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mutation_batch&) {
+  return f(caf::meta::type_name("grove.mutation_batch"));
+}
+
 /// A replication server. Handles of replicas travel as strong_actor_ptr (a typed actor cannot
 /// name itself); actor_cast them to replica_actor.
 using replica_actor = caf::typed_actor<
@@ -128,6 +145,8 @@ using replica_actor = caf::typed_actor<
   caf::replies_to<mutate_atom, crdt::operation>::with<done_atom>,
   // Applies a local function (same process only); errors: type_mismatch.
   caf::replies_to<mutate_atom, local_mutation>::with<done_atom>,
+  // Applies the operations a mutation_writer queued, one by one (same process only).
+  caf::reacts_to<mutate_atom, mutation_batch>,
   // Applies a batch (all or none; errors: invalid_argument naming the refused operation) and
   // answers once the level's replicas merged it; on timeout, errc::unavailable saying how many
   // did (the batch stays applied here and spreads later).

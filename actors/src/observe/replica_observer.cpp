@@ -23,8 +23,8 @@ replica_observer::~replica_observer() {
   log_changed(-static_cast<std::int64_t>(log_.size()), -static_cast<std::int64_t>(log_bytes_));
 }
 
-void replica_observer::operation(node_metrics::operation op, consistency_level level) {
-  if (metrics_) metrics_->count_operation(op, level);
+void replica_observer::operation(node_metrics::operation op, consistency_level level, std::uint64_t n) {
+  if (metrics_) metrics_->count_operation(op, level, n);
 }
 
 void replica_observer::failed(node_metrics::operation op, const error& e) {

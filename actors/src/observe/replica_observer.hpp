@@ -38,7 +38,7 @@ public:
   replica_observer& operator=(const replica_observer&) = delete;
 
   // -- clients ----------------------------------------------------------------------------------
-  void operation(node_metrics::operation op, consistency_level level);
+  void operation(node_metrics::operation op, consistency_level level, std::uint64_t n = 1);
   /// A request at a consistency level (a write or a read) failed with `e`.
   void failed(node_metrics::operation op, const error& e);
   /// A message from an actor that is not a peer (or not membership) was ignored.

@@ -249,9 +249,10 @@ void replica_core::on_timer(timer_kind kind, std::uint64_t id, timestamp now, ef
 
 // -- clients ------------------------------------------------------------------------------------
 
-// Acknowledges a mutation that was applied: now, or with durability log once its delta is logged.
-expected<replica_core::answer> replica_core::acknowledge(request_id id, const input_time& now, effects& out) {
-  ++stats_.mutations;
+// Acknowledges mutations that were applied: now, or with durability log once their delta is logged.
+expected<replica_core::answer> replica_core::acknowledge(request_id id, const input_time& now, effects& out,
+                                                         std::uint64_t mutations) {
+  stats_.mutations += mutations;
   mark_changed(now, out);
   if (!durability_.logs()) return answer::now;
   durability_.queue({id, std::nullopt}, out);
@@ -268,6 +269,18 @@ expected<replica_core::answer> replica_core::mutate(const local_mutation& m, req
                                                     effects& out) {
   if (auto ok = slot_->apply(m); !ok) return ok.error();
   return acknowledge(id, now, out);
+}
+
+replica_core::refusals replica_core::mutate_each(const std::vector<crdt::operation>& ops, request_id id,
+                                                 const input_time& now, effects& out) {
+  refusals refused;
+  for (const auto& op : ops)
+    if (auto ok = slot_->apply(op); !ok) {
+      ++refused.count;
+      refused.last = ok.error();
+    }
+  if (auto applied = ops.size() - refused.count; applied > 0) (void)acknowledge(id, now, out, applied);
+  return refused;
 }
 
 expected<std::optional<replica_count>> replica_core::write(const write_request& w, request_id id, timestamp now,

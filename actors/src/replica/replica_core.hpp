@@ -81,6 +81,15 @@ public:
   /// A mutation reads `now` only when it arms a digest round (the first change after a quiet time).
   expected<answer> mutate(const crdt::operation& op, request_id id, const input_time& now, effects& out);
   expected<answer> mutate(const local_mutation& m, request_id id, const input_time& now, effects& out);
+  /// What mutate_each refused: how many operations, and the last one's error.
+  struct refusals {
+    std::uint64_t count = 0;
+    std::optional<error> last;
+  };
+  /// Operations a mutation_writer queued, applied one by one as that many one-way mutations would
+  /// be: a refused one loses only itself. Nobody waits for them (with durability log they are
+  /// logged under `id` like any mutation).
+  refusals mutate_each(const std::vector<crdt::operation>& ops, request_id id, const input_time& now, effects& out);
   /// A batch with a consistency level: applied whole or refused whole; the count now, or nothing
   /// (a client_reply follows once it is logged and its level's replicas merged it).
   expected<std::optional<replica_count>> write(const write_request& w, request_id id, timestamp now, effects& out);
@@ -186,7 +195,7 @@ private:
   void ask_for_deltas(peer_id peer, const std::string& origin, std::uint64_t first, effects& out);
   void resend_deltas(peer_id peer, std::uint64_t first, effects& out);
 
-  expected<answer> acknowledge(request_id id, const input_time& now, effects& out);
+  expected<answer> acknowledge(request_id id, const input_time& now, effects& out, std::uint64_t mutations = 1);
   void send_delta(const bytes& delta, effects& out);
   void broadcast_delta(effects& out);
   void notify_subscribers(effects& out);
