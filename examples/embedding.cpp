@@ -3,7 +3,7 @@
 // one counter; their transport is secured by a cluster secret; they connect, mutate, converge, and
 // shut down without losing their final snapshots.
 // Takes a directory for the store files (default: the current directory). Exits 0 when both
-// replicas read 14 and the stores hold it.
+// replicas read 1014 and the stores hold it.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -85,6 +85,18 @@ std::uint64_t increment_and_read(caf::actor_system& sys, const actors::replica_a
 }
 // [/use]
 
+// [one_way]
+// Many one-way increments from a thread of the application: appended to a writer's queue, which
+// reaches the replica in one message however many wait (a message each would cost more).
+bool count_events(const actors::replica_actor& views, int events) {
+  auto writer = actors::mutation_writer::make(views);  // the replica must run in this process
+  if (!writer) return false;
+  for (int i = 0; i < events; ++i)
+    if (!writer->write(crdt::operation{"increment", {}})) return false;  // unavailable: its queue is full
+  return true;
+}
+// [/one_way]
+
 std::uint64_t read(caf::actor_system& sys, const actors::replica_actor& views) {
   caf::scoped_actor self{sys};
   std::uint64_t value = 0;
@@ -118,7 +130,8 @@ int run(caf::actor_system& sys_a, caf::actor_system& sys_b, const std::string& d
   if (!connected) std::cerr << connected.error().to_string() << "\n";
   increment_and_read(sys_a, a->views);
   increment_and_read(sys_b, b->views);
-  bool ok = connected && converged(sys_a, *a, sys_b, *b, 14);
+  bool counted = count_events(a->views, 1000);
+  bool ok = connected && counted && converged(sys_a, *a, sys_b, *b, 1014);
   // [stop]
   auto stopped_a = actors::stop_node(sys_a, {a->views}, a->store, a->membership);
   // [/stop]
@@ -175,7 +188,7 @@ int main(int argc, char** argv) {
     caf::actor_system sys_b{cfg_b};
     rc = run(sys_a, sys_b, dir);
   }
-  if (rc == 0 && !(stored_value_is(dir + "/a.grove", 14) && stored_value_is(dir + "/b.grove", 14))) rc = 1;
+  if (rc == 0 && !(stored_value_is(dir + "/a.grove", 1014) && stored_value_is(dir + "/b.grove", 1014))) rc = 1;
   std::cout << (rc == 0 ? "embedding example: ok" : "embedding example: FAILED") << std::endl;
   return rc;
 }

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "grove/crdt/error.hpp"

@@ -19,7 +19,8 @@ namespace grove::actors {
 ///    itself: refused() counts them and last_refusal() says why the last one was;
 ///  - a message that a thread sends the replica after its write() returned is handled after that
 ///    operation (a read sees it);
-///  - with durability log the operations are logged like any mutation, but nobody hears when.
+///  - with durability log the operations are logged like any mutation, but nobody hears when;
+///  - operations still queued when the replica stops are lost.
 /// A queue that holds max_queued operations (the replica stopped, or takes them slower than they
 /// come) refuses more: write() returns errc::unavailable and the operation is not queued.
 /// Copies share the queue; every member function may be called from any thread.
