@@ -181,13 +181,14 @@ void world::start_node(int n) {
   feed_membership(n, [this](process& q, auto& out) { q.membership->start(now_, out); });
   if (!nd.store.durable) flush_periodically(n, p.generation);
   trace("start " + p.key + (nd.store.durable ? " (durable store)" : ""));
-  // grove-node restores every group of its store, then connects to its seeds (every other node).
+  // grove-node restores every group of its store, then connects to its seeds (every other node, or
+  // node 0 only).
   std::vector<std::string> stored;
   for (const auto& [key, g] : nd.store.current)
     if (!key.is_internal()) stored.push_back(key.to_string());
   for (const auto& g : stored) host(n, g);
   for (int m = 0; m < size_.nodes; ++m)
-    if (m != n) {
+    if (m != n && (!first_is_only_seed_ || m == 0)) {
       auto id = ++p.next_request;
       feed_membership(n, [this, id, host = nodes_[static_cast<std::size_t>(m)]->name](process& q, auto& out) {
         (void)q.membership->connect(id, host, port, now_, out);
@@ -580,6 +581,7 @@ void world::send_to_node(int from, const std::string& to_key, actors::membership
     if (l.count > 0 && l.from == from && l.to == to && l.which(m)) {
       --l.count;
       trace("lost a node message from n" + std::to_string(from) + " to n" + std::to_string(to));
+      if (l.closes_connection) after(timestamp(0), [this, from, to] { connection_lost(from, to); });
       return;
     }
   ++node_messages_;
@@ -862,6 +864,15 @@ void world::lose(int from, int to, std::function<bool(const actors::replica::pee
 void world::lose_node_messages(int from, int to, std::function<bool(const actors::membership::node_message&)> which,
                                int count) {
   node_losses_.push_back({from, to, std::move(which), count});
+}
+
+std::size_t world::nodes_known(int n) const {
+  auto& nd = *nodes_[static_cast<std::size_t>(n)];
+  return nd.proc ? nd.proc->membership->node_count() : 0;
+}
+
+void world::close_connection_on(int from, int to, std::function<bool(const actors::membership::node_message&)> which) {
+  node_losses_.push_back({from, to, std::move(which), 1, true});
 }
 
 // Writes, then runs until the write is acknowledged or `patience` passed; whether it was.

@@ -81,6 +81,12 @@ public:
   /// The same for node-to-node (membership) messages, such as relayed digests.
   void lose_node_messages(int from, int to, std::function<bool(const actors::membership::node_message&)> which,
                           int count);
+  /// The next node message from `from` to `to` for which `which` holds is lost and closes the
+  /// connection between the two nodes, as CAF does when two nodes dial each other at once.
+  void close_connection_on(int from, int to, std::function<bool(const actors::membership::node_message&)> which);
+  /// Nodes started from now on dial node 0 only (as grove-node with one --peer) and learn of the
+  /// others from its hello; by default every node dials every other.
+  void seed_with_first_only() { first_is_only_seed_ = true; }
   /// A write at node `n`, run until acknowledged (true) or for 5 s at most.
   bool add(int n, const std::string& group, const std::string& element,
            actors::consistency_level level = actors::consistency_level::local);
@@ -105,6 +111,8 @@ public:
   /// Heals every link, starts every node, lets the cluster settle, and checks every invariant.
   std::optional<std::string> settle();
   std::optional<std::uint64_t> counter_value(int n, const std::string& group);
+  /// The other nodes node `n`'s membership knows (0 when it is down).
+  std::size_t nodes_known(int n) const;
   bool contains(int n, const std::string& group, const std::string& element);
 
 private:
@@ -202,8 +210,10 @@ private:
     int from = 0, to = 0;
     std::function<bool(const actors::membership::node_message&)> which;
     int count = 0;
+    bool closes_connection = false;  // the loss closes the connection too (both nodes hear of it)
   };
   std::vector<node_loss> node_losses_;
+  bool first_is_only_seed_ = false;
   std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
   std::uint64_t node_messages_ = 0;
   std::uint64_t replica_messages_ = 0;

@@ -283,7 +283,9 @@ void membership_core::forget(const node_key& node, effects& out) {
   introducing_.erase(node);
   probed_.erase(node);
   liveness_.remove(node);
-  for (const auto& key : addresses_.disconnected(node)) schedule_dial(key, out);
+  auto addresses = addresses_.disconnected(node);
+  for (const auto& key : addresses) schedule_dial(key, out);
+  ask_again_for(node, addresses.empty(), out);
   auto it = nodes_.find(node);
   if (it == nodes_.end()) return;
   auto gone = std::move(it->second);
@@ -293,17 +295,35 @@ void membership_core::forget(const node_key& node, effects& out) {
   if (gone.greeted) out.events.push_back({"down", name});
 }
 
+// A node that a hello named and that went away before its own hello came, with no address to dial
+// it again: CAF closes both connections of two nodes that dialled each other at once, and then
+// neither side would try again. The node that named it is greeted at the next liveness tick; its
+// answer names the node again, and the introduction starts over.
+void membership_core::ask_again_for(const node_key& node, bool no_address, effects& out) {
+  auto it = named_by_.find(node);
+  if (it == named_by_.end()) return;
+  auto* info = known_node(node);
+  if (no_address && !(info && info->greeted)) {
+    log("node " + name_of(node) + " went away before its introduction finished: asking " + name_of(it->second)
+          + ", which named it, again",
+        out);
+    ask_again_.insert(it->second);
+  }
+  named_by_.erase(it);
+}
+
 // -- introductions --------------------------------------------------------------------------------
 
 // Starts knowing `node`: a version probe first; then (proceed) the handshake when there is a
 // secret, else the hello. The introduction ends when the node's hello arrives. Until then each
 // deadline repeats the step that got no answer (CAF can lose messages while it sorts out two
 // connections dialled at once), for as long as the node is connected: it is watched from the
-// start, and its loss (on_node_down) ends the introduction.
-void membership_core::introduce(const node_key& node, timestamp, effects& out) {
-  if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return;
+// start, and its loss (on_node_down) ends the introduction. Whether one began.
+bool membership_core::introduce(const node_key& node, timestamp, effects& out) {
+  if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return false;
   out.monitors.push_back(node);
   probe(node, out);
+  return true;
 }
 
 void membership_core::probe(const node_key& node, effects& out) {
@@ -384,6 +404,7 @@ void membership_core::receive(const node_key& from, const version_probe& m, time
            out);
     if (!m.answer) out.to_nodes.push_back({from, version_probe{protocol_version, true}});  // so it says so too
     introducing_.erase(from);
+    named_by_.erase(from);  // asking again would not change its version
     return;
   }
   probed_.insert(from);
@@ -426,6 +447,7 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
   if (!node->greeted) {
     node->greeted = true;
     introducing_.erase(from);
+    named_by_.erase(from);
     lost_.erase(from);
     liveness_.add(from, now);
     arm_liveness(now, out);
@@ -448,7 +470,8 @@ void membership_core::learn(const node_key& from, hello& m, timestamp now, effec
   }
   if (spoke_for_others) refuse(from, "its hello named replicas of other nodes (ignored)", out);
   if (m.nodes.size() > max_known_addresses) return refuse(from, "its hello named too many nodes (ignored)", out);
-  for (const auto& n : m.nodes) introduce(n, now, out);
+  for (const auto& n : m.nodes)
+    if (introduce(n, now, out)) named_by_[n] = from;
 }
 
 void membership_core::receive(const node_key& from, const member_change& m, timestamp now, effects& out) {
@@ -595,6 +618,12 @@ void membership_core::check_liveness(timestamp now, effects& out) {
     }
   resend_tombstones(now, out);
   greeted_again_.clear();
+  for (const auto& node : ask_again_)
+    if (auto* info = known_node(node); info && info->greeted) {
+      ++stats_.asked_again;
+      out.to_nodes.push_back({node, make_hello(false)});
+    }
+  ask_again_.clear();
   arm_liveness(now, out);
 }
 
