@@ -49,7 +49,7 @@ struct membership_state {
   // The handles behind the core's names.
   std::map<core::member_ref, caf::strong_actor_ptr> members;
   std::map<core::node_key, caf::actor> nodes;
-  std::set<core::node_key> monitored;  // one monitor per node, however often it is introduced
+  std::set<core::node_key> monitored;  // nodes watched: their current proxy (and, until its down, the one before)
   std::set<caf::actor> watchers;
   std::map<std::uint64_t, caf::typed_response_promise<done_atom>> waiting;  // connect() calls
   std::uint64_t next_request = 0;
@@ -80,9 +80,18 @@ caf::strong_actor_ptr handle_of(membership_ptr self, const core::member_ref& ref
   return it == self->state.members.end() ? nullptr : it->second;
 }
 
+// The handle of a node's membership, kept to the latest proxy: once a connection closes, CAF drops
+// what is sent to the proxies it made for it, and a node this one does not watch (one whose probe
+// it only answered) would otherwise be answered through a dead proxy for good. A watched node has
+// its new proxy watched too; the old one's down is then ignored (the down handler).
 core::node_key node_of(membership_ptr self, const caf::actor& handle) {
+  auto& st = self->state;
   auto key = key_of(handle.node());
-  self->state.nodes.emplace(key, handle);
+  auto [it, fresh] = st.nodes.try_emplace(key, handle);
+  if (!fresh && it->second.address().get() != handle.address().get()) {
+    it->second = handle;
+    if (st.monitored.count(key) > 0) self->monitor(handle);
+  }
   return key;
 }
 
@@ -380,7 +389,7 @@ membership_impl::behavior_type membership_behavior(membership_ptr self, membersh
       return;
     }
     auto it = st.nodes.find(key);
-    if (it == st.nodes.end() || it->second.address() != msg.source) return;
+    if (it == st.nodes.end() || it->second.address().get() != msg.source.get()) return;  // gone, or an old proxy
     feed(self, [&](auto& c, auto, auto& out) { c.on_node_down(key, out); });
     st.nodes.erase(key);
     st.monitored.erase(key);

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <variant>
 
@@ -124,19 +125,20 @@ BOOST_AUTO_TEST_CASE(a_lost_member_change_is_repaired_when_the_replica_it_announ
   settled(*w);
 }
 
-// Found in consistency_test (its three-node fixture failed once in about thirty suite runs, b and
-// c not knowing each other after 20 s, no log line): nodes that dial only a first node learn of
-// each other from its hello and then dial each other at once; CAF closes both connections, so
-// each side's introduction ended at its node-down, and with no address of the other neither tried
-// again. Now the node that named them is greeted again, names them again, and they meet.
-BOOST_AUTO_TEST_CASE(nodes_whose_introduction_lost_its_connection_are_introduced_again) {
-  using grove::actors::version_probe;
-  using grove::actors::membership::node_message;
+// Found in consistency_test (its three-node fixture failed about once in 100 runs, b and c not
+// knowing each other after 20 s, no log line): b and c dial only a and listen nowhere, learn of
+// each other from a's hello and introduce themselves; CAF closes the connection between them
+// while it sorts out two that were dialled at once, before or just after the introduction ended.
+// With no address of each other, neither tried again. Now a node that loses such a node greets
+// the others again, and the answer that names the lost node starts its introduction anew.
+namespace {
+
+void three_nodes_of_which_only_the_first_listens(
+  const std::function<bool(const grove::actors::membership::node_message&)>& closes_connection) {
   auto w = world::scripted(3, false);
-  w->seed_with_first_only();
-  auto probe = [](const node_message& m) { return std::holds_alternative<version_probe>(m); };
-  w->close_connection_on(1, 2, probe);
-  w->close_connection_on(2, 1, probe);
+  w->only_first_listens();
+  w->close_connection_on(1, 2, closes_connection);
+  w->close_connection_on(2, 1, closes_connection);
   w->start(0);
   w->start(1);
   w->start(2);
@@ -145,6 +147,20 @@ BOOST_AUTO_TEST_CASE(nodes_whose_introduction_lost_its_connection_are_introduced
   BOOST_TEST(w->nodes_known(1) == 2u);
   BOOST_TEST(w->nodes_known(2) == 2u);
   settled(*w);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(nodes_whose_connection_closed_during_their_introduction_are_introduced_again) {
+  three_nodes_of_which_only_the_first_listens(
+    [](const auto& m) { return std::holds_alternative<grove::actors::version_probe>(m); });
+}
+
+BOOST_AUTO_TEST_CASE(nodes_whose_connection_closed_right_after_their_introduction_are_introduced_again) {
+  three_nodes_of_which_only_the_first_listens([](const auto& m) {
+    auto* h = std::get_if<grove::actors::membership::hello>(&m);
+    return h && h->answer;  // the answer: its sender has greeted the other already
+  });
 }
 
 // Issue 21, item 4 (seed 168 at 0792721, "not converged" after a lost chunk): a full state whose

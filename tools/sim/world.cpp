@@ -177,18 +177,18 @@ void world::start_node(int n) {
   o.has_storage = true;
   o.random = [this](std::size_t k) { return rng_.bytes(k); };
   p.membership = std::make_unique<mcore::membership_core>(std::move(o));
-  p.membership->advertise(nd.name, port);
+  if (!only_first_listens_ || n == 0) p.membership->advertise(nd.name, port);
   feed_membership(n, [this](process& q, auto& out) { q.membership->start(now_, out); });
   if (!nd.store.durable) flush_periodically(n, p.generation);
   trace("start " + p.key + (nd.store.durable ? " (durable store)" : ""));
   // grove-node restores every group of its store, then connects to its seeds (every other node, or
-  // node 0 only).
+  // node 0 only when only it listens).
   std::vector<std::string> stored;
   for (const auto& [key, g] : nd.store.current)
     if (!key.is_internal()) stored.push_back(key.to_string());
   for (const auto& g : stored) host(n, g);
   for (int m = 0; m < size_.nodes; ++m)
-    if (m != n && (!first_is_only_seed_ || m == 0)) {
+    if (m != n && (!only_first_listens_ || m == 0)) {
       auto id = ++p.next_request;
       feed_membership(n, [this, id, host = nodes_[static_cast<std::size_t>(m)]->name](process& q, auto& out) {
         (void)q.membership->connect(id, host, port, now_, out);

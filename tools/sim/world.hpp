@@ -84,9 +84,10 @@ public:
   /// The next node message from `from` to `to` for which `which` holds is lost and closes the
   /// connection between the two nodes, as CAF does when two nodes dial each other at once.
   void close_connection_on(int from, int to, std::function<bool(const actors::membership::node_message&)> which);
-  /// Nodes started from now on dial node 0 only (as grove-node with one --peer) and learn of the
-  /// others from its hello; by default every node dials every other.
-  void seed_with_first_only() { first_is_only_seed_ = true; }
+  /// Nodes started from now on dial node 0 only and learn of the others from its hello, and only
+  /// node 0 listens (as in the three-node test fixtures); by default every node listens and dials
+  /// every other.
+  void only_first_listens() { only_first_listens_ = true; }
   /// A write at node `n`, run until acknowledged (true) or for 5 s at most.
   bool add(int n, const std::string& group, const std::string& element,
            actors::consistency_level level = actors::consistency_level::local);
@@ -213,7 +214,7 @@ private:
     bool closes_connection = false;  // the loss closes the connection too (both nodes hear of it)
   };
   std::vector<node_loss> node_losses_;
-  bool first_is_only_seed_ = false;
+  bool only_first_listens_ = false;
   std::map<std::pair<int, std::string>, timestamp> drop_known_;  // (node, dropped group) -> known since
   std::uint64_t node_messages_ = 0;
   std::uint64_t replica_messages_ = 0;

@@ -157,7 +157,7 @@ struct core_stats {
   std::uint64_t refused = 0;          // node messages refused (untrusted, another version, spoken for others)
   std::uint64_t unreachable = 0;      // nodes taken as gone by failure detection (liveness.hpp)
   std::uint64_t greeted_again = 0;    // hellos sent because a replica of the node was a stranger here (stranger())
-  std::uint64_t asked_again = 0;      // hellos sent because a node it named went away before it was greeted
+  std::uint64_t asked_again = 0;      // hellos sent because a node without address was lost (on_node_down)
 };
 
 class membership_core {
@@ -245,7 +245,6 @@ private:
   };
 
   bool introduce(const node_key& node, timestamp now, effects& out);
-  void ask_again_for(const node_key& node, bool no_address, effects& out);
   void probe(const node_key& node, effects& out);
   void arm_introduction_deadline(const node_key& node, effects& out);
   void introduction_overdue(const timer_request& t, effects& out);
@@ -286,10 +285,9 @@ private:
   bool liveness_armed_ = false;
   std::uint64_t next_probe_ = 0;
   std::map<std::string, timestamp> resending_;  // groups dropped here: their tombstone is resent until then
-  std::set<node_key> lost_;                // nodes failure detection took as gone, their connection maybe still open
-  std::set<node_key> greeted_again_;       // nodes greeted again for a stranger since the last liveness tick
-  std::map<node_key, node_key> named_by_;  // nodes being introduced because a hello named them: whose hello
-  std::set<node_key> ask_again_;           // nodes to greet at the next liveness tick (introductions they began failed)
+  std::set<node_key> lost_;           // nodes failure detection took as gone, their connection maybe still open
+  std::set<node_key> greeted_again_;  // nodes greeted again for a stranger since the last liveness tick
+  bool ask_again_ = false;            // greet every node at the next liveness tick (a node without address was lost)
   struct waiting_digest {
     relayed_digest digest;
     std::vector<node_key> to;
