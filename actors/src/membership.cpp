@@ -220,8 +220,6 @@ std::string tcp_reachable(const std::string& host, std::uint16_t port, std::chro
   return why;
 }
 
-// Dials host:port on a thread of its own: a TCP probe with a deadline first, then the middleman's
-// connect (TLS or plaintext as the node is configured). Reports to `membership`.
 // Checks on a thread of its own that host:port answers at all (CAF's middleman connects blocking,
 // so a black hole would hold it for minutes); membership then asks the middleman for the
 // connection. The dialer waits for nothing of CAF's: one that waited for the middleman's answer
@@ -240,7 +238,7 @@ void dial_failed(membership_ptr self, const std::string& key, const error& why) 
 }
 
 // The connection to an address a dialer found answering, through the middleman (or, with TLS, the
-// OpenSSL manager), without blocking this actor.
+// OpenSSL manager), without blocking this actor; `key` is answered by on_dialed or on_dial_failed.
 void connect_to(membership_ptr self, const std::string& key, const std::string& host, std::uint16_t port) {
   auto& sys = self->system();
   auto middleman = uses_tls(sys) ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();

@@ -21,13 +21,8 @@ mutation_writer::mutation_writer(replica_actor replica, std::shared_ptr<detail::
     : replica_(std::move(replica)), pending_(std::move(pending)) {}
 
 status mutation_writer::write(crdt::operation op) {
-  switch (pending_->push(std::move(op))) {
-    case detail::pending_mutations::pushed::first:
-      caf::anon_send(replica_, mutate_atom::value, mutation_batch{pending_});
-      return {};
-    case detail::pending_mutations::pushed::behind: return {};
-    case detail::pending_mutations::pushed::full: break;
-  }
+  if (pending_->push(std::move(op), [&] { caf::anon_send(replica_, mutate_atom::value, mutation_batch{pending_}); }))
+    return {};
   return error(errc::unavailable, "mutation_writer: the replica has not taken the last "
                                     + std::to_string(pending_->max_queued())
                                     + " operations (it stopped, or takes them slower than they are written)");

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "grove/crdt/error.hpp"
@@ -35,16 +36,37 @@ class pending_mutations {
 public:
   explicit pending_mutations(std::size_t max_queued) : max_queued_(max_queued) {}
 
-  /// How push went: queued into an empty queue (the caller sends the replica a mutation_batch,
-  /// since none is on its way that would take this operation), queued behind others, or refused
-  /// because max_queued operations wait already.
-  enum class pushed : std::uint8_t { first, behind, full };
-
-  pushed push(crdt::operation op) {
-    std::lock_guard lock{lock_};
-    if (queued_.size() >= max_queued_) return pushed::full;
-    queued_.push_back(std::move(op));
-    return queued_.size() == 1 ? pushed::first : pushed::behind;
+  /// Queues `op`; false when max_queued operations wait already. Into an empty queue it calls
+  /// `wake`, which sends the replica a mutation_batch (none is on its way that would take `op`).
+  /// Behind others, it returns only once the batch that takes `op` was sent: a writer that then
+  /// messages the replica must find that batch ahead of its message. The batch is sent outside the
+  /// lock, so the replica's take and the other writers do not wait for a send.
+  template <class Wake>
+  bool push(crdt::operation op, Wake&& wake) {
+    std::uint64_t batch = 0;
+    bool first = false;
+    {
+      std::lock_guard lock{lock_};
+      if (queued_.size() >= max_queued_) return false;
+      queued_.push_back(std::move(op));
+      first = queued_.size() == 1 || std::exchange(orphaned_, false);
+      batch = first ? ++batches_ : batches_;
+    }
+    if (first) {
+      try {
+        wake();
+      } catch (...) {  // no batch is on its way: the next push sends one
+        std::lock_guard lock{lock_};
+        orphaned_ = true;
+        mark_sent(batch);
+        throw;
+      }
+      mark_sent(batch);
+    } else {
+      for (int spins = 0; sent_.load(std::memory_order_acquire) < batch;)
+        if (++spins > 64) std::this_thread::yield();
+    }
+    return true;
   }
 
   /// Every queued operation, in the order pushed; the queue is empty afterwards. For the replica
@@ -77,9 +99,20 @@ public:
   std::size_t max_queued() const { return max_queued_; }
 
 private:
+  // Batches are sent in the order begun (a batch begins only once the replica took the one before,
+  // which it got), but their writers may mark them in another order.
+  void mark_sent(std::uint64_t batch) {
+    for (auto seen = sent_.load(std::memory_order_relaxed);
+         seen < batch && !sent_.compare_exchange_weak(seen, batch, std::memory_order_release);) {
+    }
+  }
+
   // Writers touch the first cache line, the replica the second (but for a take).
   alignas(64) mutable spin_lock lock_;
   std::vector<crdt::operation> queued_;  // guarded by lock_
+  std::uint64_t batches_ = 0;            // batches begun (pushes into an empty queue); guarded by lock_
+  bool orphaned_ = false;                // queued operations wait for no batch (a send failed); guarded by lock_
+  std::atomic<std::uint64_t> sent_{0};   // the last batch whose message was sent
   const std::size_t max_queued_;
   alignas(64) std::vector<crdt::operation> taken_;  // the replica's (swapped with queued_ under lock_)
   std::uint64_t refused_ = 0;                       // guarded by lock_

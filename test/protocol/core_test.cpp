@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "membership/liveness.hpp"
 #include "membership/membership_core.hpp"
 #include "membership/tombstones.hpp"
+#include "pending_mutations.hpp"
 #include "replica/pruning.hpp"
 #include "replica/quorum.hpp"
 #include "replica/replica_core.hpp"
@@ -493,6 +496,30 @@ BOOST_AUTO_TEST_CASE(a_batch_of_one_way_operations_loses_only_the_refused_ones) 
   BOOST_TEST(refused.count == 2u);
   BOOST_TEST(core->stats().mutations == 2u);
   BOOST_TEST(out.timers.empty());
+}
+
+// Found by rereading the writer: the first operation into an empty queue sent its batch after
+// letting go of the queue, so a second thread could queue behind it, return, and message the
+// replica ahead of that batch (a read that missed its own write). A push behind another now
+// returns only after the other's batch was sent.
+BOOST_AUTO_TEST_CASE(a_write_queued_behind_the_first_returns_only_after_the_first_ones_batch_was_sent) {
+  grove::actors::detail::pending_mutations queue(100);
+  std::atomic<bool> behind_returned{false};
+  bool returned_during_the_send = false, behind_queued = false, second_batch = false;
+  std::thread behind;
+  BOOST_REQUIRE(queue.push({"increment", {}}, [&] {
+    behind = std::thread([&] {
+      behind_queued = queue.push({"increment", {}}, [&] { second_batch = true; });
+      behind_returned = true;
+    });
+    for (auto until = std::chrono::steady_clock::now() + 200ms; std::chrono::steady_clock::now() < until;)
+      returned_during_the_send = returned_during_the_send || behind_returned;
+  }));
+  behind.join();
+  BOOST_TEST(!returned_during_the_send);
+  BOOST_TEST(behind_queued);
+  BOOST_TEST(!second_batch);  // it queued behind the first: that batch takes it
+  BOOST_TEST(queue.take().size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_retire_answer_names_the_replicas_the_answerer_knows) {

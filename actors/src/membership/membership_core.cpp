@@ -306,12 +306,11 @@ void membership_core::forget(const node_key& node, effects& out) {
 // secret, else the hello. The introduction ends when the node's hello arrives. Until then each
 // deadline repeats the step that got no answer (CAF can lose messages while it sorts out two
 // connections dialled at once), for as long as the node is connected: it is watched from the
-// start, and its loss (on_node_down) ends the introduction. Whether one began.
-bool membership_core::introduce(const node_key& node, timestamp, effects& out) {
-  if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return false;
+// start, and its loss (on_node_down) ends the introduction.
+void membership_core::introduce(const node_key& node, timestamp, effects& out) {
+  if (node == opts_.self || nodes_.count(node) > 0 || introducing_.count(node) > 0) return;
   out.monitors.push_back(node);
   probe(node, out);
-  return true;
 }
 
 void membership_core::probe(const node_key& node, effects& out) {

@@ -244,7 +244,7 @@ private:
     bool greeted = false;  // its first hello arrived (announced as up)
   };
 
-  bool introduce(const node_key& node, timestamp now, effects& out);
+  void introduce(const node_key& node, timestamp now, effects& out);
   void probe(const node_key& node, effects& out);
   void arm_introduction_deadline(const node_key& node, effects& out);
   void introduction_overdue(const timer_request& t, effects& out);
