@@ -841,7 +841,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_reflects_the_handshake_without_the_secret_stays
   a.reset();
 }
 
-// Found by stress runs of consistency_test (its three-node fixture stalled about once in 80 runs,
+// Found by stress runs of consistency_test (its three-node fixture stalled about once in 150 runs,
 // b and c not knowing each other, no log line): the connection between b and c closed while b had
 // only answered c's probe, so b did not watch c and kept c's proxy, which CAF had killed; c's next
 // probes came over a new connection, and b answered each into the dead proxy. Membership now

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_lost_member_change_is_repaired_when_the_replica_it_announ
   settled(*w);
 }
 
-// Found in consistency_test (its three-node fixture failed about once in 100 runs, b and c not
+// Found in consistency_test (its three-node fixture failed about once in 150 runs, b and c not
 // knowing each other after 20 s, no log line): b and c dial only a and listen nowhere, learn of
 // each other from a's hello and introduce themselves; CAF closes the connection between them
 // while it sorts out two that were dialled at once, before or just after the introduction ended.
