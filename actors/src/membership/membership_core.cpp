@@ -273,8 +273,9 @@ void membership_core::on_dial_failed(const std::string& key, const error& why, e
 // A connection that closes with no address to dial the node again (it listens nowhere, or did not
 // say where) would part the two nodes for good. CAF 0.17 closes such connections now and then just
 // after two nodes that learned of each other through a third began or ended their introduction
-// (about one run in 150 of consistency_test, five three-node fixtures each, under load). So every greeted node is greeted again at
-// the next liveness tick, and an answer that names the lost node starts its introduction anew.
+// (about one run in 150 of consistency_test, five three-node fixtures each, under load). So every
+// greeted node is greeted again at the next liveness tick, and an answer that names the lost node
+// starts its introduction anew.
 void membership_core::on_node_down(const node_key& node, effects& out) {
   lost_.erase(node);
   bool known = nodes_.count(node) > 0 || introducing_.count(node) > 0;
