@@ -82,7 +82,8 @@ public:
   void lose_node_messages(int from, int to, std::function<bool(const actors::membership::node_message&)> which,
                           int count);
   /// The next node message from `from` to `to` for which `which` holds is lost and closes the
-  /// connection between the two nodes, as CAF does when two nodes dial each other at once.
+  /// connection between the two nodes, as CAF 0.17 did now and then just after two nodes that
+  /// learned of each other through a third began or ended their introduction.
   void close_connection_on(int from, int to, std::function<bool(const actors::membership::node_message&)> which);
   /// Nodes started from now on dial node 0 only and learn of the others from its hello, and only
   /// node 0 listens (as in the three-node test fixtures); by default every node listens and dials
